@@ -1,0 +1,419 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/log"
+
+	"gameday.dev/gameday/cluster/internal/docker"
+	"gameday.dev/gameday/internal/cli"
+)
+
+// BackendKind is the name of the kind backend.
+const BackendKind = "kind"
+
+// Errors a caller maps to a message and an exit code.
+var (
+	ErrInvalidName = errors.New("invalid cluster name")
+	ErrExists      = errors.New("cluster already exists")
+	ErrNotFound    = errors.New("no such cluster")
+	ErrNotOurs     = errors.New("cluster was not created by gameday")
+)
+
+// ErrDockerUnreachable means the docker CLI is missing or its daemon does not answer.
+var ErrDockerUnreachable = docker.ErrUnreachable
+
+// CheckDocker fails with a message that says what to run when Docker is not usable.
+func CheckDocker(ctx context.Context) error {
+	if _, err := docker.Ping(ctx); err != nil {
+		return fmt.Errorf("%w; start it (`sudo systemctl start docker`, or `sudo hack/setup-docker.sh` on a fresh Debian machine); `gameday doctor` checks the rest", err)
+	}
+	return nil
+}
+
+// markerConfigMap records in the cluster itself that gameday made it.
+const markerConfigMap = "gameday-cluster"
+
+// Kind creates and deletes local clusters through kind's Go API, each on a
+// docker network of its own that goes away with it.
+type Kind struct {
+	Store  *Store
+	Logger log.Logger
+}
+
+func (k *Kind) provider() *kindcluster.Provider {
+	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(k.Logger))
+}
+
+// NetworkName is the docker network of cluster name.
+func NetworkName(name string) string { return "gameday-" + name }
+
+// ValidateName checks a cluster name: a DNS label short enough for kind's
+// node names ("<name>-control-plane") to stay valid host names.
+func ValidateName(name string) error {
+	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
+		return fmt.Errorf("%w %q: %s", ErrInvalidName, name, msgs[0])
+	}
+	if len(name) > 40 {
+		return fmt.Errorf("%w %q: at most 40 characters", ErrInvalidName, name)
+	}
+	return nil
+}
+
+// CreateOptions are the inputs of Create.
+type CreateOptions struct {
+	Name     string
+	Topology Topology
+	Image    string
+	// Retain keeps a half-created cluster for debugging instead of deleting it.
+	Retain bool
+	// Wait bounds the wait for every node to be Ready.
+	Wait    time.Duration
+	Timings Timings
+	// MergeKubeconfig also writes the cluster's context into the user's kubeconfig.
+	MergeKubeconfig bool
+}
+
+// Exists reports whether kind knows a cluster of that name.
+func (k *Kind) Exists(name string) (bool, error) {
+	names, err := k.provider().List()
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(names, name), nil
+}
+
+// Create creates a cluster for a topology and returns once every in-service
+// node is Ready and every spare is out of service. On failure or interrupt it
+// deletes whatever it created, unless o.Retain.
+func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
+	if err := ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	if o.Wait == 0 {
+		o.Wait = 5 * time.Minute
+	}
+	if err := CheckDocker(ctx); err != nil {
+		return nil, err
+	}
+	img, err := ResolveImage(ctx, o.Image)
+	if err != nil {
+		return nil, err
+	}
+	o.Image = img
+	if exists, err := k.Exists(o.Name); err != nil {
+		return nil, err
+	} else if exists {
+		return nil, fmt.Errorf("%w: a kind cluster named %q is already running; pick another --name, or delete it with `gameday cluster down --name %s`", ErrExists, o.Name, o.Name)
+	}
+	if err := docker.RemoveNetwork(ctx, NetworkName(o.Name)); err != nil {
+		return nil, fmt.Errorf("a docker network %s is left from an earlier cluster and cannot be removed: %w", NetworkName(o.Name), err)
+	}
+	ports, err := freePorts(TrafficNodePorts)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Record{
+		Name: o.Name, Backend: BackendKind, Topology: o.Topology, Image: o.Image,
+		Kubeconfig: k.Store.KubeconfigPath(o.Name), Network: NetworkName(o.Name),
+		Ports: ports, Timings: o.Timings, CreatedAt: time.Now().UTC(),
+	}
+	// The record goes first, so that even a crash mid-create leaves something
+	// `gameday cluster down` recognises and deletes.
+	if err := k.Store.Put(rec); err != nil {
+		return nil, err
+	}
+	cleanup := func() {
+		if o.Retain {
+			k.Logger.Warnf("Keeping the half-created cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
+			return
+		}
+		status := cli.StatusFor(k.Logger)
+		status.Start(fmt.Sprintf("Deleting the half-created cluster %q", o.Name))
+		status.End(k.deleteAll(rec) == nil)
+	}
+
+	cfg := KindConfig(o.Topology, KindOptions{Timings: o.Timings, Ports: ports})
+	if err := k.kindCreate(ctx, rec, cfg, o); err != nil {
+		cleanup()
+		return nil, err
+	}
+	if err := k.finish(ctx, rec, o); err != nil {
+		cleanup()
+		return nil, err
+	}
+	return rec, nil
+}
+
+// kindCreate runs kind's create, which cannot be cancelled: on interrupt it
+// deletes the nodes under it so that it fails fast, then waits for it.
+func (k *Kind) kindCreate(ctx context.Context, rec *Record, cfg *v1alpha4.Cluster, o CreateOptions) error {
+	// kind reads the network name from its environment; gameday gives each
+	// cluster its own network so that deleting the cluster leaves none behind.
+	restore := setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", rec.Network)
+	defer restore()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- k.provider().Create(rec.Name,
+			kindcluster.CreateWithV1Alpha4Config(cfg),
+			kindcluster.CreateWithNodeImage(o.Image),
+			kindcluster.CreateWithRetain(o.Retain),
+			kindcluster.CreateWithKubeconfigPath(rec.Kubeconfig),
+			kindcluster.CreateWithDisplayUsage(false),
+			kindcluster.CreateWithDisplaySalutation(false),
+		)
+	}()
+	select {
+	case err := <-errc:
+		if err != nil {
+			return fmt.Errorf("kind could not create cluster %q: %w", rec.Name, err)
+		}
+		return nil
+	case <-ctx.Done():
+		if !o.Retain {
+			_ = k.provider().Delete(rec.Name, rec.Kubeconfig)
+		}
+		<-errc
+		return ctx.Err()
+	}
+}
+
+func setenv(key, value string) func() {
+	old, had := os.LookupEnv(key)
+	os.Setenv(key, value)
+	return func() {
+		if had {
+			os.Setenv(key, old)
+		} else {
+			os.Unsetenv(key)
+		}
+	}
+}
+
+// finish brings a freshly created cluster to the topology's state.
+func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
+	client, err := Client(rec)
+	if err != nil {
+		return err
+	}
+	nodes := NewNodes(client)
+	status := cli.StatusFor(k.Logger)
+	defer status.End(false)
+
+	status.Start("Taking spare pools out of service")
+	all, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var spares, inService []string
+	for _, n := range all.Items {
+		if p, ok := o.Topology.Pool(n.Labels[PoolLabel]); ok && p.Spare {
+			spares = append(spares, n.Name)
+		} else {
+			inService = append(inService, n.Name)
+		}
+	}
+	if want := o.Topology.Workers() + 1; len(all.Items) != want {
+		return fmt.Errorf("cluster has %d nodes, the topology %d", len(all.Items), want)
+	}
+	if err := forEach(spares, func(n string) error { return nodes.TakeOutOfService(ctx, n) }); err != nil {
+		return err
+	}
+
+	status.Start(fmt.Sprintf("Waiting for %d nodes to be Ready", len(inService)))
+	deadline := time.Now().Add(o.Wait)
+	if err := forEach(inService, func(n string) error {
+		_, err := nodes.WaitReady(ctx, n, true, time.Until(deadline))
+		return err
+	}); err != nil {
+		return err
+	}
+	if needsAddonPinning(o.Topology) {
+		status.Start("Pinning cluster add-ons to the control-plane node")
+		if err := pinAddons(ctx, client); err != nil {
+			return err
+		}
+	}
+	if err := writeMarker(ctx, client, rec); err != nil {
+		return err
+	}
+	if o.MergeKubeconfig {
+		status.Start("Merging the kubeconfig into your default kubeconfig")
+		if err := k.provider().ExportKubeConfig(rec.Name, "", false); err != nil {
+			return err
+		}
+	}
+	status.End(true)
+	return nil
+}
+
+// forEach runs fn on every item concurrently and returns the first error.
+func forEach(items []string, fn func(string) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(items))
+	for i, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(it)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// needsAddonPinning: cluster add-ons must stay on the control-plane node (the
+// system pool) so that a pool fault measures the apps, not a DNS outage. A
+// pool without a NoSchedule or NoExecute taint could otherwise host them.
+func needsAddonPinning(t Topology) bool {
+	for _, p := range t.Pools {
+		tainted := false
+		for _, tn := range p.Taints {
+			tainted = tainted || tn.Effect == corev1.TaintEffectNoSchedule || tn.Effect == corev1.TaintEffectNoExecute
+		}
+		if !tainted && !p.Spare {
+			return true
+		}
+	}
+	return false
+}
+
+func pinAddons(ctx context.Context, client kubernetes.Interface) error {
+	patch := []byte(`{"spec":{"template":{"spec":{"nodeSelector":{"node-role.kubernetes.io/control-plane":""}}}}}`)
+	for _, ns := range []string{"kube-system", "local-path-storage"} {
+		deps, err := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, d := range deps.Items {
+			if _, err := client.AppsV1().Deployments(ns).Patch(ctx, d.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+				return fmt.Errorf("pin %s/%s to the control plane: %w", ns, d.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func writeMarker(ctx context.Context, client kubernetes.Interface, rec *Record) error {
+	topo, err := json.Marshal(rec.Topology)
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: markerConfigMap, Namespace: metav1.NamespaceSystem, Labels: map[string]string{"app.kubernetes.io/managed-by": "gameday"}},
+		Data:       map[string]string{"name": rec.Name, "topology": string(topo)},
+	}
+	_, err = client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Create(ctx, cm, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// Client returns a clientset for a cluster from its kubeconfig.
+func Client(rec *Record) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", rec.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig of cluster %q: %w", rec.Name, err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.Timeout = 15 * time.Second
+	return kubernetes.NewForConfig(cfg)
+}
+
+// Delete deletes a cluster gameday created: its nodes, its docker network and
+// its record. It refuses a kind cluster gameday has no record of.
+func (k *Kind) Delete(ctx context.Context, name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := CheckDocker(ctx); err != nil {
+		return err
+	}
+	rec, err := k.Store.Get(name)
+	exists, lerr := k.Exists(name)
+	if lerr != nil {
+		return lerr
+	}
+	if errors.Is(err, ErrNoRecord) {
+		if exists {
+			return fmt.Errorf("%w: %q has no gameday record, so gameday leaves it alone; if it is yours, delete it with `kind delete cluster --name %s`", ErrNotOurs, name, name)
+		}
+		return fmt.Errorf("%w %q: `gameday cluster list` shows the clusters gameday made", ErrNotFound, name)
+	}
+	if err != nil {
+		return err
+	}
+	if err := k.deleteAll(rec); err != nil {
+		return err
+	}
+	left, err := docker.ClusterContainers(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("cluster %q deleted but containers remain: %v", name, left)
+	}
+	return nil
+}
+
+// deleteAll removes everything a create made; it runs on its own context so
+// that cleanup after an interrupt still completes.
+func (k *Kind) deleteAll(rec *Record) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := k.provider().Delete(rec.Name, rec.Kubeconfig); err != nil {
+		return err
+	}
+	if err := docker.RemoveNetwork(ctx, rec.Network); err != nil {
+		return err
+	}
+	return k.Store.Remove(rec.Name)
+}
+
+// freePorts picks a free host port on 127.0.0.1 for each mapping.
+func freePorts(want []PortMapping) ([]PortMapping, error) {
+	out := make([]PortMapping, len(want))
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for i, p := range want {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("no free port on 127.0.0.1: %w", err)
+		}
+		ls = append(ls, l)
+		out[i] = p
+		out[i].HostPort = int32(l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+// NewKind returns the kind backend with gameday's default state folder.
+func NewKind(logger log.Logger) (*Kind, error) {
+	store, err := DefaultStore()
+	if err != nil {
+		return nil, err
+	}
+	return &Kind{Store: store, Logger: logger}, nil
+}

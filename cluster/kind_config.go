@@ -1,0 +1,152 @@
+package cluster
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	"sigs.k8s.io/yaml"
+)
+
+// Timings are the node-failure timings a cluster runs with. Kubernetes'
+// defaults take minutes to notice a lost node and minutes more to evict its
+// pods; these make a scenario take minutes, not hours.
+type Timings struct {
+	// NodeMonitorGracePeriod: how long a node may go without a heartbeat before
+	// it is marked NotReady (kube-controller-manager; default 50s).
+	NodeMonitorGracePeriod time.Duration `json:"nodeMonitorGracePeriod"`
+	// NodeMonitorPeriod: how often the controller checks (default 5s).
+	NodeMonitorPeriod time.Duration `json:"nodeMonitorPeriod"`
+	// NodeLeaseDuration: the kubelet's lease; it renews every quarter of it (default 40s).
+	NodeLeaseDuration time.Duration `json:"nodeLeaseDuration"`
+	// NodeStatusUpdateFrequency: how often the kubelet posts node status (default 10s).
+	NodeStatusUpdateFrequency time.Duration `json:"nodeStatusUpdateFrequency"`
+	// EvictionToleration: how long pods stay bound to a NotReady or unreachable
+	// node before they are evicted (kube-apiserver default tolerations; default 300s).
+	EvictionToleration time.Duration `json:"evictionToleration"`
+}
+
+// DefaultTimings detect a lost node in ~20 s and evict its pods 30 s later,
+// with margin enough that a busy 2-core machine does not flap nodes.
+func DefaultTimings() Timings {
+	return Timings{
+		NodeMonitorGracePeriod:    20 * time.Second,
+		NodeMonitorPeriod:         2 * time.Second,
+		NodeLeaseDuration:         8 * time.Second,
+		NodeStatusUpdateFrequency: 4 * time.Second,
+		EvictionToleration:        30 * time.Second,
+	}
+}
+
+// NotReadyWithin is the longest a lost node can take to be marked NotReady:
+// the grace period, plus the controller's check period.
+func (t Timings) NotReadyWithin() time.Duration {
+	return t.NodeMonitorGracePeriod + t.NodeMonitorPeriod
+}
+
+// PortMapping exposes a NodePort of the control-plane node on the host.
+type PortMapping struct {
+	Name     string `json:"name"`
+	NodePort int32  `json:"nodePort"`
+	HostPort int32  `json:"hostPort"`
+}
+
+// TrafficNodePorts are the NodePorts traffic enters through, on the
+// control-plane node (never a worker that a fault may stop).
+var TrafficNodePorts = []PortMapping{
+	{Name: "frontend", NodePort: 30080},
+	{Name: "api", NodePort: 30081},
+}
+
+// KindOptions are the settings of a generated kind config beyond the topology.
+type KindOptions struct {
+	Timings Timings
+	// Ports maps control-plane NodePorts to host ports on 127.0.0.1.
+	Ports []PortMapping
+}
+
+const (
+	kubeadmAPIVersion = "kubeadm.k8s.io/v1beta4"
+	kubeletAPIVersion = "kubelet.config.k8s.io/v1beta1"
+)
+
+// KindConfig generates the kind cluster config for a topology: one
+// control-plane node (pool "system") with the traffic ports mapped, then each
+// pool's workers labelled with their pool and tainted from registration on, so
+// that no pod lands on a node before its taints.
+func KindConfig(t Topology, o KindOptions) *v1alpha4.Cluster {
+	cfg := &v1alpha4.Cluster{
+		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+	}
+	cp := v1alpha4.Node{
+		Role:   v1alpha4.ControlPlaneRole,
+		Labels: map[string]string{PoolLabel: SystemPool},
+	}
+	for _, p := range o.Ports {
+		cp.ExtraPortMappings = append(cp.ExtraPortMappings, v1alpha4.PortMapping{
+			ContainerPort: p.NodePort, HostPort: p.HostPort, ListenAddress: "127.0.0.1", Protocol: v1alpha4.PortMappingProtocolTCP,
+		})
+	}
+	cfg.Nodes = append(cfg.Nodes, cp)
+	for _, p := range t.Pools {
+		taints := append([]corev1.Taint(nil), p.Taints...)
+		if p.Spare {
+			taints = append(taints, corev1.Taint{Key: OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute})
+		}
+		for i := 0; i < p.Size; i++ {
+			n := v1alpha4.Node{Role: v1alpha4.WorkerRole, Labels: p.NodeLabels()}
+			if len(taints) > 0 {
+				n.KubeadmConfigPatches = []string{joinTaintsPatch(taints)}
+			}
+			cfg.Nodes = append(cfg.Nodes, n)
+		}
+	}
+	cfg.KubeadmConfigPatches = []string{clusterPatch(o.Timings), kubeletPatch(o.Timings)}
+	return cfg
+}
+
+// MarshalKindConfig renders a kind config as the YAML `kind create cluster --config` reads.
+func MarshalKindConfig(cfg *v1alpha4.Cluster) ([]byte, error) {
+	return yaml.Marshal(cfg)
+}
+
+func joinTaintsPatch(taints []corev1.Taint) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kind: JoinConfiguration\napiVersion: %s\nnodeRegistration:\n  taints:\n", kubeadmAPIVersion)
+	for _, t := range taints {
+		fmt.Fprintf(&b, "  - key: %s\n    value: %q\n    effect: %s\n", t.Key, t.Value, t.Effect)
+	}
+	return b.String()
+}
+
+func clusterPatch(t Timings) string {
+	return fmt.Sprintf(`kind: ClusterConfiguration
+apiVersion: %s
+controllerManager:
+  extraArgs:
+  - name: node-monitor-grace-period
+    value: %s
+  - name: node-monitor-period
+    value: %s
+apiServer:
+  extraArgs:
+  - name: default-not-ready-toleration-seconds
+    value: "%d"
+  - name: default-unreachable-toleration-seconds
+    value: "%d"
+`, kubeadmAPIVersion, t.NodeMonitorGracePeriod, t.NodeMonitorPeriod,
+		int(t.EvictionToleration.Seconds()), int(t.EvictionToleration.Seconds()))
+}
+
+// kubeletPatch also lets kubelet run on cgroup v1 hosts (kubelet >= 1.35
+// refuses them by default); the setting is harmless on cgroup v2.
+func kubeletPatch(t Timings) string {
+	return fmt.Sprintf(`kind: KubeletConfiguration
+apiVersion: %s
+failCgroupV1: false
+nodeStatusUpdateFrequency: %s
+nodeLeaseDurationSeconds: %d
+`, kubeletAPIVersion, t.NodeStatusUpdateFrequency, int(t.NodeLeaseDuration.Seconds()))
+}

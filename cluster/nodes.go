@@ -1,0 +1,246 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/kubectl/pkg/drain"
+
+	"gameday.dev/gameday/cluster/internal/docker"
+)
+
+// ContainerRuntime starts, stops and runs commands in node containers.
+type ContainerRuntime interface {
+	Stop(ctx context.Context, node string) error
+	Start(ctx context.Context, node string) error
+	Exec(ctx context.Context, node string, args ...string) error
+}
+
+// dockerRuntime is the ContainerRuntime of kind's docker provider.
+type dockerRuntime struct{}
+
+var _ ContainerRuntime = dockerRuntime{}
+
+// stopTimeout is how long a stopped node's systemd gets to shut down before
+// docker kills it; a lost node does not shut down politely.
+const stopTimeout = 5
+
+func (dockerRuntime) Stop(ctx context.Context, node string) error {
+	_, err := docker.Run(ctx, "stop", "--time", strconv.Itoa(stopTimeout), node)
+	return err
+}
+
+func (dockerRuntime) Start(ctx context.Context, node string) error {
+	_, err := docker.Run(ctx, "start", node)
+	return err
+}
+
+func (dockerRuntime) Exec(ctx context.Context, node string, args ...string) error {
+	_, err := docker.Run(ctx, append([]string{"exec", node}, args...)...)
+	return err
+}
+
+// Nodes operates on the nodes of one cluster: the faults and operator actions
+// of a scenario are made of these. A node's name is its container's name, as
+// in kind.
+type Nodes struct {
+	Client  kubernetes.Interface
+	Runtime ContainerRuntime
+	// Log receives the drain helper's progress; nil discards it.
+	Log io.Writer
+}
+
+// NewNodes returns node operations for a kind cluster reached through client.
+func NewNodes(client kubernetes.Interface) *Nodes {
+	return &Nodes{Client: client, Runtime: dockerRuntime{}}
+}
+
+// StopContainer stops a node's container: the node is lost, as a VM that dies.
+func (n *Nodes) StopContainer(ctx context.Context, node string) error {
+	return n.Runtime.Stop(ctx, node)
+}
+
+// StartContainer starts a stopped node's container again.
+func (n *Nodes) StartContainer(ctx context.Context, node string) error {
+	return n.Runtime.Start(ctx, node)
+}
+
+// StopKubelet stops the node's kubelet: its containers keep running but the
+// control plane loses the node.
+func (n *Nodes) StopKubelet(ctx context.Context, node string) error {
+	return n.Runtime.Exec(ctx, node, "systemctl", "stop", "kubelet.service")
+}
+
+// StartKubelet starts the node's kubelet again.
+func (n *Nodes) StartKubelet(ctx context.Context, node string) error {
+	return n.Runtime.Exec(ctx, node, "systemctl", "start", "kubelet.service")
+}
+
+// Cordon marks a node unschedulable.
+func (n *Nodes) Cordon(ctx context.Context, node string) error {
+	return n.setUnschedulable(ctx, node, true)
+}
+
+// Uncordon marks a node schedulable again.
+func (n *Nodes) Uncordon(ctx context.Context, node string) error {
+	return n.setUnschedulable(ctx, node, false)
+}
+
+func (n *Nodes) setUnschedulable(ctx context.Context, node string, desired bool) error {
+	obj, err := n.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	h := drain.NewCordonHelper(obj)
+	if !h.UpdateIfRequired(desired) {
+		return nil
+	}
+	err, patchErr := h.PatchOrReplaceWithContext(ctx, n.Client, false)
+	if patchErr != nil {
+		return patchErr
+	}
+	return err
+}
+
+// DrainOptions tune Drain.
+type DrainOptions struct {
+	// Timeout bounds the whole drain; an eviction blocked by a
+	// PodDisruptionBudget past it fails the drain. Zero means 2 minutes.
+	Timeout time.Duration
+	// GracePeriod overrides the pods' termination grace period when positive.
+	GracePeriod time.Duration
+}
+
+// Drain cordons a node and evicts its pods through the eviction API, so that
+// PodDisruptionBudgets are respected; DaemonSet pods stay, as with
+// `kubectl drain --ignore-daemonsets --delete-emptydir-data`.
+func (n *Nodes) Drain(ctx context.Context, node string, o DrainOptions) error {
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	out := n.Log
+	if out == nil {
+		out = io.Discard
+	}
+	grace := -1
+	if o.GracePeriod > 0 {
+		grace = int(o.GracePeriod.Seconds())
+	}
+	h := &drain.Helper{
+		Ctx:                 ctx,
+		Client:              n.Client,
+		GracePeriodSeconds:  grace,
+		IgnoreAllDaemonSets: true,
+		DeleteEmptyDirData:  true,
+		Timeout:             o.Timeout,
+		Out:                 out,
+		ErrOut:              out,
+	}
+	if err := n.Cordon(ctx, node); err != nil {
+		return fmt.Errorf("drain %s: %w", node, err)
+	}
+	if err := drain.RunNodeDrain(h, node); err != nil {
+		return fmt.Errorf("drain %s: %w", node, err)
+	}
+	return nil
+}
+
+// IsReady reports whether a node's Ready condition is True.
+func IsReady(node *corev1.Node) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// WaitReady waits until the node's readiness equals ready and returns how long that took.
+func (n *Nodes) WaitReady(ctx context.Context, node string, ready bool, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		obj, err := n.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return false, nil // the API server may be briefly busy; keep waiting
+		}
+		return IsReady(obj) == ready, nil
+	})
+	if err != nil {
+		state := "Ready"
+		if !ready {
+			state = "NotReady"
+		}
+		return time.Since(start), fmt.Errorf("node %s not %s after %s: %w", node, state, timeout, err)
+	}
+	return time.Since(start), nil
+}
+
+// TakeOutOfService keeps a spare node from serving: tainted (NoExecute, so
+// nothing runs there but DaemonSets), cordoned, and its kubelet stopped, so
+// that the control plane sees it as a node that has not joined.
+func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
+	if err := n.setOutOfServiceTaint(ctx, node, true); err != nil {
+		return err
+	}
+	if err := n.Cordon(ctx, node); err != nil {
+		return err
+	}
+	return n.StopKubelet(ctx, node)
+}
+
+// BringIntoService undoes TakeOutOfService: kubelet started, the node Ready,
+// then untainted and uncordoned.
+func (n *Nodes) BringIntoService(ctx context.Context, node string, timeout time.Duration) error {
+	if err := n.StartKubelet(ctx, node); err != nil {
+		return err
+	}
+	if _, err := n.WaitReady(ctx, node, true, timeout); err != nil {
+		return err
+	}
+	if err := n.setOutOfServiceTaint(ctx, node, false); err != nil {
+		return err
+	}
+	return n.Uncordon(ctx, node)
+}
+
+// InService reports whether a node is free of the out-of-service taint.
+func InService(node *corev1.Node) bool {
+	for _, t := range node.Spec.Taints {
+		if t.Key == OutOfServiceTaint {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Nodes) setOutOfServiceTaint(ctx context.Context, node string, present bool) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := n.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var taints []corev1.Taint
+		for _, t := range obj.Spec.Taints {
+			if t.Key != OutOfServiceTaint {
+				taints = append(taints, t)
+			}
+		}
+		if present {
+			taints = append(taints, corev1.Taint{Key: OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute})
+		}
+		if len(taints) == len(obj.Spec.Taints) && InService(obj) == !present {
+			return nil
+		}
+		obj.Spec.Taints = taints
+		_, err = n.Client.CoreV1().Nodes().Update(ctx, obj, metav1.UpdateOptions{})
+		return err
+	})
+}

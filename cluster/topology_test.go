@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gameday.dev/gameday/internal/yamlfile"
+)
+
+func TestLoadTopologyValid(t *testing.T) {
+	files, _ := filepath.Glob("testdata/topology/valid-*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("found %d valid topology files, want at least 2", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			topo, err := LoadTopology(f)
+			if err != nil {
+				t.Fatalf("LoadTopology: %v", err)
+			}
+			if errs := topo.Validate(); len(errs) > 0 {
+				t.Fatalf("loaded topology does not validate: %v", errs)
+			}
+		})
+	}
+}
+
+func TestLoadTopologyDefaults(t *testing.T) {
+	topo, err := LoadTopology("testdata/topology/valid-three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := topo.Pool("api")
+	jobs, _ := topo.Pool("jobs")
+	web, _ := topo.Pool("web")
+	if jobs.Size != 1 {
+		t.Errorf("jobs size = %d, want the default 1", jobs.Size)
+	}
+	if got := web.Taints[0].Effect; got != "NoSchedule" {
+		t.Errorf("web taint effect = %q, want the default NoSchedule", got)
+	}
+	if len(api.Taints) != 1 || api.Taints[0].Value != "api" {
+		t.Errorf("api taints = %v", api.Taints)
+	}
+	if next, _ := topo.Pool("jobs-next"); !next.Spare || next.NodeLabels()[ReplacesLabel] != "jobs" {
+		t.Errorf("jobs-next = %+v, labels %v", next, next.NodeLabels())
+	}
+	if topo.Workers() != 5 {
+		t.Errorf("workers = %d, want 5", topo.Workers())
+	}
+}
+
+// Each invalid file starts with "# want: LINE FIELD: MESSAGE"; the loader must
+// report that line, that field and that message, as file:line: field: message.
+func TestLoadTopologyInvalid(t *testing.T) {
+	files, _ := filepath.Glob("testdata/topology/invalid-*.yaml")
+	if len(files) < 10 {
+		t.Fatalf("found %d invalid topology files, want at least 10", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("%s: file is empty", f)
+			if first, _, _ := strings.Cut(string(data), "\n"); strings.HasPrefix(first, "# want: ") {
+				lineStr, rest, _ := strings.Cut(strings.TrimPrefix(first, "# want: "), " ")
+				line, err := strconv.Atoi(lineStr)
+				if err != nil {
+					t.Fatalf("bad want line %q", first)
+				}
+				want = fmt.Sprintf("%s:%d: %s", f, line, strings.TrimPrefix(rest, ": "))
+			}
+			_, err = LoadTopology(f)
+			if err == nil {
+				t.Fatalf("LoadTopology succeeded, want an error containing %q", want)
+			}
+			var yerrs yamlfile.Errors
+			if !errors.As(err, &yerrs) {
+				t.Fatalf("error is a %T, want yamlfile.Errors: %v", err, err)
+			}
+			for _, e := range yerrs {
+				if strings.HasPrefix(e.Error(), want) {
+					return
+				}
+			}
+			t.Fatalf("errors:\n%v\nnone starts with:\n%s", err, want)
+		})
+	}
+}
+
+func TestResolveTopology(t *testing.T) {
+	for _, name := range BuiltinNames() {
+		topo, err := ResolveTopology(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if errs := topo.Validate(); len(errs) > 0 {
+			t.Errorf("built-in %s does not validate: %v", name, errs)
+		}
+	}
+	for _, arg := range []string{"nope", "./missing.yaml"} {
+		if _, err := ResolveTopology(arg); !errors.Is(err, ErrUnknownTopology) {
+			t.Errorf("ResolveTopology(%q) = %v, want ErrUnknownTopology", arg, err)
+		}
+	}
+	if _, err := ResolveTopology("testdata/topology/valid-minimal.yaml"); err != nil {
+		t.Errorf("file: %v", err)
+	}
+}
+
+// The built-ins compare fairly: the same number of workers, the same number
+// of spares, and every tier of the incident has a pool to run on.
+func TestBuiltinsCompareFairly(t *testing.T) {
+	shared, _ := Builtin("shared")
+	separate, _ := Builtin("separate")
+	if shared.Workers() != separate.Workers() {
+		t.Errorf("workers: shared %d, separate %d", shared.Workers(), separate.Workers())
+	}
+	spares := func(t Topology) (n int) {
+		for _, p := range t.Pools {
+			if p.Spare {
+				n += p.Size
+			}
+		}
+		return n
+	}
+	if spares(shared) != 1 || spares(separate) != 1 {
+		t.Errorf("spares: shared %d, separate %d, want 1 each", spares(shared), spares(separate))
+	}
+	// Builtin returns copies: changing one does not change the next.
+	shared.Pools[0].Size = 7
+	if again, _ := Builtin("shared"); again.Pools[0].Size != 2 {
+		t.Errorf("Builtin returned shared state")
+	}
+}

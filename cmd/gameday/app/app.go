@@ -1,0 +1,126 @@
+// Package app is the gameday command: Main wires the process (signals, exit
+// codes), Run does the work and is what tests call.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/internal/cli"
+	clustercmd "gameday.dev/gameday/internal/cmd/cluster"
+	"gameday.dev/gameday/internal/cmd/doctor"
+	"gameday.dev/gameday/internal/cmd/version"
+	"gameday.dev/gameday/internal/yamlfile"
+)
+
+// Main runs gameday as a process: the first Ctrl-C (or SIGTERM) cancels the
+// context so that what the command changed is put back; a second one exits at once.
+func Main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "\nInterrupted: cleaning up (press Ctrl-C again to quit at once)")
+		cancel()
+		<-sigs
+		os.Exit(cli.ExitInterrupted)
+	}()
+	err := Run(ctx, cli.StandardStreams(), os.Args[1:])
+	if err != nil {
+		printError(os.Stderr, err)
+	}
+	os.Exit(ExitCode(err))
+}
+
+func printError(w *os.File, err error) {
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(w, "ERROR: interrupted; what gameday had changed was put back")
+		return
+	}
+	var yerrs yamlfile.Errors
+	if errors.As(err, &yerrs) && len(yerrs) > 1 {
+		fmt.Fprintf(w, "ERROR: %d problems:\n", len(yerrs))
+		for _, e := range yerrs {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		return
+	}
+	fmt.Fprintf(w, "ERROR: %s\n", err)
+}
+
+// Run runs gameday with args and returns its error; ExitCode maps it.
+func Run(ctx context.Context, streams cli.IOStreams, args []string) error {
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && cli.ExitCode(err) == cli.ExitError && strings.HasPrefix(err.Error(), "unknown command") {
+		return cli.Usage(fmt.Errorf("%w; see `gameday --help`", err))
+	}
+	return err
+}
+
+// ExitCode maps an error to gameday's exit code, in this one place: bad input
+// is 2, an interrupt 130, any other failure 1.
+func ExitCode(err error) int {
+	if err == nil {
+		return cli.ExitOK
+	}
+	var yerrs yamlfile.Errors
+	var yerr *yamlfile.Error
+	switch {
+	case errors.As(err, &yerrs), errors.As(err, &yerr),
+		errors.Is(err, cluster.ErrUnknownTopology),
+		errors.Is(err, cluster.ErrInvalidName),
+		errors.Is(err, cluster.ErrExists),
+		errors.Is(err, cluster.ErrNotFound),
+		errors.Is(err, cluster.ErrNotOurs):
+		if cli.ExitCode(err) == cli.ExitError {
+			return cli.ExitUsage
+		}
+	case errors.Is(err, cluster.ErrDockerUnreachable):
+		return cli.ExitError
+	}
+	return cli.ExitCode(err)
+}
+
+// NewRootCommand builds the command tree.
+func NewRootCommand(streams cli.IOStreams) *cobra.Command {
+	g := &cli.Globals{Streams: streams}
+	root := &cobra.Command{
+		Use:   "gameday",
+		Short: "Rehearse real incidents on a local Kubernetes cluster",
+		Long: `gameday turns a postmortem into a rehearsal anyone can run on a laptop or in CI:
+it creates a local multi-pool Kubernetes cluster with kind, breaks it the way
+the incident did, and measures what users and SREs would have seen.`,
+		Example: `  # check this machine, then create a cluster with every tier on one pool
+  gameday doctor
+  gameday cluster up --topology shared
+
+  # see its nodes and pools, then delete it
+  gameday cluster status
+  gameday cluster down`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE:          cli.Group,
+		Args:          cobra.ArbitraryArgs,
+	}
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetIn(streams.In)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return cli.Usagef("%v; see `%s --help`", err, c.CommandPath())
+	})
+	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
+	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
+	root.AddCommand(clustercmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
+	return root
+}

@@ -1,0 +1,114 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/internal/golden"
+)
+
+func run(t *testing.T, args ...string) (stdout, stderr string, code int, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = Run(context.Background(), cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
+	return out.String(), errOut.String(), ExitCode(err), err
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: gameday.dev/v1alpha1\nkind: Topology\nname: t\npools:\n- name: app\n  size: -1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GAMEDAY_HOME", dir)
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		errHas  string
+		stdoHas string
+	}{
+		{name: "help", args: []string{"--help"}, code: 0, stdoHas: "gameday cluster up --topology shared"},
+		{name: "no args shows help", args: nil, code: 0, stdoHas: "Available Commands"},
+		{name: "cluster up help has examples", args: []string{"cluster", "up", "--help"}, code: 0, stdoHas: "--dry-run"},
+		{name: "version", args: []string{"version"}, code: 0, stdoHas: "gameday dev"},
+		{name: "unknown command", args: []string{"explode"}, code: 2, errHas: `unknown command "explode"`},
+		{name: "unknown subcommand", args: []string{"cluster", "explode"}, code: 2, errHas: `unknown command "explode" for "gameday cluster"`},
+		{name: "unknown flag", args: []string{"cluster", "up", "--nodes", "3"}, code: 2, errHas: "unknown flag: --nodes"},
+		{name: "bad flag value", args: []string{"cluster", "up", "--wait", "soon"}, code: 2, errHas: "invalid argument"},
+		{name: "bad output format", args: []string{"cluster", "status", "-o", "xml"}, code: 2, errHas: `unknown output format "xml"`},
+		{name: "extra argument", args: []string{"cluster", "down", "mycluster"}, code: 2, errHas: "takes no arguments"},
+		{name: "unknown topology", args: []string{"cluster", "up", "--topology", "mesh", "--dry-run"}, code: 2, errHas: `unknown topology "mesh"`},
+		{name: "missing topology file", args: []string{"cluster", "up", "--topology", "./nope.yaml", "--dry-run"}, code: 2, errHas: "nope.yaml"},
+		{name: "invalid topology file", args: []string{"cluster", "up", "--topology", bad, "--dry-run"}, code: 2, errHas: bad + ":6: pools[0].size: Invalid value: -1"},
+		{name: "invalid name", args: []string{"cluster", "up", "--name", "Bad_Name", "--dry-run"}, code: 2, errHas: `invalid cluster name "Bad_Name"`},
+		{name: "name too long", args: []string{"cluster", "status", "--name", strings.Repeat("a", 41)}, code: 2, errHas: "at most 40 characters"},
+		{name: "unknown doctor check", args: []string{"doctor", "--only", "vibes"}, code: 2, errHas: `unknown check "vibes"`},
+		{name: "dry run", args: []string{"cluster", "up", "--dry-run"}, code: 0, stdoHas: "nothing is created"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, _, code, err := run(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit code %d, want %d (err: %v)", code, tc.code, err)
+			}
+			if tc.errHas != "" && (err == nil || !strings.Contains(err.Error(), tc.errHas)) {
+				t.Errorf("error %v, want it to contain %q", err, tc.errHas)
+			}
+			if !strings.Contains(stdout, tc.stdoHas) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdoHas, stdout)
+			}
+		})
+	}
+}
+
+func TestExitCodeMapping(t *testing.T) {
+	if got := ExitCode(context.Canceled); got != 130 {
+		t.Errorf("interrupt: %d, want 130", got)
+	}
+	if got := ExitCode(errors.New("boom")); got != 1 {
+		t.Errorf("plain error: %d, want 1", got)
+	}
+	if got := ExitCode(cli.WithCode(cli.ExitObjectives, errors.New("objective failed"))); got != 3 {
+		t.Errorf("objectives: %d, want 3", got)
+	}
+}
+
+func TestDryRunGolden(t *testing.T) {
+	for _, topo := range []string{"shared", "separate", "../../../cluster/testdata/topology/valid-three-tier.yaml"} {
+		t.Run(filepath.Base(topo), func(t *testing.T) {
+			stdout, _, code, err := run(t, "cluster", "up", "--dry-run", "--topology", topo, "--image", "example/node:v1")
+			if code != 0 {
+				t.Fatalf("exit %d: %v", code, err)
+			}
+			name := strings.TrimSuffix(filepath.Base(topo), ".yaml")
+			golden.Assert(t, "testdata/dry-run-"+name+".golden", []byte(stdout))
+		})
+	}
+}
+
+// With no Docker daemon, commands that need one fail with exit code 1 and a
+// one-line error that says what to run. DOCKER_HOST points at nothing here.
+func TestDockerUnreachable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	t.Setenv("GAMEDAY_HOME", t.TempDir())
+	for _, args := range [][]string{{"cluster", "up"}, {"cluster", "list"}, {"cluster", "status"}, {"cluster", "down"}} {
+		_, _, code, err := run(t, append(args, "-q")...)
+		if code != 1 || err == nil || !strings.Contains(err.Error(), "Docker daemon does not answer") || !strings.Contains(err.Error(), "setup-docker.sh") {
+			t.Errorf("%v: exit %d, err %v", args, code, err)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error is not one line: %q", args, err)
+		}
+	}
+	stdout, _, code, _ := run(t, "doctor")
+	if code != 1 || !strings.Contains(stdout, "✗  docker") || !strings.Contains(stdout, "to fix docker: sudo hack/setup-docker.sh") {
+		t.Errorf("doctor: exit %d:\n%s", code, stdout)
+	}
+}

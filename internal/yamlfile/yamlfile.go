@@ -1,0 +1,290 @@
+// Package yamlfile decodes gameday's versioned YAML files strictly and reports
+// every problem as file:line: field: message, so a user can jump to it.
+package yamlfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Error is one problem in a file, located by line and field path.
+type Error struct {
+	File  string // path as the user gave it
+	Line  int    // 1-based; 0 when the problem has no single line (an empty file)
+	Field string // field path such as pools[1].size; empty for the document itself
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found in one file, in line order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Document is a decoded file that still knows where each of its fields was.
+type Document struct {
+	File string
+	root *yaml.Node
+}
+
+// Decode strictly decodes data (the content of file) into out: exactly one
+// YAML document, no unknown fields, no duplicate keys, every value of the
+// right type. The returned Document locates fields for later validation errors.
+func Decode(file string, data []byte, out any) (*Document, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, Errors{{File: file, Msg: "file is empty"}}
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Errors{{File: file, Line: extra.Line, Msg: "more than one YAML document; put one object per file"}}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	doc := &Document{File: file, root: &root}
+	if body := doc.body(); body == nil || body.Kind != yaml.MappingNode {
+		line := 1
+		if body != nil {
+			line = body.Line
+		}
+		return nil, Errors{{File: file, Line: line, Msg: "expected a mapping (key: value pairs) at the top level"}}
+	}
+	// Decoding from the node with KnownFields would be ideal, but yaml.v3 only
+	// honours KnownFields on a Decoder; decode the bytes again with it on.
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(out); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, doc.typeErrors(te)
+		}
+		return nil, Errors{syntaxError(file, err)}
+	}
+	return doc, nil
+}
+
+func (d *Document) body() *yaml.Node {
+	if d.root.Kind == yaml.DocumentNode && len(d.root.Content) > 0 {
+		return d.root.Content[0]
+	}
+	return nil
+}
+
+var (
+	lineRe         = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownFieldRe = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	mapKeyRe       = regexp.MustCompile(`\[([^\]]*[^0-9\]][^\]]*)\]`)
+	cannotRe       = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+)
+
+func syntaxError(file string, err error) *Error {
+	msg := err.Error()
+	if m := lineRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		// yaml.v3 prints the 0-based line of the construct it was parsing
+		// ("while parsing a flow sequence") for these errors.
+		if strings.HasPrefix(m[2], "did not find expected") {
+			line++
+		}
+		return &Error{File: file, Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// typeErrors rewrites yaml.v3's "line N: ..." messages so each names its field.
+func (d *Document) typeErrors(te *yaml.TypeError) Errors {
+	var out Errors
+	for _, msg := range te.Errors {
+		e := &Error{File: d.File, Msg: msg}
+		if m := lineRe.FindStringSubmatch(msg); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Msg = m[2]
+		}
+		if m := unknownFieldRe.FindStringSubmatch(e.Msg); m != nil {
+			e.Field = d.pathOfKey(e.Line, m[1])
+			e.Msg = "unknown field"
+		} else {
+			e.Field = d.pathAtLine(e.Line)
+			if m := cannotRe.FindStringSubmatch(e.Msg); m != nil {
+				e.Msg = fmt.Sprintf("expected %s, got %s %q", goTypeName(m[3]), yamlTagName(m[1]), m[2])
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "a mapping"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	}
+	if i := strings.LastIndex(t, "."); i >= 0 {
+		t = t[i+1:]
+	}
+	return "a mapping (" + t + ")"
+}
+
+func yamlTagName(tag string) string {
+	switch tag {
+	case "str":
+		return "string"
+	case "int":
+		return "integer"
+	case "seq":
+		return "list"
+	case "map":
+		return "mapping"
+	}
+	return tag
+}
+
+// visit walks the document calling fn with each key or list item's path,
+// the node of its key (nil for list items) and its value node.
+func (d *Document) visit(fn func(path string, key, val *yaml.Node) bool) {
+	var walk func(path string, n *yaml.Node) bool
+	walk = func(path string, n *yaml.Node) bool {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if !fn(p, k, v) || !walk(p, v) {
+					return false
+				}
+			}
+		case yaml.SequenceNode:
+			for i, v := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if !fn(p, nil, v) || !walk(p, v) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if b := d.body(); b != nil {
+		walk("", b)
+	}
+}
+
+func (d *Document) pathOfKey(line int, key string) string {
+	found := key
+	d.visit(func(p string, k, _ *yaml.Node) bool {
+		if k != nil && k.Line == line && k.Value == key {
+			found = p
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+func (d *Document) pathAtLine(line int) string {
+	found := ""
+	d.visit(func(p string, k, v *yaml.Node) bool {
+		if (k != nil && k.Line == line) || (k == nil && v.Line == line && v.Kind == yaml.ScalarNode) {
+			found = p
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// Line is the line of the field at path (as field.Path prints it, e.g.
+// pools[1].taints[0].effect), or of its nearest ancestor present in the file.
+func (d *Document) Line(path string) int {
+	path = mapKeyRe.ReplaceAllString(path, ".$1") // labels[tier] -> labels.tier, as visit names it
+	best, bestLen := 0, -1
+	d.visit(func(p string, k, v *yaml.Node) bool {
+		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			if len(p) > bestLen {
+				bestLen = len(p)
+				best = v.Line
+				if k != nil {
+					best = k.Line
+				}
+			}
+		}
+		return true
+	})
+	if best == 0 {
+		if b := d.body(); b != nil {
+			return b.Line
+		}
+	}
+	return best
+}
+
+// FieldErrors turns validation errors into located file errors, in line order.
+func (d *Document) FieldErrors(errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	out := make(Errors, 0, len(errs))
+	for _, fe := range errs {
+		path := fe.Field
+		out = append(out, &Error{File: d.File, Line: d.Line(path), Field: path, Msg: fieldMessage(fe)})
+	}
+	sortByLine(out)
+	return out
+}
+
+// fieldMessage is fe.Error() without the leading field path.
+func fieldMessage(fe *field.Error) string {
+	return strings.TrimPrefix(fe.ErrorBody(), ": ")
+}
+
+func sortByLine(es Errors) {
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].Line < es[j-1].Line; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
