@@ -380,7 +380,19 @@ func (k *Kind) deleteAll(rec *Record) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := k.provider().Delete(rec.Name, rec.Kubeconfig); err != nil {
-		return err
+		// A node stuck on a frozen cgroup cannot be removed until thawed.
+		containers, _ := docker.ClusterContainers(ctx, rec.Name)
+		thawed := 0
+		for _, c := range containers {
+			thawed += docker.ThawFrozen(ctx, c)
+		}
+		if thawed == 0 {
+			return err
+		}
+		k.Logger.V(1).Infof("thawed %d frozen cgroups in cluster %q's nodes; deleting again", thawed, rec.Name)
+		if err := k.provider().Delete(rec.Name, rec.Kubeconfig); err != nil {
+			return err
+		}
 	}
 	if err := docker.RemoveNetwork(ctx, rec.Network); err != nil {
 		return err

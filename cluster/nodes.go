@@ -35,6 +35,9 @@ const stopTimeout = 5
 
 func (dockerRuntime) Stop(ctx context.Context, node string) error {
 	_, err := docker.Run(ctx, "stop", "--time", strconv.Itoa(stopTimeout), node)
+	if err != nil && docker.ThawFrozen(ctx, node) > 0 {
+		_, err = docker.Run(ctx, "stop", "--time", strconv.Itoa(stopTimeout), node)
+	}
 	return err
 }
 

@@ -43,7 +43,7 @@ func Main() {
 
 func printError(w *os.File, err error) {
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(w, "ERROR: interrupted; what gameday had changed was put back")
+		fmt.Fprintln(w, "ERROR: interrupted")
 		return
 	}
 	var yerrs yamlfile.Errors

@@ -1,0 +1,342 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+
+	"gameday.dev/gameday/cluster"
+)
+
+// Each built-in topology gets one cluster, shared by the specs below in order.
+var _ = Describe("cluster on each built-in topology", Label("kind"), func() {
+	for _, topoName := range cluster.BuiltinNames() {
+		Context(topoName, Ordered, func() {
+			var (
+				name   = "e2e-" + topoName
+				topo   cluster.Topology
+				rec    *cluster.Record
+				client kubernetes.Interface
+				nodes  *cluster.Nodes
+				status cluster.ClusterStatus
+				ctx    = context.Background()
+			)
+			// workerOf returns a worker node of pool, by its gameday.dev/pool label.
+			workerOf := func(pool string) string {
+				GinkgoHelper()
+				list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel + "=" + pool})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(list.Items).NotTo(BeEmpty(), "no node in pool %s", pool)
+				return list.Items[0].Name
+			}
+			firstPool := func() cluster.Pool { return topo.Pools[0] } // in service on both built-ins
+
+			BeforeAll(func() {
+				var ok bool
+				topo, ok = cluster.Builtin(topoName)
+				Expect(ok).To(BeTrue())
+				// A cluster left by a crashed run is gameday's (same GAMEDAY_HOME): clear it.
+				if r := gameday("cluster", "down", "--name", name, "-q"); r.Code != 0 {
+					Expect(r.Stderr).To(ContainSubstring("no such cluster"))
+				}
+				r := mustGameday("cluster", "up", "--topology", topoName, "--name", name)
+				AddReportEntry("cluster up "+topoName, r.Duration.Round(100*time.Millisecond).String())
+				DeferCleanup(func() {
+					mustGameday("cluster", "down", "--name", name)
+					Expect(leftovers(name)).To(BeEmpty(), "cluster down left these behind")
+					Expect(listed(name)).To(BeFalse())
+				})
+				store := &cluster.Store{Dir: home}
+				var err error
+				rec, err = store.Get(name)
+				Expect(err).NotTo(HaveOccurred())
+				client, err = cluster.Client(rec)
+				Expect(err).NotTo(HaveOccurred())
+				nodes = cluster.NewNodes(client)
+				nodes.Log = GinkgoWriter
+			})
+
+			It("puts every node in its pool, tainted for it, and every in-service node Ready", func() {
+				list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(list.Items).To(HaveLen(topo.Workers() + 1))
+				perPool := map[string]int{}
+				for _, n := range list.Items {
+					pool := n.Labels[cluster.PoolLabel]
+					perPool[pool]++
+					if pool == cluster.SystemPool {
+						Expect(n.Labels).To(HaveKey("node-role.kubernetes.io/control-plane"))
+						Expect(cluster.IsReady(&n)).To(BeTrue(), "control plane not Ready")
+						continue
+					}
+					p, ok := topo.Pool(pool)
+					Expect(ok).To(BeTrue(), "node %s has pool label %q, not a pool of %s", n.Name, pool, topoName)
+					for _, want := range p.Taints {
+						Expect(n.Spec.Taints).To(ContainElement(And(
+							HaveField("Key", want.Key), HaveField("Value", want.Value), HaveField("Effect", want.Effect))),
+							"node %s lacks its pool's taint %s", n.Name, want.ToString())
+					}
+					if !p.Spare {
+						Expect(cluster.IsReady(&n)).To(BeTrue(), "node %s of pool %s not Ready", n.Name, pool)
+						Expect(n.Spec.Unschedulable).To(BeFalse())
+						Expect(cluster.InService(&n)).To(BeTrue())
+					}
+				}
+				for _, p := range topo.Pools {
+					Expect(perPool[p.Name]).To(Equal(p.Size), "pool %s", p.Name)
+				}
+				Expect(perPool[cluster.SystemPool]).To(Equal(1))
+			})
+
+			It("keeps spare pools out of service", func() {
+				for _, p := range topo.Pools {
+					if !p.Spare {
+						continue
+					}
+					spare := workerOf(p.Name)
+					// kubelet stopped: the control plane sees a node that has not joined.
+					_, err := nodes.WaitReady(ctx, spare, false, 2*time.Minute)
+					Expect(err).NotTo(HaveOccurred())
+					n, err := client.CoreV1().Nodes().Get(ctx, spare, metav1.GetOptions{})
+					Expect(err).NotTo(HaveOccurred())
+					Expect(n.Spec.Unschedulable).To(BeTrue(), "spare %s is not cordoned", spare)
+					Expect(cluster.InService(n)).To(BeFalse(), "spare %s lacks the out-of-service taint", spare)
+					Expect(nonDaemonSetPods(ctx, client, spare)).To(BeEmpty())
+				}
+			})
+
+			It("reports the kubeconfig and each node's pool and readiness in status -o json", func() {
+				r := mustGameday("cluster", "status", "--name", name, "-o", "json")
+				Expect(json.Unmarshal([]byte(r.Stdout), &status)).To(Succeed())
+				Expect(status.Kubeconfig).To(Equal(rec.Kubeconfig))
+				Expect(status.Kubeconfig).To(BeAnExistingFile())
+				Expect(status.APIError).To(BeEmpty())
+				Expect(status.Nodes).To(HaveLen(topo.Workers() + 1))
+				for _, n := range status.Nodes {
+					p, _ := topo.Pool(n.Pool)
+					Expect(n.Container).To(Equal("running"))
+					Expect(n.Ready).To(Equal(!p.Spare), "node %s (pool %s)", n.Name, n.Pool)
+					Expect(n.InService).To(Equal(!p.Spare), "node %s (pool %s)", n.Name, n.Pool)
+				}
+				Expect(listed(name)).To(BeTrue())
+			})
+
+			It("refuses a second cluster of the same name and leaves the first alone", func() {
+				r := gameday("cluster", "up", "--topology", topoName, "--name", name)
+				Expect(r.Code).To(Equal(2))
+				Expect(strings.TrimSpace(r.Stderr)).To(HavePrefix("ERROR: cluster already exists"))
+				Expect(strings.Count(strings.TrimSpace(r.Stderr), "\n")).To(BeZero(), "not a one-line error")
+				running := strings.Split(docker("ps", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Names}}"), "\n")
+				Expect(running).To(ConsistOf(nodeNames(status)), "the existing cluster's nodes must all still run")
+			})
+
+			It("drains a node, respecting PodDisruptionBudgets, down to its DaemonSet pods", func() {
+				pool := firstPool()
+				target := workerOf(pool.Name)
+				pauseImage := imageOnNode(target, "pause")
+				ns := createNamespace(ctx, client, "drain")
+				deploy := pinnedDeployment("sleeper", pool, pauseImage, 2)
+				_, err := client.AppsV1().Deployments(ns).Create(ctx, deploy, metav1.CreateOptions{})
+				Expect(err).NotTo(HaveOccurred())
+				Eventually(func() int32 {
+					d, _ := client.AppsV1().Deployments(ns).Get(ctx, "sleeper", metav1.GetOptions{})
+					return d.Status.ReadyReplicas
+				}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Equal(int32(2)))
+				Expect(nonDaemonSetPods(ctx, client, target)).NotTo(BeEmpty())
+
+				// A budget that allows no disruption blocks the drain until its timeout.
+				minAvailable := intstr.FromInt32(2)
+				_, err = client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{
+					ObjectMeta: metav1.ObjectMeta{Name: "sleeper"},
+					Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: deploy.Spec.Selector},
+				}, metav1.CreateOptions{})
+				Expect(err).NotTo(HaveOccurred())
+				Eventually(func() int32 {
+					pdb, _ := client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "sleeper", metav1.GetOptions{})
+					return pdb.Status.ExpectedPods
+				}).WithTimeout(time.Minute).Should(Equal(int32(2)))
+				err = nodes.Drain(ctx, target, cluster.DrainOptions{Timeout: 10 * time.Second})
+				Expect(err).To(HaveOccurred(), "drain must not evict past the PodDisruptionBudget")
+				Expect(nonDaemonSetPods(ctx, client, target)).NotTo(BeEmpty())
+
+				Expect(client.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, "sleeper", metav1.DeleteOptions{})).To(Succeed())
+				start := time.Now()
+				Expect(nodes.Drain(ctx, target, cluster.DrainOptions{Timeout: 2 * time.Minute})).To(Succeed())
+				AddReportEntry("drain "+topoName, time.Since(start).Round(100*time.Millisecond).String())
+				Expect(nonDaemonSetPods(ctx, client, target)).To(BeEmpty())
+				Expect(daemonSetPods(ctx, client, target)).NotTo(BeEmpty(), "DaemonSet pods stay on a drained node")
+				n, err := client.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(n.Spec.Unschedulable).To(BeTrue())
+
+				Expect(nodes.Uncordon(ctx, target)).To(Succeed())
+				Expect(client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
+			})
+
+			It("loses a node whose container stops, within the grace period, and gets it back when it starts", func() {
+				target := workerOf(firstPool().Name)
+				tm := rec.Timings
+				start := time.Now()
+				Expect(nodes.StopContainer(ctx, target)).To(Succeed())
+				_, err := nodes.WaitReady(ctx, target, false, 2*time.Minute)
+				Expect(err).NotTo(HaveOccurred())
+				took := time.Since(start)
+				AddReportEntry("container stop -> NotReady "+topoName, took.Round(100*time.Millisecond).String())
+				// stop itself may take up to docker's stop timeout (5 s) before the kubelet dies
+				Expect(took).To(BeNumerically("<=", tm.NotReadyWithin()+8*time.Second), "configured: NotReady within %s", tm.NotReadyWithin())
+
+				start = time.Now()
+				Expect(nodes.StartContainer(ctx, target)).To(Succeed())
+				_, err = nodes.WaitReady(ctx, target, true, 2*time.Minute)
+				Expect(err).NotTo(HaveOccurred())
+				AddReportEntry("container start -> Ready "+topoName, time.Since(start).Round(100*time.Millisecond).String())
+			})
+
+			It("loses a node whose kubelet stops, within the grace period, and gets it back when it starts", func() {
+				target := workerOf(firstPool().Name)
+				tm := rec.Timings
+				start := time.Now()
+				Expect(nodes.StopKubelet(ctx, target)).To(Succeed())
+				_, err := nodes.WaitReady(ctx, target, false, 2*time.Minute)
+				Expect(err).NotTo(HaveOccurred())
+				took := time.Since(start)
+				AddReportEntry("kubelet stop -> NotReady "+topoName, took.Round(100*time.Millisecond).String())
+				Expect(took).To(BeNumerically("<=", tm.NotReadyWithin()+3*time.Second), "configured: NotReady within %s", tm.NotReadyWithin())
+				Expect(docker("inspect", "--format", "{{.State.Running}}", target)).To(Equal("true"), "the container keeps running")
+
+				start = time.Now()
+				Expect(nodes.StartKubelet(ctx, target)).To(Succeed())
+				_, err = nodes.WaitReady(ctx, target, true, 2*time.Minute)
+				Expect(err).NotTo(HaveOccurred())
+				AddReportEntry("kubelet start -> Ready "+topoName, time.Since(start).Round(100*time.Millisecond).String())
+			})
+
+			It("brings a spare pool into service and takes it out again", func() {
+				for _, p := range topo.Pools {
+					if !p.Spare {
+						continue
+					}
+					spare := workerOf(p.Name)
+					Expect(nodes.BringIntoService(ctx, spare, 2*time.Minute)).To(Succeed())
+					n, err := client.CoreV1().Nodes().Get(ctx, spare, metav1.GetOptions{})
+					Expect(err).NotTo(HaveOccurred())
+					Expect(cluster.IsReady(n)).To(BeTrue())
+					Expect(n.Spec.Unschedulable).To(BeFalse())
+					Expect(cluster.InService(n)).To(BeTrue())
+
+					Expect(nodes.TakeOutOfService(ctx, spare)).To(Succeed())
+					_, err = nodes.WaitReady(ctx, spare, false, 2*time.Minute)
+					Expect(err).NotTo(HaveOccurred())
+				}
+			})
+		})
+	}
+})
+
+func nodeNames(st cluster.ClusterStatus) []string {
+	var names []string
+	for _, n := range st.Nodes {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+func podsOn(ctx context.Context, client kubernetes.Interface, node string, daemonSet bool) []string {
+	GinkgoHelper()
+	pods, err := client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		ds := false
+		for _, o := range p.OwnerReferences {
+			ds = ds || o.Kind == "DaemonSet"
+		}
+		if ds == daemonSet {
+			out = append(out, p.Namespace+"/"+p.Name)
+		}
+	}
+	return out
+}
+
+func nonDaemonSetPods(ctx context.Context, client kubernetes.Interface, node string) []string {
+	GinkgoHelper()
+	return podsOn(ctx, client, node, false)
+}
+
+func daemonSetPods(ctx context.Context, client kubernetes.Interface, node string) []string {
+	GinkgoHelper()
+	return podsOn(ctx, client, node, true)
+}
+
+// imageOnNode finds an image already in the node's containerd, so the test
+// pulls nothing (there may be no registry).
+func imageOnNode(node, contains string) string {
+	GinkgoHelper()
+	out := docker("exec", node, "crictl", "images", "-o", "json")
+	var imgs struct {
+		Images []struct {
+			RepoTags []string `json:"repoTags"`
+		} `json:"images"`
+	}
+	Expect(json.Unmarshal([]byte(out), &imgs)).To(Succeed())
+	for _, i := range imgs.Images {
+		for _, t := range i.RepoTags {
+			if strings.Contains(t, contains) {
+				return t
+			}
+		}
+	}
+	Fail(fmt.Sprintf("no %q image on node %s", contains, node))
+	return ""
+}
+
+func createNamespace(ctx context.Context, client kubernetes.Interface, prefix string) string {
+	GinkgoHelper()
+	ns, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	return ns.Name
+}
+
+// pinnedDeployment runs replicas of a do-nothing pod on pool's nodes.
+func pinnedDeployment(name string, pool cluster.Pool, image string, replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	var tolerations []corev1.Toleration
+	for _, t := range pool.Taints {
+		tolerations = append(tolerations, corev1.Toleration{Key: t.Key, Operator: corev1.TolerationOpEqual, Value: t.Value, Effect: t.Effect})
+	}
+	zero := int64(0)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					NodeSelector:                  map[string]string{cluster.PoolLabel: pool.Name},
+					Tolerations:                   tolerations,
+					TerminationGracePeriodSeconds: &zero,
+					Containers: []corev1.Container{{
+						Name: "pause", Image: image, ImagePullPolicy: corev1.PullNever,
+					}},
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,110 @@
+//go:build e2e
+
+// Package e2e tests gameday on real kind clusters. Run it with `make e2e`.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var gamedayBin = flag.String("gameday.bin", "../../bin/gameday", "the gameday binary under test")
+
+// home is the GAMEDAY_HOME of every command the suite runs: fixed, so that a
+// cluster left by a crashed run is still gameday's to delete on the next one.
+var home = filepath.Join(os.TempDir(), "gameday-e2e-home")
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "gameday e2e")
+}
+
+var _ = BeforeSuite(func() {
+	abs, err := filepath.Abs(*gamedayBin)
+	Expect(err).NotTo(HaveOccurred())
+	*gamedayBin = abs
+	Expect(abs).To(BeAnExistingFile(), "build it first: make build")
+	Expect(os.MkdirAll(home, 0o700)).To(Succeed())
+})
+
+// result is a finished gameday command.
+type result struct {
+	Code     int
+	Stdout   string
+	Stderr   string
+	Duration time.Duration
+}
+
+// gameday runs the CLI with GAMEDAY_HOME set to the suite's home.
+func gameday(args ...string) result {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, *gamedayBin, args...)
+	cmd.Env = append(os.Environ(), "GAMEDAY_HOME="+home)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	err := cmd.Run()
+	r := result{Stdout: out.String(), Stderr: errOut.String(), Duration: time.Since(start)}
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		Expect(ok).To(BeTrue(), "gameday %v: %v", args, err)
+		r.Code = ee.ExitCode()
+	}
+	GinkgoWriter.Printf("$ gameday %s  -> exit %d in %s\n%s", strings.Join(args, " "), r.Code, r.Duration.Round(100*time.Millisecond), r.Stderr)
+	return r
+}
+
+// mustGameday runs the CLI and expects success.
+func mustGameday(args ...string) result {
+	GinkgoHelper()
+	r := gameday(args...)
+	Expect(r.Code).To(Equal(0), "gameday %v failed:\n%s", args, r.Stderr)
+	return r
+}
+
+// docker runs the docker CLI and returns its trimmed stdout.
+func docker(args ...string) string {
+	GinkgoHelper()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "docker %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+// leftovers lists what a cluster could leave behind: containers and its network.
+func leftovers(name string) []string {
+	GinkgoHelper()
+	var left []string
+	if c := docker("ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Names}}"); c != "" {
+		left = append(left, strings.Split(c, "\n")...)
+	}
+	if n := docker("network", "ls", "--filter", "name=^gameday-"+name+"$", "--format", "{{.Name}}"); n != "" {
+		left = append(left, "network "+n)
+	}
+	return left
+}
+
+// listed reports whether `gameday cluster list` shows a cluster.
+func listed(name string) bool {
+	GinkgoHelper()
+	var entries []struct{ Name string }
+	Expect(json.Unmarshal([]byte(mustGameday("cluster", "list", "-o", "json").Stdout), &entries)).To(Succeed())
+	for _, e := range entries {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
