@@ -121,7 +121,10 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	if exists, err := k.Exists(o.Name); err != nil {
 		return nil, err
 	} else if exists {
-		return nil, fmt.Errorf("%w: a kind cluster named %q is already running; pick another --name, or delete it with `gameday cluster down --name %s`", ErrExists, o.Name, o.Name)
+		if _, err := k.Store.Get(o.Name); err == nil {
+			return nil, fmt.Errorf("%w: gameday's cluster %q is already up; pick another --name, or delete it with `gameday cluster down --name %s`", ErrExists, o.Name, o.Name)
+		}
+		return nil, fmt.Errorf("%w: a kind cluster named %q exists and is not gameday's; pick another --name", ErrExists, o.Name)
 	}
 	if err := docker.RemoveNetwork(ctx, NetworkName(o.Name)); err != nil {
 		return nil, fmt.Errorf("a docker network %s is left from an earlier cluster and cannot be removed: %w", NetworkName(o.Name), err)
@@ -217,7 +220,6 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 	status := cli.StatusFor(k.Logger)
 	defer status.End(false)
 
-	status.Start("Taking spare pools out of service")
 	all, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
@@ -233,16 +235,17 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 	if want := o.Topology.Workers() + 1; len(all.Items) != want {
 		return fmt.Errorf("cluster has %d nodes, the topology %d", len(all.Items), want)
 	}
-	if err := forEach(spares, func(n string) error { return nodes.TakeOutOfService(ctx, n) }); err != nil {
-		return err
-	}
-
-	status.Start(fmt.Sprintf("Waiting for %d nodes to be Ready", len(inService)))
+	// Both at once: spares need no Ready node, and the wait needs no spare.
+	status.Start(fmt.Sprintf("Taking %d spare nodes out of service, waiting for %d nodes to be Ready", len(spares), len(inService)))
 	deadline := time.Now().Add(o.Wait)
-	if err := forEach(inService, func(n string) error {
+	err = forEach(append(spares, inService...), func(n string) error {
+		if slices.Contains(spares, n) {
+			return nodes.TakeOutOfService(ctx, n)
+		}
 		_, err := nodes.WaitReady(ctx, n, true, time.Until(deadline))
 		return err
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	if needsAddonPinning(o.Topology) {
@@ -256,6 +259,10 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 	}
 	if o.MergeKubeconfig {
 		status.Start("Merging the kubeconfig into your default kubeconfig")
+		rec.MergedKubeconfig = true
+		if err := k.Store.Put(rec); err != nil {
+			return err
+		}
 		if err := k.provider().ExportKubeConfig(rec.Name, "", false); err != nil {
 			return err
 		}
@@ -391,6 +398,12 @@ func (k *Kind) deleteAll(rec *Record) error {
 		}
 		k.Logger.V(1).Infof("thawed %d frozen cgroups in cluster %q's nodes; deleting again", thawed, rec.Name)
 		if err := k.provider().Delete(rec.Name, rec.Kubeconfig); err != nil {
+			return err
+		}
+	}
+	if rec.MergedKubeconfig {
+		// With no nodes left, this only removes the context from the default kubeconfig.
+		if err := k.provider().Delete(rec.Name, ""); err != nil {
 			return err
 		}
 	}

@@ -59,6 +59,9 @@ func (k *Kind) Record(name string) (*Record, error) {
 
 // Status reports the state of every node of a cluster gameday created.
 func (k *Kind) Status(ctx context.Context, name string) (*ClusterStatus, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
 	if err := CheckDocker(ctx); err != nil {
 		return nil, err
 	}
@@ -70,14 +73,14 @@ func (k *Kind) Status(ctx context.Context, name string) (*ClusterStatus, error) 
 		Name: rec.Name, Backend: rec.Backend, Topology: rec.Topology.Name, Image: rec.Image,
 		Kubeconfig: rec.Kubeconfig, Ports: rec.Ports, CreatedAt: rec.CreatedAt,
 	}
-	containers, err := docker.ClusterContainers(ctx, name)
+	containers, err := docker.ClusterContainerStates(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	byName := map[string]*NodeStatus{}
-	for _, c := range containers {
+	for c, running := range containers {
 		ns := &NodeStatus{Name: c, Container: "stopped", Role: "worker"}
-		if running, err := docker.ContainerRunning(ctx, c); err == nil && running {
+		if running {
 			ns.Container = "running"
 		}
 		byName[c] = ns
@@ -150,13 +153,13 @@ func (k *Kind) List(ctx context.Context) ([]ListEntry, error) {
 	out := []ListEntry{}
 	for _, r := range recs {
 		e := ListEntry{Name: r.Name, Topology: r.Topology.Name, Nodes: r.Topology.Workers() + 1, Image: r.Image, CreatedAt: r.CreatedAt}
-		containers, err := docker.ClusterContainers(ctx, r.Name)
+		containers, err := docker.ClusterContainerStates(ctx, r.Name)
 		if err != nil {
 			return nil, err
 		}
 		e.Exists = len(containers) > 0
-		for _, c := range containers {
-			if ok, _ := docker.ContainerRunning(ctx, c); ok {
+		for _, running := range containers {
+			if running {
 				e.Running++
 			}
 		}

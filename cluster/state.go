@@ -15,15 +15,18 @@ import (
 // how gameday knows a kind cluster is its own: it never deletes or breaks a
 // cluster it has no record of.
 type Record struct {
-	Name       string        `json:"name"`
-	Backend    string        `json:"backend"`
-	Topology   Topology      `json:"topology"`
-	Image      string        `json:"image"`
-	Kubeconfig string        `json:"kubeconfig"`
-	Network    string        `json:"network"`
-	Ports      []PortMapping `json:"ports"`
-	Timings    Timings       `json:"timings"`
-	CreatedAt  time.Time     `json:"createdAt"`
+	Name       string   `json:"name"`
+	Backend    string   `json:"backend"`
+	Topology   Topology `json:"topology"`
+	Image      string   `json:"image"`
+	Kubeconfig string   `json:"kubeconfig"`
+	// MergedKubeconfig: the cluster's context was also added to the user's
+	// default kubeconfig (--merge-kubeconfig), so deleting it removes it there too.
+	MergedKubeconfig bool          `json:"mergedKubeconfig,omitempty"`
+	Network          string        `json:"network"`
+	Ports            []PortMapping `json:"ports"`
+	Timings          Timings       `json:"timings"`
+	CreatedAt        time.Time     `json:"createdAt"`
 }
 
 // Store keeps records in a folder gameday owns, one folder per cluster

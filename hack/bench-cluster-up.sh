@@ -2,7 +2,8 @@
 # Measures `gameday cluster up` per topology next to a bare `kind create
 # cluster` of the same generated config and image, N times each, alternating,
 # and the cluster's peak memory (sum over its node containers, sampled every
-# 2 s from create until 30 s after). Prints medians and the ratio.
+# 2 s for 45 s after create, untimed: sampling on 2 cores would slow the create
+# it measures). Prints medians and the ratio.
 # Usage: hack/bench-cluster-up.sh [N]   (default 3; one cluster at a time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,22 +28,24 @@ sample_peak() { # sample_peak SECONDS -> peak MiB while the cluster starts and s
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 
+bench_kind() {
+  bin/gameday cluster up --dry-run --topology "$1" --name bench --image "$IMAGE" >"$OUT/$1.yaml"
+  local t0=$(now)
+  KIND_EXPERIMENTAL_DOCKER_NETWORK=gameday-bench bin/kind create cluster --name bench --config "$OUT/$1.yaml" --image "$IMAGE" --wait 5m -q
+  awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.1f\n", a - b}' >>"$OUT/kind-$1"
+  bin/kind delete cluster --name bench -q; docker network rm gameday-bench >/dev/null
+}
+bench_gameday() {
+  local t0=$(now)
+  bin/gameday cluster up --topology "$1" --name bench --image "$IMAGE" -q >/dev/null
+  awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.1f\n", a - b}' >>"$OUT/gameday-$1"
+  sample_peak 45 >>"$OUT/peak-$1"
+  bin/gameday cluster down --name bench -q
+}
 for i in $(seq 1 "$N"); do
   for topo in shared separate; do
-    bin/gameday cluster up --dry-run --topology "$topo" --name bench --image "$IMAGE" >"$OUT/$topo.yaml"
-    t0=$(now)
-    KIND_EXPERIMENTAL_DOCKER_NETWORK=gameday-bench bin/kind create cluster --name bench --config "$OUT/$topo.yaml" --image "$IMAGE" --wait 5m -q
-    awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.1f\n", a - b}' >>"$OUT/kind-$topo"
-    bin/kind delete cluster --name bench -q; docker network rm gameday-bench >/dev/null
-
-    (sample_peak 60 >"$OUT/peak-$topo-$i") &
-    sampler=$!
-    t0=$(now)
-    bin/gameday cluster up --topology "$topo" --name bench --image "$IMAGE" -q >/dev/null
-    awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.1f\n", a - b}' >>"$OUT/gameday-$topo"
-    wait $sampler
-    cat "$OUT/peak-$topo-$i" >>"$OUT/peak-$topo"
-    bin/gameday cluster down --name bench -q
+    # alternate which goes first, so that neither always runs on a warmer machine
+    if [ $((i % 2)) = 1 ]; then bench_kind "$topo"; bench_gameday "$topo"; else bench_gameday "$topo"; bench_kind "$topo"; fi
     echo "run $i $topo: kind $(tail -1 "$OUT/kind-$topo")s, gameday $(tail -1 "$OUT/gameday-$topo")s, peak $(tail -1 "$OUT/peak-$topo") MiB" >&2
   done
 done

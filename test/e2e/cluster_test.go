@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -52,12 +53,25 @@ var _ = Describe("cluster on each built-in topology", Label("kind"), func() {
 				if r := gameday("cluster", "down", "--name", name, "-q"); r.Code != 0 {
 					Expect(r.Stderr).To(ContainSubstring("no such cluster"))
 				}
-				r := mustGameday("cluster", "up", "--topology", topoName, "--name", name)
+				// One topology also merges its context into the (stand-in) user
+				// kubeconfig; cluster down must take it out again.
+				merge := topoName == "separate"
+				args := []string{"cluster", "up", "--topology", topoName, "--name", name}
+				if merge {
+					args = append(args, "--merge-kubeconfig")
+				}
+				r := mustGameday(args...)
 				AddReportEntry("cluster up "+topoName, r.Duration.Round(100*time.Millisecond).String())
+				if merge {
+					Expect(os.ReadFile(userKubeconfig)).To(ContainSubstring("kind-"+name), "--merge-kubeconfig")
+				}
 				DeferCleanup(func() {
 					mustGameday("cluster", "down", "--name", name)
 					Expect(leftovers(name)).To(BeEmpty(), "cluster down left these behind")
 					Expect(listed(name)).To(BeFalse())
+					if merge {
+						Expect(os.ReadFile(userKubeconfig)).NotTo(ContainSubstring("kind-"+name), "cluster down leaves the merged context")
+					}
 				})
 				store := &cluster.Store{Dir: home}
 				var err error
@@ -186,43 +200,37 @@ var _ = Describe("cluster on each built-in topology", Label("kind"), func() {
 				Expect(client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
 			})
 
-			It("loses a node whose container stops, within the grace period, and gets it back when it starts", func() {
-				target := workerOf(firstPool().Name)
-				tm := rec.Timings
-				start := time.Now()
-				Expect(nodes.StopContainer(ctx, target)).To(Succeed())
-				_, err := nodes.WaitReady(ctx, target, false, 2*time.Minute)
-				Expect(err).NotTo(HaveOccurred())
-				took := time.Since(start)
-				AddReportEntry("container stop -> NotReady "+topoName, took.Round(100*time.Millisecond).String())
-				// stop itself may take up to docker's stop timeout (5 s) before the kubelet dies
-				Expect(took).To(BeNumerically("<=", tm.NotReadyWithin()+8*time.Second), "configured: NotReady within %s", tm.NotReadyWithin())
+			// A node lost two ways: its container stops (docker stop may itself
+			// take up to its 5 s timeout before the kubelet dies) or its kubelet
+			// stops while the container runs on.
+			for _, loss := range []struct {
+				what        string
+				stop, start func(context.Context, string) error
+				slack       time.Duration
+			}{
+				{"container", func(c context.Context, n string) error { return nodes.StopContainer(c, n) }, func(c context.Context, n string) error { return nodes.StartContainer(c, n) }, 8 * time.Second},
+				{"kubelet", func(c context.Context, n string) error { return nodes.StopKubelet(c, n) }, func(c context.Context, n string) error { return nodes.StartKubelet(c, n) }, 3 * time.Second},
+			} {
+				It("loses a node whose "+loss.what+" stops, within the grace period, and gets it back when it starts", func() {
+					target := workerOf(firstPool().Name)
+					start := time.Now()
+					Expect(loss.stop(ctx, target)).To(Succeed())
+					_, err := nodes.WaitReady(ctx, target, false, 2*time.Minute)
+					Expect(err).NotTo(HaveOccurred())
+					took := time.Since(start)
+					AddReportEntry(loss.what+" stop -> NotReady "+topoName, took.Round(100*time.Millisecond).String())
+					Expect(took).To(BeNumerically("<=", rec.Timings.NotReadyWithin()+loss.slack), "configured: NotReady within %s", rec.Timings.NotReadyWithin())
+					if loss.what == "kubelet" {
+						Expect(docker("inspect", "--format", "{{.State.Running}}", target)).To(Equal("true"), "the container keeps running")
+					}
 
-				start = time.Now()
-				Expect(nodes.StartContainer(ctx, target)).To(Succeed())
-				_, err = nodes.WaitReady(ctx, target, true, 2*time.Minute)
-				Expect(err).NotTo(HaveOccurred())
-				AddReportEntry("container start -> Ready "+topoName, time.Since(start).Round(100*time.Millisecond).String())
-			})
-
-			It("loses a node whose kubelet stops, within the grace period, and gets it back when it starts", func() {
-				target := workerOf(firstPool().Name)
-				tm := rec.Timings
-				start := time.Now()
-				Expect(nodes.StopKubelet(ctx, target)).To(Succeed())
-				_, err := nodes.WaitReady(ctx, target, false, 2*time.Minute)
-				Expect(err).NotTo(HaveOccurred())
-				took := time.Since(start)
-				AddReportEntry("kubelet stop -> NotReady "+topoName, took.Round(100*time.Millisecond).String())
-				Expect(took).To(BeNumerically("<=", tm.NotReadyWithin()+3*time.Second), "configured: NotReady within %s", tm.NotReadyWithin())
-				Expect(docker("inspect", "--format", "{{.State.Running}}", target)).To(Equal("true"), "the container keeps running")
-
-				start = time.Now()
-				Expect(nodes.StartKubelet(ctx, target)).To(Succeed())
-				_, err = nodes.WaitReady(ctx, target, true, 2*time.Minute)
-				Expect(err).NotTo(HaveOccurred())
-				AddReportEntry("kubelet start -> Ready "+topoName, time.Since(start).Round(100*time.Millisecond).String())
-			})
+					start = time.Now()
+					Expect(loss.start(ctx, target)).To(Succeed())
+					_, err = nodes.WaitReady(ctx, target, true, 2*time.Minute)
+					Expect(err).NotTo(HaveOccurred())
+					AddReportEntry(loss.what+" start -> Ready "+topoName, time.Since(start).Round(100*time.Millisecond).String())
+				})
+			}
 
 			It("brings a spare pool into service and takes it out again", func() {
 				for _, p := range topo.Pools {

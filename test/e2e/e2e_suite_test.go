@@ -25,6 +25,14 @@ var gamedayBin = flag.String("gameday.bin", "../../bin/gameday", "the gameday bi
 // cluster left by a crashed run is still gameday's to delete on the next one.
 var home = filepath.Join(os.TempDir(), "gameday-e2e-home")
 
+// userKubeconfig stands in for the user's default kubeconfig (KUBECONFIG of
+// every command the suite runs), so that no test touches the real one.
+var userKubeconfig = filepath.Join(home, "user-kubeconfig")
+
+func suiteEnv() []string {
+	return append(os.Environ(), "GAMEDAY_HOME="+home, "KUBECONFIG="+userKubeconfig)
+}
+
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "gameday e2e")
@@ -52,7 +60,7 @@ func gameday(args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, *gamedayBin, args...)
-	cmd.Env = append(os.Environ(), "GAMEDAY_HOME="+home)
+	cmd.Env = suiteEnv()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()

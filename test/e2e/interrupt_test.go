@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -23,7 +22,7 @@ var _ = Describe("interrupting cluster up", Label("kind"), Ordered, func() {
 			Expect(r.Stderr).To(ContainSubstring("no such cluster"))
 		}
 		cmd := exec.Command(*gamedayBin, append([]string{"cluster", "up", "--topology", "separate", "--name", name}, extra...)...)
-		cmd.Env = append(os.Environ(), "GAMEDAY_HOME="+home)
+		cmd.Env = suiteEnv()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		Expect(cmd.Start()).To(Succeed())

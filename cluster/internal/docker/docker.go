@@ -61,11 +61,31 @@ func ImageExists(ctx context.Context, image string) bool {
 
 // ClusterContainers lists the containers (running or not) of the kind cluster name.
 func ClusterContainers(ctx context.Context, name string) ([]string, error) {
-	out, err := Run(ctx, "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Names}}")
-	if err != nil || out == "" {
+	states, err := ClusterContainerStates(ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	return strings.Split(out, "\n"), nil
+	names := make([]string, 0, len(states))
+	for n := range states {
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+// ClusterContainerStates maps each container of the kind cluster name to
+// whether it is running, in one docker call.
+func ClusterContainerStates(ctx context.Context, name string) (map[string]bool, error) {
+	out, err := Run(ctx, "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Names}} {{.State}}")
+	if err != nil {
+		return nil, err
+	}
+	states := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if n, state, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			states[n] = state == "running"
+		}
+	}
+	return states, nil
 }
 
 // NetworkExists reports whether a docker network of that name exists.
@@ -85,13 +105,4 @@ func RemoveNetwork(ctx context.Context, name string) error {
 	}
 	_, err = Run(ctx, "network", "rm", name)
 	return err
-}
-
-// ContainerRunning reports whether a container is running.
-func ContainerRunning(ctx context.Context, name string) (bool, error) {
-	out, err := Run(ctx, "inspect", "--format", "{{.State.Running}}", name)
-	if err != nil {
-		return false, err
-	}
-	return out == "true", nil
 }

@@ -94,13 +94,14 @@ func TestDryRunGolden(t *testing.T) {
 }
 
 // With no Docker daemon, commands that need one fail with exit code 1 and a
-// one-line error that says what to run. DOCKER_HOST points at nothing here.
+// one-line error that says what to run. DOCKER_HOST points at nothing here;
+// where no docker CLI is installed the same error says so.
 func TestDockerUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	t.Setenv("GAMEDAY_HOME", t.TempDir())
 	for _, args := range [][]string{{"cluster", "up"}, {"cluster", "list"}, {"cluster", "status"}, {"cluster", "down"}} {
 		_, _, code, err := run(t, append(args, "-q")...)
-		if code != 1 || err == nil || !strings.Contains(err.Error(), "Docker daemon does not answer") || !strings.Contains(err.Error(), "setup-docker.sh") {
+		if code != 1 || err == nil || !strings.Contains(err.Error(), "docker is not reachable") || !strings.Contains(err.Error(), "setup-docker.sh") {
 			t.Errorf("%v: exit %d, err %v", args, code, err)
 		}
 		if strings.Contains(err.Error(), "\n") {
