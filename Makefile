@@ -10,7 +10,8 @@ E2E_LABELS ?= kind
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/gameday (static, so `gameday doctor` can probe Docker with it)
+build: ## build bin/gameday and bin/mockapp (static: gameday images them without a registry)
+	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/mockapp ./fixtures/cmd/mockapp
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(GO_LDFLAGS)' -o bin/gameday ./cmd/gameday
 
 test: ## unit tests: fast, no Docker, no cluster

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	kindnodes "sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/log"
 
 	"gameday.dev/gameday/cluster/internal/docker"
@@ -386,20 +387,8 @@ func (k *Kind) Delete(ctx context.Context, name string) error {
 func (k *Kind) deleteAll(rec *Record) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := k.provider().Delete(rec.Name, rec.Kubeconfig); err != nil {
-		// A node stuck on a frozen cgroup cannot be removed until thawed.
-		containers, _ := docker.ClusterContainers(ctx, rec.Name)
-		thawed := 0
-		for _, c := range containers {
-			thawed += docker.ThawFrozen(ctx, c)
-		}
-		if thawed == 0 {
-			return err
-		}
-		k.Logger.V(1).Infof("thawed %d frozen cgroups in cluster %q's nodes; deleting again", thawed, rec.Name)
-		if err := k.provider().Delete(rec.Name, rec.Kubeconfig); err != nil {
-			return err
-		}
+	if err := k.deleteNodes(ctx, rec); err != nil {
+		return err
 	}
 	if rec.MergedKubeconfig {
 		// With no nodes left, this only removes the context from the default kubeconfig.
@@ -411,6 +400,28 @@ func (k *Kind) deleteAll(rec *Record) error {
 		return err
 	}
 	return k.Store.Remove(rec.Name)
+}
+
+// deleteNodes deletes the cluster's node containers. On cgroup v1 hosts a
+// node can be unkillable while a nested runc is frozen mid-kill (a node
+// deleted while its kubelet starts a pod); each retry thaws those first.
+func (k *Kind) deleteNodes(ctx context.Context, rec *Record) error {
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if err = k.provider().Delete(rec.Name, rec.Kubeconfig); err == nil {
+			return nil
+		}
+		containers, _ := docker.ClusterContainers(ctx, rec.Name)
+		thawed := 0
+		for _, c := range containers {
+			thawed += docker.ThawFrozen(ctx, c)
+		}
+		k.Logger.V(1).Infof("deleting cluster %q (attempt %d): %v; thawed %d frozen cgroups", rec.Name, attempt, err, thawed)
+		if thawed == 0 && len(containers) == 0 {
+			return nil
+		}
+	}
+	return err
 }
 
 // freePorts picks a free host port on 127.0.0.1 for each mapping.
@@ -441,4 +452,13 @@ func NewKind(logger log.Logger) (*Kind, error) {
 		return nil, err
 	}
 	return &Kind{Store: store, Logger: logger}, nil
+}
+
+// KindNodes returns kind's handles on a cluster's nodes (to exec in them or
+// load images), for a cluster gameday created.
+func (k *Kind) KindNodes(name string) ([]kindnodes.Node, error) {
+	if _, err := k.Record(name); err != nil {
+		return nil, err
+	}
+	return k.provider().ListNodes(name)
 }

@@ -25,6 +25,18 @@ sample_peak() { # sample_peak SECONDS -> peak MiB while the cluster starts and s
   while [ $SECONDS -lt $end ]; do m=$(mem_mib); [ "$m" -gt "$peak" ] && peak=$m; sleep 2; done
   echo "$peak"
 }
+# kind_delete: kind's own delete, with the thaw gameday does on cgroup v1
+# hosts where a node killed mid pod-start stays unkillable (see cluster/internal/docker/thaw.go).
+kind_delete() {
+  local i f
+  for i in 1 2 3; do
+    bin/kind delete cluster --name bench -q 2>/dev/null && return 0
+    for f in $(find /sys/fs/cgroup/freezer/docker -name freezer.state 2>/dev/null); do
+      grep -q FROZEN "$f" && echo THAWED >"$f"
+    done
+  done
+  bin/kind delete cluster --name bench
+}
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 
@@ -33,7 +45,7 @@ bench_kind() {
   local t0=$(now)
   KIND_EXPERIMENTAL_DOCKER_NETWORK=gameday-bench bin/kind create cluster --name bench --config "$OUT/$1.yaml" --image "$IMAGE" --wait 5m -q
   awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.1f\n", a - b}' >>"$OUT/kind-$1"
-  bin/kind delete cluster --name bench -q; docker network rm gameday-bench >/dev/null
+  kind_delete; docker network rm gameday-bench >/dev/null
 }
 bench_gameday() {
   local t0=$(now)

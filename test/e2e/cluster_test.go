@@ -22,237 +22,256 @@ import (
 	"gameday.dev/gameday/cluster"
 )
 
-// Each built-in topology gets one cluster, shared by the specs below in order.
-var _ = Describe("cluster on each built-in topology", Label("kind"), func() {
+// env is one topology's cluster, shared by the specs of its Ordered container.
+type env struct {
+	topoName, name string
+	topo           cluster.Topology
+	rec            *cluster.Record
+	client         kubernetes.Interface
+	nodes          *cluster.Nodes
+	status         cluster.ClusterStatus
+}
+
+// workerOf returns a worker node of pool, found by its gameday.dev/pool label.
+func (e *env) workerOf(ctx context.Context, pool string) string {
+	GinkgoHelper()
+	list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel + "=" + pool})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(list.Items).NotTo(BeEmpty(), "no node in pool %s", pool)
+	return list.Items[0].Name
+}
+
+// Each built-in topology gets one cluster, made by `gameday up` (cluster and
+// fixtures) and shared in order by the cluster specs, the fixture specs, and
+// last the node operations, which disturb it.
+var _ = Describe("gameday on each built-in topology", Label("kind"), func() {
 	for _, topoName := range cluster.BuiltinNames() {
 		Context(topoName, Ordered, func() {
-			var (
-				name   = "e2e-" + topoName
-				topo   cluster.Topology
-				rec    *cluster.Record
-				client kubernetes.Interface
-				nodes  *cluster.Nodes
-				status cluster.ClusterStatus
-				ctx    = context.Background()
-			)
-			// workerOf returns a worker node of pool, by its gameday.dev/pool label.
-			workerOf := func(pool string) string {
-				GinkgoHelper()
-				list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel + "=" + pool})
-				Expect(err).NotTo(HaveOccurred())
-				Expect(list.Items).NotTo(BeEmpty(), "no node in pool %s", pool)
-				return list.Items[0].Name
-			}
-			firstPool := func() cluster.Pool { return topo.Pools[0] } // in service on both built-ins
-
-			BeforeAll(func() {
-				var ok bool
-				topo, ok = cluster.Builtin(topoName)
-				Expect(ok).To(BeTrue())
-				// A cluster left by a crashed run is gameday's (same GAMEDAY_HOME): clear it.
-				if r := gameday("cluster", "down", "--name", name, "-q"); r.Code != 0 {
-					Expect(r.Stderr).To(ContainSubstring("no such cluster"))
-				}
-				// One topology also merges its context into the (stand-in) user
-				// kubeconfig; cluster down must take it out again.
-				merge := topoName == "separate"
-				args := []string{"cluster", "up", "--topology", topoName, "--name", name}
-				if merge {
-					args = append(args, "--merge-kubeconfig")
-				}
-				r := mustGameday(args...)
-				AddReportEntry("cluster up "+topoName, r.Duration.Round(100*time.Millisecond).String())
-				if merge {
-					Expect(os.ReadFile(userKubeconfig)).To(ContainSubstring("kind-"+name), "--merge-kubeconfig")
-				}
-				DeferCleanup(func() {
-					mustGameday("cluster", "down", "--name", name)
-					Expect(leftovers(name)).To(BeEmpty(), "cluster down left these behind")
-					Expect(listed(name)).To(BeFalse())
-					if merge {
-						Expect(os.ReadFile(userKubeconfig)).NotTo(ContainSubstring("kind-"+name), "cluster down leaves the merged context")
-					}
-				})
-				store := &cluster.Store{Dir: home}
-				var err error
-				rec, err = store.Get(name)
-				Expect(err).NotTo(HaveOccurred())
-				client, err = cluster.Client(rec)
-				Expect(err).NotTo(HaveOccurred())
-				nodes = cluster.NewNodes(client)
-				nodes.Log = GinkgoWriter
-			})
-
-			It("puts every node in its pool, tainted for it, and every in-service node Ready", func() {
-				list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-				Expect(err).NotTo(HaveOccurred())
-				Expect(list.Items).To(HaveLen(topo.Workers() + 1))
-				perPool := map[string]int{}
-				for _, n := range list.Items {
-					pool := n.Labels[cluster.PoolLabel]
-					perPool[pool]++
-					if pool == cluster.SystemPool {
-						Expect(n.Labels).To(HaveKey("node-role.kubernetes.io/control-plane"))
-						Expect(cluster.IsReady(&n)).To(BeTrue(), "control plane not Ready")
-						continue
-					}
-					p, ok := topo.Pool(pool)
-					Expect(ok).To(BeTrue(), "node %s has pool label %q, not a pool of %s", n.Name, pool, topoName)
-					for _, want := range p.Taints {
-						Expect(n.Spec.Taints).To(ContainElement(And(
-							HaveField("Key", want.Key), HaveField("Value", want.Value), HaveField("Effect", want.Effect))),
-							"node %s lacks its pool's taint %s", n.Name, want.ToString())
-					}
-					if !p.Spare {
-						Expect(cluster.IsReady(&n)).To(BeTrue(), "node %s of pool %s not Ready", n.Name, pool)
-						Expect(n.Spec.Unschedulable).To(BeFalse())
-						Expect(cluster.InService(&n)).To(BeTrue())
-					}
-				}
-				for _, p := range topo.Pools {
-					Expect(perPool[p.Name]).To(Equal(p.Size), "pool %s", p.Name)
-				}
-				Expect(perPool[cluster.SystemPool]).To(Equal(1))
-			})
-
-			It("keeps spare pools out of service", func() {
-				for _, p := range topo.Pools {
-					if !p.Spare {
-						continue
-					}
-					spare := workerOf(p.Name)
-					// kubelet stopped: the control plane sees a node that has not joined.
-					_, err := nodes.WaitReady(ctx, spare, false, 2*time.Minute)
-					Expect(err).NotTo(HaveOccurred())
-					n, err := client.CoreV1().Nodes().Get(ctx, spare, metav1.GetOptions{})
-					Expect(err).NotTo(HaveOccurred())
-					Expect(n.Spec.Unschedulable).To(BeTrue(), "spare %s is not cordoned", spare)
-					Expect(cluster.InService(n)).To(BeFalse(), "spare %s lacks the out-of-service taint", spare)
-					Expect(nonDaemonSetPods(ctx, client, spare)).To(BeEmpty())
-				}
-			})
-
-			It("reports the kubeconfig and each node's pool and readiness in status -o json", func() {
-				r := mustGameday("cluster", "status", "--name", name, "-o", "json")
-				Expect(json.Unmarshal([]byte(r.Stdout), &status)).To(Succeed())
-				Expect(status.Kubeconfig).To(Equal(rec.Kubeconfig))
-				Expect(status.Kubeconfig).To(BeAnExistingFile())
-				Expect(status.APIError).To(BeEmpty())
-				Expect(status.Nodes).To(HaveLen(topo.Workers() + 1))
-				for _, n := range status.Nodes {
-					p, _ := topo.Pool(n.Pool)
-					Expect(n.Container).To(Equal("running"))
-					Expect(n.Ready).To(Equal(!p.Spare), "node %s (pool %s)", n.Name, n.Pool)
-					Expect(n.InService).To(Equal(!p.Spare), "node %s (pool %s)", n.Name, n.Pool)
-				}
-				Expect(listed(name)).To(BeTrue())
-			})
-
-			It("refuses a second cluster of the same name and leaves the first alone", func() {
-				r := gameday("cluster", "up", "--topology", topoName, "--name", name)
-				Expect(r.Code).To(Equal(2))
-				Expect(strings.TrimSpace(r.Stderr)).To(HavePrefix("ERROR: cluster already exists"))
-				Expect(strings.Count(strings.TrimSpace(r.Stderr), "\n")).To(BeZero(), "not a one-line error")
-				running := strings.Split(docker("ps", "--filter", "label=io.x-k8s.kind.cluster="+name, "--format", "{{.Names}}"), "\n")
-				Expect(running).To(ConsistOf(nodeNames(status)), "the existing cluster's nodes must all still run")
-			})
-
-			It("drains a node, respecting PodDisruptionBudgets, down to its DaemonSet pods", func() {
-				pool := firstPool()
-				target := workerOf(pool.Name)
-				pauseImage := imageOnNode(target, "pause")
-				ns := createNamespace(ctx, client, "drain")
-				deploy := pinnedDeployment("sleeper", pool, pauseImage, 2)
-				_, err := client.AppsV1().Deployments(ns).Create(ctx, deploy, metav1.CreateOptions{})
-				Expect(err).NotTo(HaveOccurred())
-				Eventually(func() int32 {
-					d, _ := client.AppsV1().Deployments(ns).Get(ctx, "sleeper", metav1.GetOptions{})
-					return d.Status.ReadyReplicas
-				}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Equal(int32(2)))
-				Expect(nonDaemonSetPods(ctx, client, target)).NotTo(BeEmpty())
-
-				// A budget that allows no disruption blocks the drain until its timeout.
-				minAvailable := intstr.FromInt32(2)
-				_, err = client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{
-					ObjectMeta: metav1.ObjectMeta{Name: "sleeper"},
-					Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: deploy.Spec.Selector},
-				}, metav1.CreateOptions{})
-				Expect(err).NotTo(HaveOccurred())
-				Eventually(func() int32 {
-					pdb, _ := client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "sleeper", metav1.GetOptions{})
-					return pdb.Status.ExpectedPods
-				}).WithTimeout(time.Minute).Should(Equal(int32(2)))
-				err = nodes.Drain(ctx, target, cluster.DrainOptions{Timeout: 10 * time.Second})
-				Expect(err).To(HaveOccurred(), "drain must not evict past the PodDisruptionBudget")
-				Expect(nonDaemonSetPods(ctx, client, target)).NotTo(BeEmpty())
-
-				Expect(client.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, "sleeper", metav1.DeleteOptions{})).To(Succeed())
-				start := time.Now()
-				Expect(nodes.Drain(ctx, target, cluster.DrainOptions{Timeout: 2 * time.Minute})).To(Succeed())
-				AddReportEntry("drain "+topoName, time.Since(start).Round(100*time.Millisecond).String())
-				Expect(nonDaemonSetPods(ctx, client, target)).To(BeEmpty())
-				Expect(daemonSetPods(ctx, client, target)).NotTo(BeEmpty(), "DaemonSet pods stay on a drained node")
-				n, err := client.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
-				Expect(err).NotTo(HaveOccurred())
-				Expect(n.Spec.Unschedulable).To(BeTrue())
-
-				Expect(nodes.Uncordon(ctx, target)).To(Succeed())
-				Expect(client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
-			})
-
-			// A node lost two ways: its container stops (docker stop may itself
-			// take up to its 5 s timeout before the kubelet dies) or its kubelet
-			// stops while the container runs on.
-			for _, loss := range []struct {
-				what        string
-				stop, start func(context.Context, string) error
-				slack       time.Duration
-			}{
-				{"container", func(c context.Context, n string) error { return nodes.StopContainer(c, n) }, func(c context.Context, n string) error { return nodes.StartContainer(c, n) }, 8 * time.Second},
-				{"kubelet", func(c context.Context, n string) error { return nodes.StopKubelet(c, n) }, func(c context.Context, n string) error { return nodes.StartKubelet(c, n) }, 3 * time.Second},
-			} {
-				It("loses a node whose "+loss.what+" stops, within the grace period, and gets it back when it starts", func() {
-					target := workerOf(firstPool().Name)
-					start := time.Now()
-					Expect(loss.stop(ctx, target)).To(Succeed())
-					_, err := nodes.WaitReady(ctx, target, false, 2*time.Minute)
-					Expect(err).NotTo(HaveOccurred())
-					took := time.Since(start)
-					AddReportEntry(loss.what+" stop -> NotReady "+topoName, took.Round(100*time.Millisecond).String())
-					Expect(took).To(BeNumerically("<=", rec.Timings.NotReadyWithin()+loss.slack), "configured: NotReady within %s", rec.Timings.NotReadyWithin())
-					if loss.what == "kubelet" {
-						Expect(docker("inspect", "--format", "{{.State.Running}}", target)).To(Equal("true"), "the container keeps running")
-					}
-
-					start = time.Now()
-					Expect(loss.start(ctx, target)).To(Succeed())
-					_, err = nodes.WaitReady(ctx, target, true, 2*time.Minute)
-					Expect(err).NotTo(HaveOccurred())
-					AddReportEntry(loss.what+" start -> Ready "+topoName, time.Since(start).Round(100*time.Millisecond).String())
-				})
-			}
-
-			It("brings a spare pool into service and takes it out again", func() {
-				for _, p := range topo.Pools {
-					if !p.Spare {
-						continue
-					}
-					spare := workerOf(p.Name)
-					Expect(nodes.BringIntoService(ctx, spare, 2*time.Minute)).To(Succeed())
-					n, err := client.CoreV1().Nodes().Get(ctx, spare, metav1.GetOptions{})
-					Expect(err).NotTo(HaveOccurred())
-					Expect(cluster.IsReady(n)).To(BeTrue())
-					Expect(n.Spec.Unschedulable).To(BeFalse())
-					Expect(cluster.InService(n)).To(BeTrue())
-
-					Expect(nodes.TakeOutOfService(ctx, spare)).To(Succeed())
-					_, err = nodes.WaitReady(ctx, spare, false, 2*time.Minute)
-					Expect(err).NotTo(HaveOccurred())
-				}
-			})
+			e := &env{topoName: topoName, name: "e2e-" + topoName}
+			BeforeAll(func() { e.up() })
+			clusterSpecs(e)
+			fixtureSpecs(e)
+			nodeSpecs(e)
 		})
 	}
 })
+
+func (e *env) up() {
+	GinkgoHelper()
+	var ok bool
+	e.topo, ok = cluster.Builtin(e.topoName)
+	Expect(ok).To(BeTrue())
+	// A cluster left by a crashed run is gameday's (same GAMEDAY_HOME): clear it.
+	if r := gameday("cluster", "down", "--name", e.name, "-q"); r.Code != 0 {
+		Expect(r.Stderr).To(ContainSubstring("no such cluster"))
+	}
+	// One topology also merges its context into the (stand-in) user
+	// kubeconfig; cluster down must take it out again.
+	merge := e.topoName == "separate"
+	args := []string{"up", "--topology", e.topoName, "--name", e.name}
+	if merge {
+		args = append(args, "--merge-kubeconfig")
+	}
+	r := mustGameday(args...)
+	AddReportEntry("gameday up (cluster + fixtures serving) "+e.topoName, r.Duration.Round(100*time.Millisecond).String())
+	if merge {
+		Expect(os.ReadFile(userKubeconfig)).To(ContainSubstring("kind-"+e.name), "--merge-kubeconfig")
+	}
+	DeferCleanup(func() {
+		mustGameday("cluster", "down", "--name", e.name)
+		Expect(leftovers(e.name)).To(BeEmpty(), "cluster down left these behind")
+		Expect(listed(e.name)).To(BeFalse())
+		if merge {
+			Expect(os.ReadFile(userKubeconfig)).NotTo(ContainSubstring("kind-"+e.name), "cluster down leaves the merged context")
+		}
+	})
+	store := &cluster.Store{Dir: home}
+	var err error
+	e.rec, err = store.Get(e.name)
+	Expect(err).NotTo(HaveOccurred())
+	e.client, err = cluster.Client(e.rec)
+	Expect(err).NotTo(HaveOccurred())
+	e.nodes = cluster.NewNodes(e.client)
+	e.nodes.Log = GinkgoWriter
+}
+
+func clusterSpecs(e *env) {
+	ctx := context.Background()
+
+	It("puts every node in its pool, tainted for it, and every in-service node Ready", func() {
+		list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(list.Items).To(HaveLen(e.topo.Workers() + 1))
+		perPool := map[string]int{}
+		for _, n := range list.Items {
+			pool := n.Labels[cluster.PoolLabel]
+			perPool[pool]++
+			if pool == cluster.SystemPool {
+				Expect(n.Labels).To(HaveKey("node-role.kubernetes.io/control-plane"))
+				Expect(cluster.IsReady(&n)).To(BeTrue(), "control plane not Ready")
+				continue
+			}
+			p, ok := e.topo.Pool(pool)
+			Expect(ok).To(BeTrue(), "node %s has pool label %q, not a pool of %s", n.Name, pool, e.topoName)
+			for _, want := range p.Taints {
+				Expect(n.Spec.Taints).To(ContainElement(And(
+					HaveField("Key", want.Key), HaveField("Value", want.Value), HaveField("Effect", want.Effect))),
+					"node %s lacks its pool's taint %s", n.Name, want.ToString())
+			}
+			if !p.Spare {
+				Expect(cluster.IsReady(&n)).To(BeTrue(), "node %s of pool %s not Ready", n.Name, pool)
+				Expect(n.Spec.Unschedulable).To(BeFalse())
+				Expect(cluster.InService(&n)).To(BeTrue())
+			}
+		}
+		for _, p := range e.topo.Pools {
+			Expect(perPool[p.Name]).To(Equal(p.Size), "pool %s", p.Name)
+		}
+		Expect(perPool[cluster.SystemPool]).To(Equal(1))
+	})
+
+	It("keeps spare pools out of service", func() {
+		for _, p := range e.topo.Pools {
+			if !p.Spare {
+				continue
+			}
+			spare := e.workerOf(ctx, p.Name)
+			// kubelet stopped: the control plane sees a node that has not joined.
+			_, err := e.nodes.WaitReady(ctx, spare, false, 2*time.Minute)
+			Expect(err).NotTo(HaveOccurred())
+			n, err := e.client.CoreV1().Nodes().Get(ctx, spare, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(n.Spec.Unschedulable).To(BeTrue(), "spare %s is not cordoned", spare)
+			Expect(cluster.InService(n)).To(BeFalse(), "spare %s lacks the out-of-service taint", spare)
+			Expect(nonDaemonSetPods(ctx, e.client, spare)).To(BeEmpty())
+		}
+	})
+
+	It("reports the kubeconfig and each node's pool and readiness in status -o json", func() {
+		r := mustGameday("cluster", "status", "--name", e.name, "-o", "json")
+		Expect(json.Unmarshal([]byte(r.Stdout), &e.status)).To(Succeed())
+		Expect(e.status.Kubeconfig).To(Equal(e.rec.Kubeconfig))
+		Expect(e.status.Kubeconfig).To(BeAnExistingFile())
+		Expect(e.status.APIError).To(BeEmpty())
+		Expect(e.status.Nodes).To(HaveLen(e.topo.Workers() + 1))
+		for _, n := range e.status.Nodes {
+			p, _ := e.topo.Pool(n.Pool)
+			Expect(n.Container).To(Equal("running"))
+			Expect(n.Ready).To(Equal(!p.Spare), "node %s (pool %s)", n.Name, n.Pool)
+			Expect(n.InService).To(Equal(!p.Spare), "node %s (pool %s)", n.Name, n.Pool)
+		}
+		Expect(listed(e.name)).To(BeTrue())
+	})
+
+	It("refuses a second cluster of the same name and leaves the first alone", func() {
+		r := gameday("cluster", "up", "--topology", e.topoName, "--name", e.name)
+		Expect(r.Code).To(Equal(2))
+		Expect(strings.TrimSpace(r.Stderr)).To(HavePrefix("ERROR: cluster already exists"))
+		Expect(strings.Count(strings.TrimSpace(r.Stderr), "\n")).To(BeZero(), "not a one-line error")
+		running := strings.Split(docker("ps", "--filter", "label=io.x-k8s.kind.cluster="+e.name, "--format", "{{.Names}}"), "\n")
+		Expect(running).To(ConsistOf(nodeNames(e.status)), "the existing cluster's nodes must all still run")
+	})
+}
+
+// nodeSpecs break nodes; they run last on each cluster.
+func nodeSpecs(e *env) {
+	ctx := context.Background()
+	firstPool := func() cluster.Pool { return e.topo.Pools[0] } // in service on both built-ins
+
+	It("drains a node, respecting PodDisruptionBudgets, down to its DaemonSet pods", func() {
+		pool := firstPool()
+		target := e.workerOf(ctx, pool.Name)
+		pauseImage := imageOnNode(target, "pause")
+		ns := createNamespace(ctx, e.client, "drain")
+		deploy := pinnedDeployment("sleeper", pool, pauseImage, 2)
+		_, err := e.client.AppsV1().Deployments(ns).Create(ctx, deploy, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() int32 {
+			d, _ := e.client.AppsV1().Deployments(ns).Get(ctx, "sleeper", metav1.GetOptions{})
+			return d.Status.ReadyReplicas
+		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Equal(int32(2)))
+		Expect(nonDaemonSetPods(ctx, e.client, target)).NotTo(BeEmpty())
+
+		// A budget that allows no disruption blocks the drain until its timeout.
+		minAvailable := intstr.FromInt32(2)
+		_, err = e.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{
+			ObjectMeta: metav1.ObjectMeta{Name: "sleeper"},
+			Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: deploy.Spec.Selector},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() int32 {
+			pdb, _ := e.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "sleeper", metav1.GetOptions{})
+			return pdb.Status.ExpectedPods
+		}).WithTimeout(time.Minute).Should(Equal(int32(2)))
+		err = e.nodes.Drain(ctx, target, cluster.DrainOptions{Timeout: 10 * time.Second})
+		Expect(err).To(HaveOccurred(), "drain must not evict past the PodDisruptionBudget")
+		Expect(podsOf(ctx, e.client, target, ns)).NotTo(BeEmpty(), "the budgeted pods stay")
+
+		Expect(e.client.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, "sleeper", metav1.DeleteOptions{})).To(Succeed())
+		start := time.Now()
+		Expect(e.nodes.Drain(ctx, target, cluster.DrainOptions{Timeout: 2 * time.Minute})).To(Succeed())
+		AddReportEntry("drain "+e.topoName, time.Since(start).Round(100*time.Millisecond).String())
+		Expect(nonDaemonSetPods(ctx, e.client, target)).To(BeEmpty())
+		Expect(daemonSetPods(ctx, e.client, target)).NotTo(BeEmpty(), "DaemonSet pods stay on a drained node")
+		n, err := e.client.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(n.Spec.Unschedulable).To(BeTrue())
+
+		Expect(e.nodes.Uncordon(ctx, target)).To(Succeed())
+		Expect(e.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
+	})
+
+	// A node lost two ways: its container stops (docker stop may itself take
+	// up to its 5 s timeout before the kubelet dies) or its kubelet stops
+	// while the container runs on.
+	for _, loss := range []struct {
+		what        string
+		stop, start func(*cluster.Nodes, context.Context, string) error
+		slack       time.Duration
+	}{
+		{"container", (*cluster.Nodes).StopContainer, (*cluster.Nodes).StartContainer, 8 * time.Second},
+		{"kubelet", (*cluster.Nodes).StopKubelet, (*cluster.Nodes).StartKubelet, 3 * time.Second},
+	} {
+		It("loses a node whose "+loss.what+" stops, within the grace period, and gets it back when it starts", func() {
+			target := e.workerOf(ctx, firstPool().Name)
+			start := time.Now()
+			Expect(loss.stop(e.nodes, ctx, target)).To(Succeed())
+			_, err := e.nodes.WaitReady(ctx, target, false, 2*time.Minute)
+			Expect(err).NotTo(HaveOccurred())
+			took := time.Since(start)
+			AddReportEntry(loss.what+" stop -> NotReady "+e.topoName, took.Round(100*time.Millisecond).String())
+			Expect(took).To(BeNumerically("<=", e.rec.Timings.NotReadyWithin()+loss.slack), "configured: NotReady within %s", e.rec.Timings.NotReadyWithin())
+			if loss.what == "kubelet" {
+				Expect(docker("inspect", "--format", "{{.State.Running}}", target)).To(Equal("true"), "the container keeps running")
+			}
+
+			start = time.Now()
+			Expect(loss.start(e.nodes, ctx, target)).To(Succeed())
+			_, err = e.nodes.WaitReady(ctx, target, true, 2*time.Minute)
+			Expect(err).NotTo(HaveOccurred())
+			AddReportEntry(loss.what+" start -> Ready "+e.topoName, time.Since(start).Round(100*time.Millisecond).String())
+		})
+	}
+
+	It("brings a spare pool into service and takes it out again", func() {
+		for _, p := range e.topo.Pools {
+			if !p.Spare {
+				continue
+			}
+			spare := e.workerOf(ctx, p.Name)
+			Expect(e.nodes.BringIntoService(ctx, spare, 2*time.Minute)).To(Succeed())
+			n, err := e.client.CoreV1().Nodes().Get(ctx, spare, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(cluster.IsReady(n)).To(BeTrue())
+			Expect(n.Spec.Unschedulable).To(BeFalse())
+			Expect(cluster.InService(n)).To(BeTrue())
+
+			Expect(e.nodes.TakeOutOfService(ctx, spare)).To(Succeed())
+			_, err = e.nodes.WaitReady(ctx, spare, false, 2*time.Minute)
+			Expect(err).NotTo(HaveOccurred())
+		}
+	})
+}
 
 func nodeNames(st cluster.ClusterStatus) []string {
 	var names []string
@@ -277,6 +296,18 @@ func podsOn(ctx context.Context, client kubernetes.Interface, node string, daemo
 		}
 		if ds == daemonSet {
 			out = append(out, p.Namespace+"/"+p.Name)
+		}
+	}
+	return out
+}
+
+// podsOf lists the pods of namespace ns on node.
+func podsOf(ctx context.Context, client kubernetes.Interface, node, ns string) []string {
+	GinkgoHelper()
+	var out []string
+	for _, p := range nonDaemonSetPods(ctx, client, node) {
+		if strings.HasPrefix(p, ns+"/") {
+			out = append(out, p)
 		}
 	}
 	return out

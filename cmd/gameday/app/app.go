@@ -14,9 +14,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/cli"
 	clustercmd "gameday.dev/gameday/internal/cmd/cluster"
 	"gameday.dev/gameday/internal/cmd/doctor"
+	fixturescmd "gameday.dev/gameday/internal/cmd/fixtures"
+	"gameday.dev/gameday/internal/cmd/up"
 	"gameday.dev/gameday/internal/cmd/version"
 	"gameday.dev/gameday/internal/yamlfile"
 )
@@ -82,7 +85,11 @@ func ExitCode(err error) int {
 		errors.Is(err, cluster.ErrInvalidName),
 		errors.Is(err, cluster.ErrExists),
 		errors.Is(err, cluster.ErrNotFound),
-		errors.Is(err, cluster.ErrNotOurs):
+		errors.Is(err, cluster.ErrNotOurs),
+		errors.Is(err, fixtures.ErrUnknownTier),
+		errors.Is(err, fixtures.ErrUnknownRelease),
+		errors.Is(err, fixtures.ErrBadParam),
+		errors.Is(err, fixtures.ErrNotDeployed):
 		if cli.ExitCode(err) == cli.ExitError {
 			return cli.ExitUsage
 		}
@@ -121,6 +128,6 @@ the incident did, and measures what users and SREs would have seen.`,
 	})
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
-	root.AddCommand(clustercmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
+	root.AddCommand(up.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
 	return root
 }

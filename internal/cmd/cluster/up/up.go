@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/cluster/status"
 )
 
-type flagpole struct {
+// Flags are `cluster up`'s flags; `gameday up` shares them.
+type Flags struct {
 	Name            string
 	Topology        string
 	Image           string
@@ -25,7 +27,7 @@ type flagpole struct {
 
 // NewCommand returns `gameday cluster up`.
 func NewCommand(g *cli.Globals) *cobra.Command {
-	f := &flagpole{}
+	f := &Flags{}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create a local multi-pool cluster with kind",
@@ -45,9 +47,17 @@ The kubeconfig is written to a file gameday owns (shown by status); your
   # a topology of your own; print the plan without creating anything
   gameday cluster up --topology ./my-topology.yaml --dry-run`,
 		Args: cli.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), g, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := Run(cmd.Context(), g, f)
+			return err
+		},
 	}
-	fl := cmd.Flags()
+	AddFlags(cmd.Flags(), f)
+	return cmd
+}
+
+// AddFlags adds `cluster up`'s flags to fl.
+func AddFlags(fl *pflag.FlagSet, f *Flags) {
 	fl.StringVar(&f.Name, "name", "gameday", "cluster name")
 	fl.StringVar(&f.Topology, "topology", "shared", "built-in topology (shared, separate) or path to a topology file")
 	fl.StringVar(&f.Image, "image", "", "node image (default: kindest/node if present or pullable, else gameday/node:offline)")
@@ -56,39 +66,40 @@ The kubeconfig is written to a file gameday owns (shown by status); your
 	fl.BoolVar(&f.MergeKubeconfig, "merge-kubeconfig", false, "also add the cluster's context to your default kubeconfig")
 	fl.BoolVar(&f.DryRun, "dry-run", false, "print the plan and the generated kind config; create nothing")
 	cli.AddOutputFlag(fl, &f.Output)
-	return cmd
 }
 
-func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
+// Run creates the cluster the flags describe (or prints the plan with
+// --dry-run, returning a nil backend) and prints its status.
+func Run(ctx context.Context, g *cli.Globals, f *Flags) (*cluster.Kind, error) {
 	topo, err := cluster.ResolveTopology(f.Topology)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := cluster.ValidateName(f.Name); err != nil {
-		return err
+		return nil, err
 	}
 	if f.DryRun {
-		return PrintPlan(g.Streams.Out, f.Name, topo, f.Image)
+		return nil, PrintPlan(g.Streams.Out, f.Name, topo, f.Image)
 	}
 	logger := g.Logger()
 	k, err := cluster.NewKind(logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = k.Create(ctx, cluster.CreateOptions{
 		Name: f.Name, Topology: topo, Image: f.Image, Retain: f.Retain, Wait: f.Wait,
 		Timings: cluster.DefaultTimings(), MergeKubeconfig: f.MergeKubeconfig,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, err := k.Status(ctx, f.Name)
 	if err != nil {
-		return err
+		return k, err
 	}
 	if err := status.Print(g.Streams.Out, st, f.Output); err != nil {
-		return err
+		return k, err
 	}
 	logger.V(0).Infof("\nCluster %q is up. Use it with:\n  export KUBECONFIG=%s\nDelete it with:\n  gameday cluster down --name %s", f.Name, st.Kubeconfig, f.Name)
-	return nil
+	return k, nil
 }
