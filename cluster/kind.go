@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
@@ -221,9 +222,25 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 	status := cli.StatusFor(k.Logger)
 	defer status.End(false)
 
-	all, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	// kind returns once every node has joined, but a kubelet may register its
+	// Node object a moment later: wait for all of them.
+	deadline := time.Now().Add(o.Wait)
+	want := o.Topology.Workers() + 1
+	var all *corev1.NodeList
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
+		list, lerr := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if lerr != nil {
+			return false, nil // the API server may be busy right after create
+		}
+		all = list
+		return len(all.Items) == want, nil
+	})
 	if err != nil {
-		return err
+		got := 0
+		if all != nil {
+			got = len(all.Items)
+		}
+		return fmt.Errorf("%d of the topology's %d nodes registered after %s: %w", got, want, o.Wait, err)
 	}
 	var spares, inService []string
 	for _, n := range all.Items {
@@ -233,12 +250,8 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 			inService = append(inService, n.Name)
 		}
 	}
-	if want := o.Topology.Workers() + 1; len(all.Items) != want {
-		return fmt.Errorf("cluster has %d nodes, the topology %d", len(all.Items), want)
-	}
 	// Both at once: spares need no Ready node, and the wait needs no spare.
 	status.Start(fmt.Sprintf("Taking %d spare nodes out of service, waiting for %d nodes to be Ready", len(spares), len(inService)))
-	deadline := time.Now().Add(o.Wait)
 	err = forEach(append(spares, inService...), func(n string) error {
 		if slices.Contains(spares, n) {
 			return nodes.TakeOutOfService(ctx, n)

@@ -12,7 +12,7 @@ IMAGE=${IMAGE:-gameday/node:offline}
 make build >/dev/null
 go build -o bin/kind sigs.k8s.io/kind
 export GAMEDAY_HOME=$(mktemp -d)
-OUT=$(mktemp -d)
+OUT=$(mktemp -d /tmp/bench-cluster-up.XXXXXX)
 trap 'bin/gameday cluster down --name bench -q 2>/dev/null || true; bin/kind delete cluster --name bench >/dev/null 2>&1 || true; docker network rm gameday-bench >/dev/null 2>&1 || true; rm -rf "$GAMEDAY_HOME"' EXIT
 
 mem_mib() { # sum of the bench cluster's containers' memory, MiB
@@ -49,7 +49,8 @@ bench_kind() {
 }
 bench_gameday() {
   local t0=$(now)
-  bin/gameday cluster up --topology "$1" --name bench --image "$IMAGE" -q >/dev/null
+  bin/gameday cluster up --topology "$1" --name bench --image "$IMAGE" >/dev/null 2>"$OUT/gameday-$1-$i.log" ||
+    { cat "$OUT/gameday-$1-$i.log" >&2; return 1; }
   awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.1f\n", a - b}' >>"$OUT/gameday-$1"
   sample_peak 45 >>"$OUT/peak-$1"
   bin/gameday cluster down --name bench -q
@@ -66,4 +67,4 @@ for topo in shared separate; do
   k=$(median <"$OUT/kind-$topo"); g=$(median <"$OUT/gameday-$topo"); p=$(median <"$OUT/peak-$topo")
   printf '%-9s %11.1fs %11.1fs %6.2fx %10s MiB\n' "$topo" "$k" "$g" "$(awk -v g="$g" -v k="$k" 'BEGIN {print g / k}')" "$p"
 done
-echo "(medians of $N runs each, image $IMAGE)"
+echo "(medians of $N runs each, image $IMAGE; gameday's logs with step timings in $OUT)"
