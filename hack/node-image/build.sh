@@ -85,6 +85,9 @@ CRICTL_BIN=$CACHE/bin/crictl-$CRICTL_VERSION
 [ -x "$CRICTL_BIN" ] || step "crictl" bash -c "GOBIN='$CACHE/bin/crictl.tmp' go install -ldflags '-s -w' sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION && mv '$CACHE/bin/crictl.tmp/crictl' '$CRICTL_BIN'"
 CAPFIX_BIN=$CACHE/bin/runc-capfix-$(hash_of "$ROOT"/hack/capfix/main.go)
 [ -x "$CAPFIX_BIN" ] || step "runtime wrapper" bash -c "cd '$ROOT' && go build -ldflags '-s -w' -o '$CAPFIX_BIN' ./hack/capfix"
+# The pause program is C, linked static: gcc and libc6-dev's libc.a.
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] && command -v gcc >/dev/null ||
+  step "install gcc" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null'
 PAUSE_BIN=$CACHE/bin/pause-$(hash_of "$HERE"/pause/pause.c)
 [ -x "$PAUSE_BIN" ] || step "pause" gcc -Os -static -o "$PAUSE_BIN" "$HERE/pause/pause.c"
 go mod download -json sigs.k8s.io/kind@$KIND_VERSION >/dev/null 2>&1 || (cd "$ROOT" && go mod download sigs.k8s.io/kind)
