@@ -1,30 +1,53 @@
 #!/usr/bin/env bash
-# `make demo`: each built-in topology in turn, created, shown, a node lost and
-# recovered, deleted. Later issues add the fixtures and the incident replay.
+# `make demo`: each built-in topology in turn: the cluster with the stand-in
+# system deployed and serving, the incident's bad release crash-looping the
+# workers while the site keeps answering from the host, the rollback, a lost
+# node and its return, and the cluster deleted. The incident replay and its
+# scores come with later issues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 G=bin/gameday
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-state() { $G cluster status --name "$1" -o json | jq -r --arg n "$2" '.nodes[] | select(.name == $n) | if .ready then "Ready" else "NotReady" end'; }
-wait_state() { # wait_state CLUSTER NODE STATE
+port() { $G cluster status --name "$1" -o json | jq -r --arg t "$2" '.ports[] | select(.name == $t) | .hostPort'; }
+pages() { # pages CLUSTER: what a user gets from the host
+  local fe api p
+  fe=$(port "$1" frontend); api=$(port "$1" api)
+  for p in / /items /jobs; do curl -s -o /dev/null -w "   frontend $p -> %{http_code}\n" "http://127.0.0.1:$fe$p"; done
+  curl -s -w "   <- api /api/jobs/stats\n" "http://127.0.0.1:$api/api/jobs/stats"
+}
+node_state() { $G cluster status --name "$1" -o json | jq -r --arg n "$2" '.nodes[] | select(.name == $n) | if .ready then "Ready" else "NotReady" end'; }
+wait_node() { # wait_node CLUSTER NODE STATE
   local start=$SECONDS
-  until [ "$(state "$1" "$2")" = "$3" ]; do sleep 1; done
+  until [ "$(node_state "$1" "$2")" = "$3" ]; do sleep 1; done
   echo "   $2 is $3 after $((SECONDS - start))s"
 }
 trap 'for t in shared separate; do $G cluster down --name demo-$t -q 2>/dev/null || true; done' EXIT
 
 for topo in shared separate; do
   name=demo-$topo
-  say "gameday cluster up --topology $topo --name $name"
-  $G cluster up --topology "$topo" --name "$name"
+  say "gameday up --topology $topo --name $name"
+  $G up --topology "$topo" --name "$name"
+  $G fixtures status --name "$name"
+  pages "$name"
+
+  say "the bad release: gameday fixtures release workers v2"
+  $G fixtures release workers v2 --name "$name"
+  start=$SECONDS
+  until $G fixtures status --name "$name" -o json | jq -e '[.[] | select(.tier == "workers") | .pods[] | select(.waiting == "CrashLoopBackOff")] | length > 0' >/dev/null; do sleep 1; done
+  echo "   a worker is in CrashLoopBackOff after $((SECONDS - start))s"
+  $G fixtures status --name "$name" | grep -E 'TIER|workers'
+  pages "$name"
+
+  say "the rollback: gameday fixtures release workers v1"
+  $G fixtures release workers v1 --name "$name"
   worker=$($G cluster status --name "$name" -o json | jq -r '[.nodes[] | select(.role == "worker" and .inService)][0].name')
   say "losing node $worker (its container stops, like a VM that dies)"
   docker stop --time 5 "$worker" >/dev/null
-  wait_state "$name" "$worker" NotReady
-  $G cluster status --name "$name"
-  say "bringing $worker back"
+  wait_node "$name" "$worker" NotReady
+  pages "$name"
   docker start "$worker" >/dev/null
-  wait_state "$name" "$worker" Ready
+  wait_node "$name" "$worker" Ready
+
   say "gameday cluster down --name $name"
   $G cluster down --name "$name"
 done

@@ -95,13 +95,16 @@ KIND_FILES=$(go env GOMODCACHE)/sigs.k8s.io/kind@$KIND_VERSION/images/base/files
 
 # --- root filesystems, cached as tarballs by package list ------------------------------------
 command -v debootstrap >/dev/null || step "install debootstrap" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null'
+logged() { # logged LOGFILE CMD...: CMD's output goes to LOGFILE, shown on failure
+  local logfile=$1; shift
+  "$@" >"$logfile" 2>&1 || { tail -20 "$logfile" >&2; echo "failed: $*; full log in $logfile" >&2; return 1; }
+}
 rootfs() { # rootfs NAME PKGS -> prints the cached tarball path
   local tar=$CACHE/rootfs-$1-$(hash_of "$SUITE $2").tar
   if [ ! -f "$tar" ]; then
     local dir=$CACHE/rootfs-$1.tmp
     rm -rf "$dir"
-    step "debootstrap $1 rootfs" debootstrap --variant=minbase --include="$2" "$SUITE" "$dir" "$MIRROR" >"$CACHE/debootstrap-$1.log" 2>&1 \
-      || { echo "debootstrap failed, see $CACHE/debootstrap-$1.log" >&2; exit 1; }
+    step "debootstrap $1 rootfs" logged "$CACHE/debootstrap-$1.log" debootstrap --variant=minbase --include="$2" "$SUITE" "$dir" "$MIRROR"
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     tar -C "$dir" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar" && rm -rf "$dir"
   fi
