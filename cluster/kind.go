@@ -475,3 +475,13 @@ func (k *Kind) KindNodes(name string) ([]kindnodes.Node, error) {
 	}
 	return k.provider().ListNodes(name)
 }
+
+// ClientFor returns the record and a clientset of a cluster gameday created.
+func (k *Kind) ClientFor(name string) (*Record, kubernetes.Interface, error) {
+	rec, err := k.Record(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := Client(rec)
+	return rec, client, err
+}
