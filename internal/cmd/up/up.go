@@ -55,8 +55,12 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 		logger.Warnf("Keeping cluster %q (--retain); delete it with `gameday cluster down --name %s`", f.Name, f.Name)
 		return err
 	}
+	why := "its fixtures did not come up"
+	if ctx.Err() != nil {
+		why = "interrupted"
+	}
 	status := cli.StatusFor(logger)
-	status.Start(fmt.Sprintf("Deleting cluster %q: its fixtures did not come up", f.Name))
+	status.Start(fmt.Sprintf("Deleting cluster %q: %s", f.Name, why))
 	derr := k.Delete(context.WithoutCancel(ctx), f.Name)
 	status.End(derr == nil)
 	return err
