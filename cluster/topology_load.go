@@ -66,7 +66,7 @@ func ResolveTopology(arg string) (Topology, error) {
 // LoadTopology reads, strictly decodes, defaults and validates a topology file.
 // Every problem is reported as file:line: field: message (a yamlfile.Errors).
 func LoadTopology(path string) (Topology, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlfile.ReadFile(path)
 	if err != nil {
 		return Topology{}, err
 	}

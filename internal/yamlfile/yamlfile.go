@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,25 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
+
+// MaxFileSize bounds the files gameday reads: its files are small, and a
+// path that names a device or a huge file must not hang or exhaust memory.
+const MaxFileSize = 1 << 20
+
+// ReadFile reads a regular file of at most MaxFileSize bytes.
+func ReadFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes; gameday reads files of at most %d", path, fi.Size(), MaxFileSize)
+	}
+	return os.ReadFile(path)
+}
 
 // Error is one problem in a file, located by line and field path.
 type Error struct {
@@ -64,7 +84,9 @@ func Decode(file string, data []byte, out any) (*Document, error) {
 	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
+	if err := dec.Decode(&root); errors.Is(err, io.EOF) {
+		return nil, Errors{{File: file, Msg: "file is empty (it holds only comments)"}}
+	} else if err != nil {
 		return nil, Errors{syntaxError(file, err)}
 	}
 	var extra yaml.Node
@@ -148,6 +170,8 @@ func (d *Document) typeErrors(te *yaml.TypeError) Errors {
 
 func goTypeName(t string) string {
 	switch {
+	case t == "time.Duration":
+		return "a duration such as 30s or 2m"
 	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
 		return "an integer"
 	case t == "bool":

@@ -1,0 +1,100 @@
+package scenarios
+
+import "time"
+
+// APIVersion and Kind identify a scenario file.
+const (
+	APIVersion = "gameday.dev/v1alpha1"
+	Kind       = "Scenario"
+)
+
+// The v1alpha1 file format, kept apart from Scenario so that the file can
+// evolve without changing the code that runs scenarios. The JSON Schema for
+// editors is generated from these types (schema.go); their jsonschema tags
+// are its descriptions.
+
+type scenarioFile struct {
+	APIVersion      string               `yaml:"apiVersion" jsonschema:"required,enum=gameday.dev/v1alpha1"`
+	Kind            string               `yaml:"kind" jsonschema:"required,enum=Scenario"`
+	Name            string               `yaml:"name" jsonschema:"required,description=The scenario's name: lower-case letters, digits and dashes."`
+	Description     string               `yaml:"description,omitempty" jsonschema:"description=What the scenario replays; shown by gameday scenarios show."`
+	Topologies      []string             `yaml:"topologies,omitempty" jsonschema:"description=Topologies to run on: built-in names (shared or separate) or topology files relative to this file. Default: shared and separate."`
+	StoryScale      float64              `yaml:"storyScale,omitempty" jsonschema:"minimum=0,description=Minutes of the real incident that one minute of run time stands for (reports only)."`
+	Fixtures        *fixturesFile        `yaml:"fixtures,omitempty"`
+	Probes          *probesFile          `yaml:"probes,omitempty"`
+	Objectives      []objectiveFile      `yaml:"objectives,omitempty" jsonschema:"description=Per-service SLOs. Default: frontend and api with successRatio 0.99 and latency 1s over 10s."`
+	SteadyState     *steadyStateFile     `yaml:"steadyState,omitempty"`
+	BusinessWindows []businessWindowFile `yaml:"businessWindows,omitempty" jsonschema:"description=Intervals of the timeline in which a service must be up (e.g. an App Store review)."`
+	Timeline        []stepFile           `yaml:"timeline" jsonschema:"required,minItems=1,description=The steps in the order they run."`
+	Automation      []ruleFile           `yaml:"automation,omitempty" jsonschema:"description=What the cloud does by itself when a condition holds; each rule fires at most once."`
+	Abort           []conditionFile      `yaml:"abort,omitempty" jsonschema:"description=Conditions that stop the timeline (the run still recovers)."`
+	MaxDuration     *time.Duration       `yaml:"maxDuration,omitempty" jsonschema:"description=Bound on the timeline; past it the run aborts. Default 15m."`
+}
+
+type fixturesFile struct {
+	Replicas map[string]int32  `yaml:"replicas,omitempty" jsonschema:"description=Replicas per tier (frontend, api, workers); default 2 each."`
+	Releases map[string]string `yaml:"releases,omitempty" jsonschema:"description=Release per tier before the run (v1 good, v2 the bad release); default v1."`
+	Degrade  bool              `yaml:"degrade,omitempty" jsonschema:"description=The frontend renders from its last good data when the API fails."`
+	PDB      bool              `yaml:"pdb,omitempty" jsonschema:"description=A PodDisruptionBudget (minAvailable 1) per tier."`
+}
+
+type probesFile struct {
+	Rate    float64        `yaml:"rate,omitempty" jsonschema:"minimum=0,maximum=50,description=Requests per second per endpoint. Default 10."`
+	Timeout *time.Duration `yaml:"timeout,omitempty" jsonschema:"description=Per-request timeout. Default 2s."`
+}
+
+type objectiveFile struct {
+	Service      string         `yaml:"service" jsonschema:"required,enum=frontend,enum=api"`
+	SuccessRatio *float64       `yaml:"successRatio,omitempty" jsonschema:"minimum=0,maximum=1,description=Share of probes that must succeed over the window. Default 0.99."`
+	Latency      *time.Duration `yaml:"latency,omitempty" jsonschema:"description=Bound on the 95th-percentile latency over the window. Default 1s."`
+	Window       *time.Duration `yaml:"window,omitempty" jsonschema:"description=Sliding window the objective is measured over. Default 10s."`
+}
+
+type steadyStateFile struct {
+	Duration *time.Duration `yaml:"duration,omitempty" jsonschema:"description=How long every objective must hold before the first step. Default 10s."`
+	Timeout  *time.Duration `yaml:"timeout,omitempty" jsonschema:"description=How long to wait for the steady state. Default 2m."`
+}
+
+type businessWindowFile struct {
+	Name        string         `yaml:"name" jsonschema:"required"`
+	Description string         `yaml:"description,omitempty"`
+	Service     string         `yaml:"service" jsonschema:"required,enum=frontend,enum=api"`
+	Start       *time.Duration `yaml:"start" jsonschema:"required,description=Offset from the timeline's start."`
+	End         *time.Duration `yaml:"end" jsonschema:"required,description=Offset from the timeline's start."`
+}
+
+type stepFile struct {
+	Name     string         `yaml:"name,omitempty" jsonschema:"description=Unique in the file; default: its position and action."`
+	Action   string         `yaml:"action" jsonschema:"required"`
+	At       *time.Duration `yaml:"at,omitempty" jsonschema:"description=Offset from the timeline's start. Without at or after, a step runs right after the previous one."`
+	After    *conditionFile `yaml:"after,omitempty" jsonschema:"description=Run when this condition holds (after the previous step)."`
+	Delay    *time.Duration `yaml:"delay,omitempty" jsonschema:"description=Waited after the after condition holds: the operator's reaction time."`
+	Target   *targetFile    `yaml:"target,omitempty"`
+	Version  string         `yaml:"version,omitempty" jsonschema:"description=release: the tier's release; control-plane-upgrade: a Kubernetes version such as v1.38.0; provision-pool: control-plane (default) or pool."`
+	Duration *time.Duration `yaml:"duration,omitempty" jsonschema:"description=wait: how long."`
+	Timeout  *time.Duration `yaml:"timeout,omitempty" jsonschema:"description=drain, node-start, kubelet-start, provision-pool: bound on the step."`
+	Message  string         `yaml:"message,omitempty" jsonschema:"description=note: the text."`
+}
+
+type targetFile struct {
+	Pool   string            `yaml:"pool,omitempty" jsonschema:"description=A pool of every topology the scenario runs on."`
+	Tier   string            `yaml:"tier,omitempty" jsonschema:"enum=frontend,enum=api,enum=workers,description=A tier's pods; for node actions, the nodes of the pool hosting it."`
+	Labels map[string]string `yaml:"labels,omitempty" jsonschema:"description=Pods (pod actions) or nodes (node actions) carrying every label."`
+	Mode   string            `yaml:"mode,omitempty" jsonschema:"enum=all,enum=one,enum=fixed,enum=percent,description=How many of the matches to act on. Default all."`
+	Value  int               `yaml:"value,omitempty" jsonschema:"minimum=1,description=fixed: how many; percent: 1-100."`
+}
+
+type conditionFile struct {
+	Condition string         `yaml:"condition" jsonschema:"required"`
+	Target    *targetFile    `yaml:"target,omitempty"`
+	Service   string         `yaml:"service,omitempty" jsonschema:"enum=frontend,enum=api"`
+	For       *time.Duration `yaml:"for,omitempty" jsonschema:"description=How long the condition must hold without a break."`
+	Within    *time.Duration `yaml:"within,omitempty" jsonschema:"description=after: bound on the wait; past it the run aborts. Default: maxDuration."`
+}
+
+type ruleFile struct {
+	Name        string         `yaml:"name" jsonschema:"required"`
+	Description string         `yaml:"description,omitempty"`
+	When        *conditionFile `yaml:"when" jsonschema:"required"`
+	Steps       []stepFile     `yaml:"steps" jsonschema:"required,minItems=1,description=Run in order when the rule fires; no at or after."`
+}

@@ -1,0 +1,169 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/internal/yamlfile"
+)
+
+func TestLoadValid(t *testing.T) {
+	files, _ := filepath.Glob("testdata/scenario/valid-*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("found %d valid scenario files, want at least 2", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := Load(f); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoadEveryAction(t *testing.T) {
+	s, err := Load("testdata/scenario/valid-every-action.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, st := range s.Timeline {
+		seen = append(seen, string(st.Action))
+	}
+	for _, a := range Actions() {
+		if !slices.Contains(seen, a) {
+			t.Errorf("valid-every-action.yaml has no %s step", a)
+		}
+	}
+	if got := []string{s.Topologies[0].Name, s.Topologies[1].Name}; !slices.Equal(got, []string{"shared", "per-tier"}) {
+		t.Errorf("topologies = %v; the file is read relative to the scenario", got)
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	s, err := Load("testdata/scenario/valid-minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Topologies) != 2 || s.Topologies[0].Name != "shared" || s.Topologies[1].Name != "separate" {
+		t.Errorf("topologies = %v, want shared and separate", s.Topologies)
+	}
+	if s.Probes != (Probes{Rate: 10, Timeout: 2 * time.Second}) {
+		t.Errorf("probes = %+v", s.Probes)
+	}
+	want := []Objective{
+		{Service: ServiceFrontend, SuccessRatio: 0.99, Latency: time.Second, Window: 10 * time.Second},
+		{Service: ServiceAPI, SuccessRatio: 0.99, Latency: time.Second, Window: 10 * time.Second},
+	}
+	if !slices.Equal(s.Objectives, want) {
+		t.Errorf("objectives = %+v", s.Objectives)
+	}
+	if s.SteadyState != (SteadyState{Duration: 10 * time.Second, Timeout: 2 * time.Minute}) || s.MaxDuration != 15*time.Minute {
+		t.Errorf("steady state %+v, max duration %s", s.SteadyState, s.MaxDuration)
+	}
+	if s.Fixtures.Replicas[fixtures.Frontend] != 2 || s.Fixtures.Releases[fixtures.Workers] != "v1" {
+		t.Errorf("fixtures = %+v", s.Fixtures)
+	}
+	if st := s.Timeline[0]; st.Name != "1-note" || st.Line != 5 || st.At != nil {
+		t.Errorf("step = %+v, want the default name 1-note on line 5", st)
+	}
+}
+
+// Each invalid file starts with "# want: LINE FIELD: MESSAGE" (line 0: the
+// file as a whole); the loader must report it as file:line: field: message.
+// An empty file has no want line: it must say so.
+func TestLoadInvalid(t *testing.T) {
+	files, _ := filepath.Glob("testdata/scenario/invalid-*.yaml")
+	if len(files) < 30 {
+		t.Fatalf("found %d invalid scenario files, want at least 30", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("%s: file is empty", f)
+			if first, _, _ := strings.Cut(string(data), "\n"); strings.HasPrefix(first, "# want: ") {
+				lineStr, rest, _ := strings.Cut(strings.TrimPrefix(first, "# want: "), " ")
+				line, err := strconv.Atoi(lineStr)
+				if err != nil {
+					t.Fatalf("bad want line %q", first)
+				}
+				want = fmt.Sprintf("%s:%d: %s", f, line, rest)
+				if line == 0 {
+					want = fmt.Sprintf("%s: %s", f, rest)
+				}
+			}
+			_, err = Load(f)
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error starting with %q", want)
+			}
+			var yerrs yamlfile.Errors
+			if !errors.As(err, &yerrs) {
+				t.Fatalf("error is a %T, want yamlfile.Errors: %v", err, err)
+			}
+			for _, e := range yerrs {
+				if strings.HasPrefix(e.Error(), want) {
+					return
+				}
+			}
+			t.Fatalf("errors:\n%v\nnone starts with:\n%s", err, want)
+		})
+	}
+}
+
+func TestResolve(t *testing.T) {
+	for _, name := range BuiltinNames() {
+		if _, _, err := Resolve(name); err != nil {
+			t.Errorf("built-in %s: %v", name, err)
+		}
+	}
+	if !slices.Contains(BuiltinNames(), "cascading-outage") {
+		t.Errorf("built-ins = %v, want cascading-outage", BuiltinNames())
+	}
+	for _, arg := range []string{"nope", "./missing.yaml"} {
+		if _, _, err := Resolve(arg); !errors.Is(err, ErrUnknownScenario) {
+			t.Errorf("Resolve(%q) = %v, want ErrUnknownScenario", arg, err)
+		}
+	}
+}
+
+// The loader never panics and, when it fails, fails with located errors.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/scenario/*.yaml")
+	seeds = append(seeds, "cascading-outage.yaml")
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			var yerrs yamlfile.Errors
+			if !errors.As(err, &yerrs) || len(yerrs) == 0 {
+				t.Fatalf("error is not a located yamlfile.Errors: %T %v", err, err)
+			}
+			for _, e := range yerrs {
+				if e.File != "fuzz.yaml" || e.Msg == "" {
+					t.Fatalf("bad error %+v", e)
+				}
+			}
+			return
+		}
+		if len(s.Timeline) == 0 || len(s.Topologies) == 0 || len(s.Objectives) == 0 {
+			t.Fatalf("a loaded scenario lacks its timeline, topologies or objectives: %+v", s)
+		}
+	})
+}

@@ -1,0 +1,155 @@
+// Package scenarios holds gameday's scenario format (versioned YAML, strict
+// decoding, validation with file:line errors), its library of scenarios and
+// the plan a scenario makes on a topology. The steps' implementations live in
+// scenarios/steps, the observers in scenarios/observe and the engine that
+// runs a scenario in scenarios/engine.
+package scenarios
+
+import (
+	"time"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
+)
+
+// Scenario is a loaded, defaulted and validated scenario.
+type Scenario struct {
+	Name        string
+	Description string
+	// File is where the scenario was loaded from ("" for a built-in's embedded copy).
+	File string
+	// Topologies the scenario runs on, in order; each resolved.
+	Topologies []cluster.Topology
+	// StoryScale is how many minutes of the real incident one minute of run
+	// time stands for; 0 when the scenario does not say.
+	StoryScale float64
+	Fixtures   fixtures.Params // Image is left empty; the engine fills it in
+	Probes     Probes
+	Objectives []Objective
+	// SteadyState is how long the objectives must hold before any fault.
+	SteadyState     SteadyState
+	BusinessWindows []BusinessWindow
+	Timeline        []Step
+	Automation      []Rule
+	Abort           []Condition
+	// MaxDuration bounds the timeline; past it the run aborts (and recovers).
+	MaxDuration time.Duration
+}
+
+// Probes configures the host-side HTTP probes.
+type Probes struct {
+	Rate    float64       // requests per second per endpoint
+	Timeout time.Duration // per request
+}
+
+// Service is a user-visible service the probes measure.
+type Service string
+
+// The services the probes measure.
+const (
+	ServiceFrontend Service = "frontend"
+	ServiceAPI      Service = "api"
+)
+
+// Services lists every service, user-facing first.
+var Services = []Service{ServiceFrontend, ServiceAPI}
+
+// Objective is a service's SLO: over any Window, at least SuccessRatio of its
+// probes succeed and their 95th-percentile latency is at most Latency.
+type Objective struct {
+	Service      Service
+	SuccessRatio float64
+	Latency      time.Duration
+	Window       time.Duration
+}
+
+// SteadyState is the check before any fault: every objective holds over
+// Duration, within Timeout.
+type SteadyState struct {
+	Duration time.Duration
+	Timeout  time.Duration
+}
+
+// BusinessWindow is an interval of the timeline in which a service must be
+// up, as the seed's App Store review.
+type BusinessWindow struct {
+	Name        string
+	Description string
+	Service     Service
+	Start, End  time.Duration // offsets from the timeline's start
+}
+
+// Step is one entry of the timeline or of an automation rule.
+type Step struct {
+	Name   string
+	Action Action
+	// Line is the step's line in its file, for messages.
+	Line int
+	// At is the offset from the timeline's start; nil: right after the
+	// previous step (or when After holds).
+	At    *time.Duration
+	After *Condition
+	// Delay is waited after After holds: the operator's reaction time.
+	Delay    time.Duration
+	Target   Target
+	Version  string
+	Duration time.Duration
+	Timeout  time.Duration
+	Message  string
+}
+
+// Selector picks what a step or condition acts on: a pool's nodes, a tier's
+// pods (or, for node actions, the nodes of the pool hosting the tier), or
+// anything carrying the labels.
+type Selector struct {
+	Pool   string
+	Tier   fixtures.Tier
+	Labels map[string]string
+}
+
+// IsZero reports whether the selector selects nothing.
+func (s Selector) IsZero() bool { return s.Pool == "" && s.Tier == "" && len(s.Labels) == 0 }
+
+// Mode is how many of the selected targets a step acts on.
+type Mode string
+
+// The modes.
+const (
+	ModeAll     Mode = "all"
+	ModeOne     Mode = "one"
+	ModeFixed   Mode = "fixed"
+	ModePercent Mode = "percent"
+)
+
+// Modes lists the modes.
+var Modes = []Mode{ModeAll, ModeOne, ModeFixed, ModePercent}
+
+// Target is a selector and how many of its matches a step acts on.
+type Target struct {
+	Selector
+	Mode  Mode
+	Value int // N for fixed, 1-100 for percent
+}
+
+// Condition is something the engine watches for: to start a step, to fire an
+// automation rule, or to abort the run.
+type Condition struct {
+	Type     ConditionType
+	Line     int
+	Selector Selector
+	Service  Service
+	// For is how long the condition must hold without a break.
+	For time.Duration
+	// Within bounds the wait for a step's After; zero means the scenario's MaxDuration.
+	Within time.Duration
+}
+
+// Rule is automation: what the cloud does by itself when its condition holds
+// (once per run).
+type Rule struct {
+	Name        string
+	Description string
+	Line        int
+	When        Condition
+	Steps       []Step
+}
