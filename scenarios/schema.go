@@ -1,0 +1,53 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"reflect"
+	"time"
+
+	"github.com/invopop/jsonschema"
+)
+
+// SchemaID is the JSON Schema's $id.
+const SchemaID = "https://gameday.dev/schemas/scenario-v1alpha1.json"
+
+// Schema returns the JSON Schema of the v1alpha1 scenario file, generated
+// from the file format's Go types, with the actions and conditions of this
+// build as enums. Editors use it for completion and checks
+// (`gameday scenarios schema > scenario.schema.json`).
+func Schema() ([]byte, error) {
+	r := &jsonschema.Reflector{
+		FieldNameTag:   "yaml",
+		ExpandedStruct: true,
+		Mapper: func(t reflect.Type) *jsonschema.Schema {
+			if t == reflect.TypeOf(time.Duration(0)) {
+				return &jsonschema.Schema{
+					Type:        "string",
+					Pattern:     `^-?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
+					Description: "A duration such as 500ms, 30s, 2m or 1h30m.",
+				}
+			}
+			return nil
+		},
+	}
+	s := r.Reflect(&scenarioFile{})
+	s.ID = SchemaID
+	s.Title = "gameday scenario (" + APIVersion + ")"
+	enum := func(def, prop string, values []string) {
+		d, ok := s.Definitions[def]
+		if !ok {
+			panic("schema: no definition " + def)
+		}
+		p, ok := d.Properties.Get(prop)
+		if !ok {
+			panic("schema: no property " + def + "." + prop)
+		}
+		p.Enum = nil
+		for _, v := range values {
+			p.Enum = append(p.Enum, v)
+		}
+	}
+	enum("stepFile", "action", Actions())
+	enum("conditionFile", "condition", ConditionTypes())
+	return json.MarshalIndent(s, "", "  ")
+}
