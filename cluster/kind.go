@@ -50,8 +50,8 @@ func CheckDocker(ctx context.Context) error {
 	return nil
 }
 
-// markerConfigMap records in the cluster itself that gameday made it.
-const markerConfigMap = "gameday-cluster"
+// MarkerConfigMap (in kube-system) records in the cluster itself that gameday made it.
+const MarkerConfigMap = "gameday-cluster"
 
 // Kind creates and deletes local clusters through kind's Go API, each on a
 // docker network of its own that goes away with it.
@@ -338,7 +338,7 @@ func writeMarker(ctx context.Context, client kubernetes.Interface, rec *Record) 
 		return err
 	}
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: markerConfigMap, Namespace: metav1.NamespaceSystem, Labels: map[string]string{"app.kubernetes.io/managed-by": "gameday"}},
+		ObjectMeta: metav1.ObjectMeta{Name: MarkerConfigMap, Namespace: metav1.NamespaceSystem, Labels: map[string]string{"app.kubernetes.io/managed-by": "gameday"}},
 		Data:       map[string]string{"name": rec.Name, "topology": string(topo)},
 	}
 	_, err = client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Create(ctx, cm, metav1.CreateOptions{})

@@ -1,0 +1,163 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
+)
+
+// fakeCluster is the shared topology on the fake clientset: a control-plane
+// node, pool app (2 nodes) with two pods of each tier, the spare app-next out
+// of service, the fixtures deployed and gameday's marker. Its container
+// runtime flips nodes' readiness as a kubelet would.
+type fakeCluster struct {
+	env     *Env
+	client  *fake.Clientset
+	runtime *fakeRuntime
+	journal *memJournal
+}
+
+const kubeletVersion = "v1.37.2"
+
+func newFakeCluster(t *testing.T) *fakeCluster {
+	t.Helper()
+	topo, _ := cluster.Builtin("shared")
+	objs := []runtime.Object{
+		node("gameday-control-plane", cluster.SystemPool, true),
+		node("gameday-worker", "app", true),
+		node("gameday-worker2", "app", true),
+		spare(node("gameday-worker3", "app-next", false)),
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cluster.MarkerConfigMap, Namespace: metav1.NamespaceSystem}},
+	}
+	manifests, err := fixtures.Manifests(topo, fixtures.DefaultParams("mockapp:test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs = append(objs, manifests.Namespace)
+	for _, d := range manifests.Deployments {
+		objs = append(objs, d)
+		for i, n := range []string{"gameday-worker", "gameday-worker2"} {
+			objs = append(objs, &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", d.Name, i), Namespace: fixtures.Namespace, Labels: d.Spec.Template.Labels,
+					OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: d.Name + "-rs", UID: "rs", Controller: ptr(true)}}},
+				Spec:       corev1.PodSpec{NodeName: n},
+			})
+		}
+	}
+	client := fake.NewClientset(objs...)
+	// The drain helper asks discovery whether evictions are served; without
+	// them it deletes pods, which the fake clientset supports (the e2e drains
+	// through real evictions).
+	client.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "pods", Kind: "Pod", Namespaced: true}}}}
+	rt := &fakeRuntime{client: client, stopped: map[string]string{}}
+	j := &memJournal{}
+	return &fakeCluster{
+		env: &Env{
+			Client: client, Nodes: &cluster.Nodes{Client: client, Runtime: rt}, Topology: topo,
+			Releases: map[fixtures.Tier]string{fixtures.Frontend: "v1", fixtures.API: "v1", fixtures.Workers: "v1"},
+			Rand:     rand.New(rand.NewPCG(1, 2)), Journal: j,
+		},
+		client: client, runtime: rt, journal: j,
+	}
+}
+
+func node(name, pool string, ready bool) *corev1.Node {
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{cluster.PoolLabel: pool}},
+		Status: corev1.NodeStatus{
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: status}},
+			NodeInfo:   corev1.NodeSystemInfo{KubeletVersion: kubeletVersion},
+		},
+	}
+}
+
+func spare(n *corev1.Node) *corev1.Node {
+	n.Spec.Unschedulable = true
+	n.Spec.Taints = []corev1.Taint{{Key: cluster.OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute}}
+	return n
+}
+
+// fakeRuntime stands for docker: stopping a node's container or kubelet
+// makes the node NotReady, starting it makes it Ready.
+type fakeRuntime struct {
+	client  *fake.Clientset
+	mu      sync.Mutex
+	stopped map[string]string // node -> "container" or "kubelet"
+	calls   []string
+}
+
+func (r *fakeRuntime) set(ctx context.Context, name string, ready bool, what string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fmt.Sprintf("%s %s %v", what, name, ready))
+	if ready {
+		delete(r.stopped, name)
+	} else {
+		r.stopped[name] = what
+	}
+	n, err := r.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: map[bool]corev1.ConditionStatus{true: corev1.ConditionTrue, false: corev1.ConditionFalse}[ready]}}
+	_, err = r.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+	return err
+}
+
+func (r *fakeRuntime) Stop(ctx context.Context, node string) error  { return r.set(ctx, node, false, "container") }
+func (r *fakeRuntime) Start(ctx context.Context, node string) error { return r.set(ctx, node, true, "container") }
+func (r *fakeRuntime) Exec(ctx context.Context, node string, args ...string) error {
+	switch strings.Join(args, " ") {
+	case "systemctl stop kubelet.service":
+		return r.set(ctx, node, false, "kubelet")
+	case "systemctl start kubelet.service":
+		return r.set(ctx, node, true, "kubelet")
+	}
+	return fmt.Errorf("unexpected exec %v", args)
+}
+
+func (r *fakeRuntime) isStopped(node string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.stopped[node]
+	return ok
+}
+
+// memJournal keeps the first record per key, as the engine's journal does.
+type memJournal struct {
+	mu   sync.Mutex
+	recs []Record
+}
+
+func (j *memJournal) Add(r Record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !slices.ContainsFunc(j.recs, func(o Record) bool { return o.Key() == r.Key() }) {
+		j.recs = append(j.recs, r)
+	}
+	return nil
+}
+
+func (j *memJournal) records() []Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.recs)
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,178 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/scenarios"
+)
+
+type nodeOp int
+
+const (
+	opCordon nodeOp = iota
+	opDrain
+	opContainerStop
+	opContainerStart
+	opKubeletStop
+	opKubeletStart
+)
+
+// nodeStep is every action on a target's nodes: cordon, drain, stop and
+// start a node's container or its kubelet.
+type nodeStep struct {
+	restoring
+	op nodeOp
+}
+
+func (s nodeStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (Outcome, error) {
+	nodes, err := SelectNodes(ctx, env, st.Target.Selector)
+	if err != nil {
+		return Outcome{}, err
+	}
+	idx, err := Pick(env, st.Target, len(nodes))
+	if err != nil {
+		return Outcome{}, err
+	}
+	picked := make([]corev1.Node, len(idx))
+	for i, j := range idx {
+		picked[i] = nodes[j]
+	}
+	return forNodes(picked, func(n corev1.Node) error { return s.apply(ctx, env, st, n) })
+}
+
+func (s nodeStep) apply(ctx context.Context, env *Env, st scenarios.Step, n corev1.Node) error {
+	rec := Record{Step: st.Name, Action: st.Action, Target: n.Name}
+	switch s.op {
+	case opCordon, opDrain:
+		if !n.Spec.Unschedulable {
+			rec.Kind = KindSchedulable
+			if err := env.Journal.Add(rec); err != nil {
+				return err
+			}
+		}
+		if s.op == opCordon {
+			return env.Nodes.Cordon(ctx, n.Name)
+		}
+		return env.Nodes.Drain(ctx, n.Name, cluster.DrainOptions{Timeout: st.Timeout})
+	case opContainerStop:
+		return stopContainer(ctx, env, st, n.Name)
+	case opKubeletStop:
+		rec.Kind = KindKubelet
+		if err := env.Journal.Add(rec); err != nil {
+			return err
+		}
+		return env.Nodes.StopKubelet(ctx, n.Name)
+	case opContainerStart:
+		if err := env.Nodes.StartContainer(ctx, n.Name); err != nil {
+			return err
+		}
+	case opKubeletStart:
+		if err := env.Nodes.StartKubelet(ctx, n.Name); err != nil {
+			return err
+		}
+	}
+	_, err := env.Nodes.WaitReady(ctx, n.Name, true, env.readyTimeout(st))
+	return err
+}
+
+func stopContainer(ctx context.Context, env *Env, st scenarios.Step, node string) error {
+	if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindContainer, Target: node}); err != nil {
+		return err
+	}
+	return env.Nodes.StopContainer(ctx, node)
+}
+
+// forNodes runs fn on every node at once (a node group acts on its nodes
+// together) and reports them as the outcome's targets.
+func forNodes(nodes []corev1.Node, fn func(corev1.Node) error) (Outcome, error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	out := Outcome{}
+	for i, n := range nodes {
+		out.Targets = append(out.Targets, n.Name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(n)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// poolOutageStep loses every node of a pool at once: their containers stop,
+// as when a node group's machines are terminated.
+type poolOutageStep struct{ restoring }
+
+func (poolOutageStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (Outcome, error) {
+	pool, err := scenarios.PoolFor(env.Topology, st.Target.Selector)
+	if err != nil {
+		return Outcome{}, err
+	}
+	nodes, err := SelectNodes(ctx, env, scenarios.Selector{Pool: pool.Name})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if len(nodes) == 0 {
+		return Outcome{}, fmt.Errorf("pool %s has no nodes", pool.Name)
+	}
+	out, err := forNodes(nodes, func(n corev1.Node) error { return stopContainer(ctx, env, st, n.Name) })
+	out.Message = fmt.Sprintf("pool %s lost: %d nodes stopped", pool.Name, len(nodes))
+	return out, err
+}
+
+// provisionPoolStep brings the spare pools that replace a pool into service.
+// At the control plane's version they join; at the replaced pool's own
+// version (what a node group's automatic replacement uses) they join only if
+// the control plane has not moved to another version.
+type provisionPoolStep struct{ restoring }
+
+func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (Outcome, error) {
+	spares, err := scenarios.SparePools(env.Topology, st.Target.Selector)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var nodes []corev1.Node
+	var names []string
+	for _, sp := range spares {
+		ns, err := SelectNodes(ctx, env, scenarios.Selector{Pool: sp.Name})
+		if err != nil {
+			return Outcome{}, err
+		}
+		nodes = append(nodes, ns...)
+		names = append(names, sp.Name)
+	}
+	if len(nodes) == 0 {
+		return Outcome{}, fmt.Errorf("spare pools %s have no nodes", strings.Join(names, ", "))
+	}
+	cp, err := ControlPlaneVersion(ctx, env.Client)
+	if err != nil {
+		return Outcome{}, err
+	}
+	version := cp
+	if st.Version == scenarios.VersionPool {
+		version = nodes[0].Status.NodeInfo.KubeletVersion
+		if version != cp {
+			return Outcome{Blocked: true, Message: fmt.Sprintf(
+				"replacement nodes for pool %s cannot join: they run %s and the control plane runs %s (version skew)",
+				strings.Join(names, ", "), version, cp)}, nil
+		}
+	}
+	out, err := forNodes(nodes, func(n corev1.Node) error {
+		if !cluster.InService(&n) {
+			if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindOutOfService, Target: n.Name}); err != nil {
+				return err
+			}
+		}
+		return env.Nodes.BringIntoService(ctx, n.Name, env.readyTimeout(st))
+	})
+	out.Message = fmt.Sprintf("pool %s in service at %s", strings.Join(names, ", "), version)
+	return out, err
+}
