@@ -52,7 +52,7 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 			objs = append(objs, &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", d.Name, i), Namespace: fixtures.Namespace, Labels: d.Spec.Template.Labels,
 					OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: d.Name + "-rs", UID: "rs", Controller: ptr(true)}}},
-				Spec:       corev1.PodSpec{NodeName: n},
+				Spec: corev1.PodSpec{NodeName: n},
 			})
 		}
 	}
@@ -120,8 +120,12 @@ func (r *fakeRuntime) set(ctx context.Context, name string, ready bool, what str
 	return err
 }
 
-func (r *fakeRuntime) Stop(ctx context.Context, node string) error  { return r.set(ctx, node, false, "container") }
-func (r *fakeRuntime) Start(ctx context.Context, node string) error { return r.set(ctx, node, true, "container") }
+func (r *fakeRuntime) Stop(ctx context.Context, node string) error {
+	return r.set(ctx, node, false, "container")
+}
+func (r *fakeRuntime) Start(ctx context.Context, node string) error {
+	return r.set(ctx, node, true, "container")
+}
 func (r *fakeRuntime) Exec(ctx context.Context, node string, args ...string) error {
 	switch strings.Join(args, " ") {
 	case "systemctl stop kubelet.service":
