@@ -19,9 +19,12 @@ import (
 	clustercmd "gameday.dev/gameday/internal/cmd/cluster"
 	"gameday.dev/gameday/internal/cmd/doctor"
 	fixturescmd "gameday.dev/gameday/internal/cmd/fixtures"
+	runcmd "gameday.dev/gameday/internal/cmd/run"
+	scenarioscmd "gameday.dev/gameday/internal/cmd/scenarios"
 	"gameday.dev/gameday/internal/cmd/up"
 	"gameday.dev/gameday/internal/cmd/version"
 	"gameday.dev/gameday/internal/yamlfile"
+	"gameday.dev/gameday/scenarios"
 )
 
 // Main runs gameday as a process: the first Ctrl-C (or SIGTERM) cancels the
@@ -89,7 +92,8 @@ func ExitCode(err error) int {
 		errors.Is(err, fixtures.ErrUnknownTier),
 		errors.Is(err, fixtures.ErrUnknownRelease),
 		errors.Is(err, fixtures.ErrBadParam),
-		errors.Is(err, fixtures.ErrNotDeployed):
+		errors.Is(err, fixtures.ErrNotDeployed),
+		errors.Is(err, scenarios.ErrUnknownScenario):
 		if cli.ExitCode(err) == cli.ExitError {
 			return cli.ExitUsage
 		}
@@ -128,6 +132,6 @@ the incident did, and measures what users and SREs would have seen.`,
 	})
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
-	root.AddCommand(up.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
+	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
 	return root
 }

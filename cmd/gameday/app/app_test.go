@@ -27,6 +27,7 @@ func TestExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GAMEDAY_HOME", dir)
+	scen := "../../../scenarios/testdata/scenario/"
 	tests := []struct {
 		name    string
 		args    []string
@@ -57,6 +58,21 @@ func TestExitCodes(t *testing.T) {
 		{name: "replicas out of range", args: []string{"fixtures", "deploy", "--replicas", "api=0"}, code: 2, errHas: "api=0: must be between 1 and 10"},
 		{name: "replicas of an unknown tier", args: []string{"up", "--replicas", "web=2"}, code: 2, errHas: `unknown tier "web"`},
 		{name: "up with a bad release", args: []string{"up", "--release", "workers=v9"}, code: 2, errHas: `unknown release "v9"`},
+		{name: "run help has examples", args: []string{"run", "--help"}, code: 0, stdoHas: "gameday run cascading-outage --dry-run"},
+		{name: "unknown scenario", args: []string{"run", "outage-of-the-century", "--dry-run"}, code: 2, errHas: `unknown scenario "outage-of-the-century"`},
+		{name: "missing scenario file", args: []string{"run", "./nope.yaml", "--dry-run"}, code: 2, errHas: "nope.yaml"},
+		{name: "scenario with an unknown step", args: []string{"run", scen + "invalid-unknown-step.yaml", "--dry-run"}, code: 2, errHas: scen + `invalid-unknown-step.yaml:6: timeline[0].action: Unsupported value: "explode"`},
+		{name: "scenario with an unknown pool", args: []string{"run", scen + "invalid-unknown-pool.yaml", "--dry-run"}, code: 2, errHas: `invalid-unknown-pool.yaml:7: timeline[0].target.pool: Invalid value: "gpu"`},
+		{name: "scenario with an unknown tier", args: []string{"run", scen + "invalid-unknown-tier.yaml"}, code: 2, errHas: `invalid-unknown-tier.yaml:7: timeline[0].target.tier: Unsupported value: "database"`},
+		{name: "scenario with a negative duration", args: []string{"run", scen + "invalid-wait-negative.yaml"}, code: 2, errHas: `invalid-wait-negative.yaml:7: timeline[0].duration: Invalid value: "-10s"`},
+		{name: "scenario with steps out of order", args: []string{"run", scen + "invalid-out-of-order.yaml"}, code: 2, errHas: `invalid-out-of-order.yaml:11: timeline[1].at: Invalid value: "10s": steps out of order`},
+		{name: "run on a topology the scenario lacks", args: []string{"run", "cascading-outage", "--topology", "mesh", "--dry-run"}, code: 2, errHas: `does not run on topology "mesh"`},
+		{name: "run without --dry-run is not built yet", args: []string{"run", "cascading-outage"}, code: 1, errHas: "not built yet"},
+		{name: "scenarios list", args: []string{"scenarios", "list"}, code: 0, stdoHas: "cascading-outage  shared,separate"},
+		{name: "scenarios validate", args: []string{"scenarios", "validate", "cascading-outage"}, code: 0, stdoHas: "cascading-outage: valid (9 steps"},
+		{name: "scenarios validate a bad file", args: []string{"scenarios", "validate", scen + "invalid-mode.yaml"}, code: 2, errHas: `invalid-mode.yaml:7: timeline[0].target.mode: Unsupported value: "some"`},
+		{name: "scenarios show", args: []string{"scenarios", "show", "cascading-outage"}, code: 0, stdoHas: "kind: Scenario"},
+		{name: "scenarios schema", args: []string{"scenarios", "schema"}, code: 0, stdoHas: `"$id": "https://gameday.dev/schemas/scenario-v1alpha1.json"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,6 +113,15 @@ func TestDryRunGolden(t *testing.T) {
 			golden.Assert(t, "testdata/dry-run-"+name+".golden", []byte(stdout))
 		})
 	}
+}
+
+// The plan of the seed scenario on both topologies, as `gameday run --dry-run` prints it.
+func TestRunDryRunGolden(t *testing.T) {
+	stdout, _, code, err := run(t, "run", "cascading-outage", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	golden.Assert(t, "testdata/run-dry-run-cascading-outage.golden", []byte(stdout))
 }
 
 // With no Docker daemon, commands that need one fail with exit code 1 and a
