@@ -67,7 +67,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "scenario with a negative duration", args: []string{"run", scen + "invalid-wait-negative.yaml"}, code: 2, errHas: `invalid-wait-negative.yaml:7: timeline[0].duration: Invalid value: "-10s"`},
 		{name: "scenario with steps out of order", args: []string{"run", scen + "invalid-out-of-order.yaml"}, code: 2, errHas: `invalid-out-of-order.yaml:11: timeline[1].at: Invalid value: "10s": steps out of order`},
 		{name: "run on a topology the scenario lacks", args: []string{"run", "cascading-outage", "--topology", "mesh", "--dry-run"}, code: 2, errHas: `does not run on topology "mesh"`},
-		{name: "run without --dry-run is not built yet", args: []string{"run", "cascading-outage"}, code: 1, errHas: "not built yet"},
+		{name: "run with a bad cluster name", args: []string{"run", "cascading-outage", "--name", "Bad_Name"}, code: 2, errHas: `invalid cluster name "Bad_Name-shared"`},
 		{name: "scenarios list", args: []string{"scenarios", "list"}, code: 0, stdoHas: "cascading-outage  shared,separate"},
 		{name: "scenarios validate", args: []string{"scenarios", "validate", "cascading-outage"}, code: 0, stdoHas: "cascading-outage: valid (9 steps"},
 		{name: "scenarios validate a bad file", args: []string{"scenarios", "validate", scen + "invalid-mode.yaml"}, code: 2, errHas: `invalid-mode.yaml:7: timeline[0].target.mode: Unsupported value: "some"`},

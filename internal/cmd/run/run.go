@@ -2,16 +2,19 @@
 package run
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/scenarios/engine"
 )
 
 type flagpole struct {
@@ -19,10 +22,9 @@ type flagpole struct {
 	DryRun     bool
 	Retain     bool
 	Out        string
+	Name       string
+	Image      string
 }
-
-// ErrNotBuilt marks the part of `gameday run` that does not exist yet.
-var ErrNotBuilt = errors.New("running a scenario on a cluster is not built yet (only --dry-run is); see the README's status")
 
 // NewCommand returns `gameday run`.
 func NewCommand(g *cli.Globals) *cobra.Command {
@@ -40,19 +42,24 @@ the topology's pools, and changes nothing.`,
 		Example: `  # what the seed incident's replay does on each topology
   gameday run cascading-outage --dry-run
 
-  # only on the shared topology
-  gameday run cascading-outage --topology shared --dry-run`,
+  # replay it on both topologies, timelines in ./out/<topology>/timeline.jsonl
+  gameday run cascading-outage --out out
+
+  # only on the shared topology, keeping the cluster afterwards
+  gameday run cascading-outage --topology shared --retain`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return run(g, f, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), g, f, args[0]) },
 	}
 	cmd.Flags().StringSliceVar(&f.Topologies, "topology", nil, "topologies to run on, comma-separated (default: the scenario's)")
 	cmd.Flags().BoolVar(&f.DryRun, "dry-run", false, "print the plan and change nothing")
 	cmd.Flags().BoolVar(&f.Retain, "retain", false, "keep each cluster after the run, for debugging")
-	cmd.Flags().StringVar(&f.Out, "out", "", "folder for each topology's timeline, DIR/<topology>/timeline.jsonl")
+	cmd.Flags().StringVar(&f.Out, "out", "", "folder for each topology's timeline, DIR/<topology>/timeline.jsonl (default gameday-<scenario>-<time>)")
+	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: each topology's cluster is <name>-<topology>")
+	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
 	return cmd
 }
 
-func run(g *cli.Globals, f *flagpole, arg string) error {
+func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	s, _, err := scenarios.Resolve(arg)
 	if err != nil {
 		return err
@@ -61,8 +68,13 @@ func run(g *cli.Globals, f *flagpole, arg string) error {
 	if err != nil {
 		return err
 	}
+	for _, t := range topos {
+		if err := cluster.ValidateName(f.Name + "-" + t.Name); err != nil {
+			return err
+		}
+	}
 	if !f.DryRun {
-		return ErrNotBuilt
+		return replay(ctx, g, f, s, topos)
 	}
 	for i, t := range topos {
 		if i > 0 {
@@ -93,4 +105,41 @@ func pick(s *scenarios.Scenario, names []string) ([]cluster.Topology, error) {
 		out = append(out, s.Topologies[i])
 	}
 	return out, nil
+}
+
+// replay runs the scenario on each topology in turn (one cluster at a time:
+// two on a small machine make both flaky) and prints a summary.
+func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology) error {
+	k, err := cluster.NewKind(g.Logger())
+	if err != nil {
+		return err
+	}
+	out := f.Out
+	if out == "" {
+		out = fmt.Sprintf("gameday-%s-%s", s.Name, time.Now().Format("20060102-150405"))
+	}
+	var results []*engine.Result
+	var runErr error
+	for _, t := range topos {
+		g.Logger().V(0).Infof("Replaying %s on topology %s", s.Name, t.Name)
+		res, err := engine.Run(ctx, k, engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
+			OutDir: filepath.Join(out, t.Name), Retain: f.Retain, Image: f.Image, Logger: g.Logger()})
+		results = append(results, res)
+		if err != nil {
+			runErr = fmt.Errorf("topology %s: %w", t.Name, err)
+			break
+		}
+	}
+	tbl := cli.NewTable(g.Streams.Out, "TOPOLOGY", "RESULT", "REPLAY", "PROBES", "ENTRIES", "TIMELINE")
+	for _, r := range results {
+		result := "completed"
+		if r.Aborted != "" {
+			result = "aborted: " + r.Aborted
+		}
+		tbl.Row(r.Topology, result, r.Replay.Round(100*time.Millisecond).String(), fmt.Sprintf("%.1f/s", r.ProbeRate), fmt.Sprint(r.Entries), r.Timeline)
+	}
+	if err := tbl.Flush(); err != nil {
+		return err
+	}
+	return runErr
 }

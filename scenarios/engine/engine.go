@@ -1,0 +1,413 @@
+// Package engine runs a scenario on one topology: cluster up, fixtures,
+// observers, the steady-state check, the timeline with its automation and
+// abort conditions, recovery of everything the run changed (journaled, so a
+// crash can be recovered later), and cluster down unless retained.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/log"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/scenarios/observe"
+	"gameday.dev/gameday/scenarios/steps"
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// Options are the inputs of Run.
+type Options struct {
+	Scenario *scenarios.Scenario
+	Topology cluster.Topology
+	// Name is the cluster's name.
+	Name string
+	// OutDir receives timeline.jsonl.
+	OutDir string
+	Retain bool
+	Image  string
+	Logger log.Logger
+}
+
+// Result is what a run measured about itself.
+type Result struct {
+	Topology string `json:"topology"`
+	Timeline string `json:"timeline"`
+	Entries  int    `json:"entries"`
+	// ProbeRate is the requests per second the probes achieved, all endpoints.
+	ProbeRate float64 `json:"probeRate"`
+	// Replay is the timeline's wall time, first step to the end of recovery.
+	Replay  time.Duration `json:"replayNs"`
+	Aborted string        `json:"aborted,omitempty"`
+}
+
+// ErrSteadyState: the objectives did not hold before any fault.
+var ErrSteadyState = errors.New("the steady state does not hold")
+
+// ErrAborted: an abort condition held or a step's condition never came.
+var ErrAborted = errors.New("run aborted")
+
+// recoverTimeout bounds recovery, which runs even after an interrupt.
+const recoverTimeout = 6 * time.Minute
+
+// Run runs o.Scenario on o.Topology on a new cluster.
+func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err error) {
+	res = &Result{Topology: o.Topology.Name, Timeline: filepath.Join(o.OutDir, "timeline.jsonl")}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return res, err
+	}
+	tl, err := timeline.Create(res.Timeline)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		res.Entries = tl.Count()
+		err = errors.Join(err, tl.Close())
+	}()
+	phase := func(p, msg string) { tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: p, Message: msg}) }
+	phase("start", fmt.Sprintf("scenario %s on topology %s, cluster %s", o.Scenario.Name, o.Topology.Name, o.Name))
+
+	if _, err := k.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings()}); err != nil {
+		return res, err
+	}
+	phase("cluster-up", "")
+	defer func() {
+		if o.Retain {
+			o.Logger.V(0).Infof("Keeping cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
+			return
+		}
+		status := cli.StatusFor(o.Logger)
+		status.Start(fmt.Sprintf("Deleting cluster %q", o.Name))
+		derr := k.Delete(context.WithoutCancel(ctx), o.Name)
+		status.End(derr == nil)
+		err = errors.Join(err, derr)
+	}()
+	if err := fixtures.DeployTo(ctx, k, o.Name, fixtures.DeployOptions{Params: o.Scenario.Fixtures}, o.Logger); err != nil {
+		return res, err
+	}
+	phase("fixtures", "every tier healthy and serving")
+	rec, client, err := k.ClientFor(o.Name)
+	if err != nil {
+		return res, err
+	}
+
+	status := cli.StatusFor(o.Logger)
+	defer status.End(false)
+	status.Start("Starting the observers")
+	obs, err := observe.Watch(ctx, client, tl)
+	if err != nil {
+		return res, err
+	}
+	defer obs.Stop()
+	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(fixtures.Endpoints(rec), o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout, tl)
+	defer func() {
+		probes.Stop()
+		res.ProbeRate = probes.Rate()
+	}()
+	w := &watcher{topo: o.Topology, obs: obs, probes: probes}
+
+	status.Start(fmt.Sprintf("Checking the steady state (%s)", o.Scenario.SteadyState.Duration))
+	if err := steadyState(ctx, o.Scenario, probes); err != nil {
+		phase("steady-state", err.Error())
+		return res, err
+	}
+	phase("steady-state", "every objective holds")
+	status.End(true)
+
+	journal, err := OpenJournal(filepath.Join(k.Store.ClusterDir(o.Name), JournalFile), tl)
+	if err != nil {
+		return res, err
+	}
+	nodes := cluster.NewNodes(client)
+	env := &steps.Env{Client: client, Nodes: nodes, Topology: o.Topology, Releases: o.Scenario.Fixtures.Releases,
+		Rand: rand.New(rand.NewPCG(1, 2)), Journal: journal}
+
+	start := time.Now()
+	phase("timeline-start", "")
+	aborted, terr := runTimeline(ctx, o, env, w, tl)
+	if aborted != "" {
+		res.Aborted = aborted
+		phase("abort", aborted)
+	}
+	phase("recover-start", "")
+	rerr := recoverAll(context.WithoutCancel(ctx), o.Logger, env, journal, tl)
+	res.Replay = time.Since(start)
+	phase("end", "")
+	switch {
+	case rerr != nil:
+		return res, errors.Join(terr, fmt.Errorf("recovery failed (finish it with `gameday recover --name %s`): %w", o.Name, rerr))
+	case terr != nil:
+		return res, terr
+	case aborted != "":
+		return res, fmt.Errorf("%w: %s", ErrAborted, aborted)
+	}
+	return res, nil
+}
+
+// steadyState waits until every objective holds over the steady duration.
+func steadyState(ctx context.Context, s *scenarios.Scenario, probes *observe.Probes) error {
+	deadline := time.Now().Add(s.SteadyState.Timeout)
+	since := time.Now()
+	var why string
+	for {
+		why = ""
+		for _, obj := range s.Objectives {
+			win := probes.Last(string(obj.Service), s.SteadyState.Duration)
+			switch {
+			case win.Total == 0:
+				why = fmt.Sprintf("no probe of %s answered yet", obj.Service)
+			case win.Ratio() < obj.SuccessRatio:
+				why = fmt.Sprintf("%s: %.1f%% of probes succeeded, objective %g%%", obj.Service, win.Ratio()*100, obj.SuccessRatio*100)
+			case win.P95 > obj.Latency:
+				why = fmt.Sprintf("%s: p95 latency %s, objective %s", obj.Service, win.P95.Round(time.Millisecond), obj.Latency)
+			}
+			if why != "" {
+				break
+			}
+		}
+		if why == "" && time.Since(since) >= s.SteadyState.Duration {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w after %s: %s", ErrSteadyState, s.SteadyState.Timeout, why)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// runTimeline runs the steps in order while the automation rules and abort
+// conditions are watched. It returns why it aborted, if it did.
+func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl *timeline.Writer) (string, error) {
+	s := o.Scenario
+	ctx, cancel := context.WithTimeout(ctx, s.MaxDuration)
+	defer cancel()
+	tctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	start := time.Now()
+	logger := o.Logger
+
+	var autoWG sync.WaitGroup
+	var autoErr error
+	var autoMu sync.Mutex
+	// The automation and abort loop.
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		fired := make([]bool, len(s.Automation))
+		ruleT := make([]tracker, len(s.Automation))
+		abortT := make([]tracker, len(s.Abort))
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := time.Now()
+			for i, c := range s.Abort {
+				if abortT[i].update(now, w.holds(c), c) {
+					stop(fmt.Errorf("abort condition at line %d held: %s", c.Line, c.Type))
+					return
+				}
+			}
+			for i, r := range s.Automation {
+				if fired[i] || !ruleT[i].update(now, w.holds(r.When), r.When) {
+					continue
+				}
+				fired[i] = true
+				tl.Write(timeline.Entry{Kind: timeline.KindAutomation, Rule: r.Name, Message: "fired: " + string(r.When.Type)})
+				logger.V(0).Infof(" • automation %s fired (%s)", r.Name, r.When.Type)
+				autoWG.Add(1)
+				go func() {
+					defer autoWG.Done()
+					for _, st := range r.Steps {
+						if err := applyStep(tctx, env, st, r.Name, tl, logger); err != nil {
+							autoMu.Lock()
+							autoErr = errors.Join(autoErr, err)
+							autoMu.Unlock()
+							if tctx.Err() == nil {
+								stop(fmt.Errorf("automation %s: %w", r.Name, err))
+							}
+							return
+						}
+					}
+				}()
+			}
+		}
+	}()
+
+	var err error
+	for _, st := range s.Timeline {
+		if err = waitFor(tctx, st, start, w); err != nil {
+			break
+		}
+		if err = applyStep(tctx, env, st, "", tl, logger); err != nil {
+			break
+		}
+	}
+	stop(nil)
+	<-loopDone
+	autoWG.Wait()
+
+	if cause := context.Cause(tctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause.Error(), nil
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("the timeline ran past maxDuration (%s)", s.MaxDuration), nil
+	}
+	if err != nil && ctx.Err() == nil {
+		var ab abortError
+		if errors.As(err, &ab) {
+			return ab.Error(), nil
+		}
+		return "", err
+	}
+	return "", ctx.Err()
+}
+
+type abortError struct{ msg string }
+
+func (e abortError) Error() string { return e.msg }
+
+// waitFor waits until a step may start: its offset, or its condition (plus delay).
+func waitFor(ctx context.Context, st scenarios.Step, start time.Time, w *watcher) error {
+	if st.At != nil {
+		return sleep(ctx, time.Until(start.Add(*st.At)))
+	}
+	if st.After == nil {
+		return nil
+	}
+	c := *st.After
+	bound := c.Within
+	var deadline <-chan time.Time
+	if bound > 0 {
+		t := time.NewTimer(bound)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var tr tracker
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for !tr.update(time.Now(), w.holds(c), c) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return abortError{fmt.Sprintf("step %s (line %d): %s did not hold within %s", st.Name, st.Line, c.Type, bound)}
+		case <-tick.C:
+		}
+	}
+	return sleep(ctx, st.Delay)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func applyStep(ctx context.Context, env *steps.Env, st scenarios.Step, rule string, tl *timeline.Writer, logger log.Logger) error {
+	spec, _ := st.Action.Spec()
+	tl.Write(timeline.Entry{Kind: timeline.KindStep, Phase: "start", Step: st.Name, Action: string(st.Action), Rule: rule, Change: spec.Change})
+	began := time.Now()
+	out, err := steps.Apply(ctx, env, st)
+	e := timeline.Entry{Kind: timeline.KindStep, Phase: "end", Step: st.Name, Action: string(st.Action), Rule: rule,
+		Targets: out.Targets, Blocked: out.Blocked, Message: out.Message, Change: spec.Change}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	tl.Write(e)
+	mark := "✓"
+	detail := out.Message
+	switch {
+	case err != nil:
+		mark, detail = "✗", err.Error()
+	case out.Blocked:
+		mark = "⊘"
+	case detail == "" && len(out.Targets) > 0:
+		detail = strings.Join(out.Targets, ", ")
+	}
+	by := ""
+	if rule != "" {
+		by = " [" + rule + "]"
+	}
+	logger.V(0).Infof(" %s %s%s: %s (%.1fs)", mark, st.Name, by, detail, time.Since(began).Seconds())
+	if err != nil {
+		return fmt.Errorf("step %s (line %d): %w", st.Name, st.Line, err)
+	}
+	return nil
+}
+
+// recoverAll puts back every journaled change, waits for the fixtures to be
+// healthy again, and removes the journal.
+func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journal, tl *timeline.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, recoverTimeout)
+	defer cancel()
+	status := cli.StatusFor(logger)
+	defer status.End(false)
+	recs := j.Records()
+	status.Start(fmt.Sprintf("Recovering %d changes", len(recs)))
+	err := steps.Recover(ctx, env, recs, func(r steps.Record, err error) {
+		e := timeline.Entry{Kind: timeline.KindRecord, Phase: "recovered", Step: r.Step, Action: string(r.Action), RecordKind: string(r.Kind), Name: r.Target, Value: r.Value}
+		if err != nil {
+			e.Error = err.Error()
+		}
+		tl.Write(e)
+	})
+	if err != nil {
+		return err
+	}
+	status.Start("Waiting for every tier to be healthy again")
+	if err := fixtures.WaitHealthy(ctx, env.Client, recoverTimeout/2); err != nil {
+		return err
+	}
+	status.End(true)
+	return j.Remove()
+}
+
+// ErrNothingToRecover: the cluster has no journal; no run left changes behind.
+var ErrNothingToRecover = errors.New("nothing to recover")
+
+// Recover finishes the recovery of a run that crashed or was killed on
+// cluster name: every change in its journal put back, then the fixtures
+// healthy again. It returns how many changes it put back.
+func Recover(ctx context.Context, k *cluster.Kind, name string, logger log.Logger) (int, error) {
+	rec, client, err := k.ClientFor(name)
+	if err != nil {
+		return 0, err
+	}
+	path := filepath.Join(k.Store.ClusterDir(name), JournalFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("%w on cluster %q: it has no journal (%s)", ErrNothingToRecover, name, path)
+	}
+	j, err := OpenJournal(path, nil)
+	if err != nil {
+		return 0, err
+	}
+	env := &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: rec.Topology, Journal: j}
+	n := len(j.Records())
+	return n, recoverAll(ctx, logger, env, j, nil)
+}

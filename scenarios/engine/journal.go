@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+
+	"gameday.dev/gameday/scenarios/steps"
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// JournalFile is the recovery journal's name in the cluster's state folder.
+const JournalFile = "journal.jsonl"
+
+// Journal is the run's write-ahead record of changes: each record is on disk
+// (fsync'd) before the change it describes is made, so that `gameday
+// recover` can put the cluster back after a crash or a kill -9.
+type Journal struct {
+	mu       sync.Mutex
+	path     string
+	f        *os.File
+	recs     []steps.Record
+	keys     map[string]bool
+	timeline *timeline.Writer
+}
+
+var _ steps.Journal = (*Journal)(nil)
+
+// OpenJournal opens the journal at path for appending, keeping the records
+// already in it (a run never starts over an unrecovered journal; recover
+// continues one).
+func OpenJournal(path string, tl *timeline.Writer) (*Journal, error) {
+	recs, err := ReadJournal(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{path: path, f: f, keys: map[string]bool{}, timeline: tl}
+	for _, r := range recs {
+		j.recs = append(j.recs, r)
+		j.keys[r.Key()] = true
+	}
+	return j, nil
+}
+
+// Add implements steps.Journal.
+func (j *Journal) Add(r steps.Record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.keys[r.Key()] {
+		return nil
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := j.f.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	j.keys[r.Key()] = true
+	j.recs = append(j.recs, r)
+	if j.timeline != nil {
+		j.timeline.Write(timeline.Entry{Kind: timeline.KindRecord, Step: r.Step, Action: string(r.Action), RecordKind: string(r.Kind), Name: r.Target, Value: r.Value})
+	}
+	return nil
+}
+
+// Records returns the records in the order they were added.
+func (j *Journal) Records() []steps.Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]steps.Record(nil), j.recs...)
+}
+
+// Close closes the file, keeping it.
+func (j *Journal) Close() error { return j.f.Close() }
+
+// Remove closes and deletes the journal: everything in it was recovered.
+func (j *Journal) Remove() error {
+	j.f.Close()
+	return os.Remove(j.path)
+}
+
+// ReadJournal reads the records of a journal file. A torn last line (a
+// crash mid-write) is ignored: its change was never made.
+func ReadJournal(path string) ([]steps.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []steps.Record
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r steps.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
+}

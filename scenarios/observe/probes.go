@@ -1,0 +1,129 @@
+// Package observe watches a run the way users and SREs would: HTTP probes
+// from the host (the fixtures' traffic generator) and client-go informers on
+// nodes, pods, deployments and events, all written into the run's timeline.
+package observe
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gameday.dev/gameday/fixtures/traffic"
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// keep is how much probe history Probes keeps in memory for windows.
+const keep = 5 * time.Minute
+
+type sample struct {
+	at      time.Time
+	ok      bool
+	latency time.Duration
+}
+
+// Probes requests every endpoint at its rate and keeps recent results per
+// service (the endpoint name's first word) for objectives and conditions.
+type Probes struct {
+	mu      sync.Mutex
+	recent  map[string][]sample
+	count   int
+	started time.Time
+	stopped time.Time
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// StartProbes starts probing until Stop.
+func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time.Duration, tl *timeline.Writer) *Probes {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &Probes{recent: map[string][]sample{}, started: time.Now(), cancel: cancel, done: make(chan struct{})}
+	gen := &traffic.Generator{Endpoints: endpoints, Timeout: timeout, MaxInFlight: 4,
+		Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableKeepAlives: false}}}
+	go func() {
+		defer close(p.done)
+		gen.Run(ctx, func(r traffic.Result) {
+			svc, _, _ := strings.Cut(r.Endpoint, " ")
+			tl.Write(timeline.Entry{Time: r.Time, Kind: timeline.KindProbe, Service: svc, Endpoint: r.Endpoint, Status: r.Status,
+				LatencyMs: float64(r.Latency.Microseconds()) / 1000, OK: timeline.Bool(r.OK()), Degraded: r.Degraded, Class: r.Class, Error: r.Error})
+			p.add(svc, sample{at: r.Time, ok: r.OK(), latency: r.Latency})
+		})
+	}()
+	return p
+}
+
+func (p *Probes) add(svc string, s sample) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.count++
+	list := append(p.recent[svc], s)
+	cut := 0
+	for cut < len(list) && s.at.Sub(list[cut].at) > keep {
+		cut++
+	}
+	p.recent[svc] = list[cut:]
+}
+
+// Stop stops probing and waits for requests in flight.
+func (p *Probes) Stop() {
+	p.cancel()
+	<-p.done
+	p.mu.Lock()
+	p.stopped = time.Now()
+	p.mu.Unlock()
+}
+
+// Window is what a service's probes saw over a span of time.
+type Window struct {
+	Total, OK int
+	P95       time.Duration
+}
+
+// Ratio is the share of probes that succeeded; 0 with no probes.
+func (w Window) Ratio() float64 {
+	if w.Total == 0 {
+		return 0
+	}
+	return float64(w.OK) / float64(w.Total)
+}
+
+// Last is what a service's probes saw during the last d.
+func (p *Probes) Last(service string, d time.Duration) Window {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	since := time.Now().Add(-d)
+	var w Window
+	var lat []time.Duration
+	for _, s := range p.recent[service] {
+		if s.at.Before(since) {
+			continue
+		}
+		w.Total++
+		if s.ok {
+			w.OK++
+		}
+		lat = append(lat, s.latency)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		w.P95 = lat[(len(lat)*95+99)/100-1]
+	}
+	return w
+}
+
+// Rate is the requests per second achieved so far, over every endpoint.
+func (p *Probes) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	end := p.stopped
+	if end.IsZero() {
+		end = time.Now()
+	}
+	secs := end.Sub(p.started).Seconds()
+	if secs <= 0 {
+		return 0
+	}
+	return float64(p.count) / secs
+}

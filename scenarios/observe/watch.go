@@ -1,0 +1,195 @@
+package observe
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// Cluster watches a cluster through informers, writes every change that
+// matters to the timeline, and answers the engine's conditions from its caches.
+type Cluster struct {
+	Nodes       corelisters.NodeLister
+	Pods        corelisters.PodNamespaceLister
+	Deployments appslisters.DeploymentNamespaceLister
+
+	tl     *timeline.Writer
+	mu     sync.Mutex
+	last   map[string]string
+	cancel context.CancelFunc
+}
+
+// Watch starts the informers and returns once their caches are in sync.
+func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer) (*Cluster, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	all := informers.NewSharedInformerFactory(client, 0)
+	ns := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(fixtures.Namespace))
+	c := &Cluster{tl: tl, last: map[string]string{}, cancel: cancel}
+	nodes := all.Core().V1().Nodes()
+	events := all.Core().V1().Events()
+	pods := ns.Core().V1().Pods()
+	deps := ns.Apps().V1().Deployments()
+	c.Nodes = nodes.Lister()
+	c.Pods = pods.Lister().Pods(fixtures.Namespace)
+	c.Deployments = deps.Lister().Deployments(fixtures.Namespace)
+
+	handlers := []struct {
+		inf cache.SharedIndexInformer
+		fn  func(obj any, deleted bool)
+	}{
+		{nodes.Informer(), c.node},
+		{pods.Informer(), c.pod},
+		{deps.Informer(), c.deployment},
+		{events.Informer(), c.event},
+	}
+	var synced []cache.InformerSynced
+	for _, h := range handlers {
+		fn := h.fn
+		if _, err := h.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { fn(obj, false) },
+			UpdateFunc: func(_, obj any) { fn(obj, false) },
+			DeleteFunc: func(obj any) {
+				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = d.Obj
+				}
+				fn(obj, true)
+			},
+		}); err != nil {
+			cancel()
+			return nil, err
+		}
+		synced = append(synced, h.inf.HasSynced)
+	}
+	all.Start(ctx.Done())
+	ns.Start(ctx.Done())
+	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
+	defer syncCancel()
+	if !cache.WaitForCacheSync(syncCtx.Done(), synced...) {
+		cancel()
+		return nil, fmt.Errorf("informers did not sync within a minute")
+	}
+	return c, nil
+}
+
+// Stop stops the informers.
+func (c *Cluster) Stop() { c.cancel() }
+
+// changed reports whether key's summary differs from the last one written.
+func (c *Cluster) changed(key, summary string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last[key] == summary {
+		return false
+	}
+	c.last[key] = summary
+	return true
+}
+
+func (c *Cluster) node(obj any, deleted bool) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	ready, sched, in := cluster.IsReady(n), !n.Spec.Unschedulable, cluster.InService(n)
+	if !c.changed("node/"+n.Name, fmt.Sprint(ready, sched, in, deleted)) {
+		return
+	}
+	c.tl.Write(timeline.Entry{Kind: timeline.KindNode, Name: n.Name, Pool: n.Labels[cluster.PoolLabel],
+		Ready: timeline.Bool(ready), Schedulable: timeline.Bool(sched), InService: timeline.Bool(in), Deleted: deleted})
+}
+
+func (c *Cluster) pod(obj any, deleted bool) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	ready, waiting, restarts := PodState(p)
+	e := timeline.Entry{Kind: timeline.KindPod, Name: p.Name, Tier: p.Labels[fixtures.TierLabel], Node: p.Spec.NodeName,
+		PodPhase: string(p.Status.Phase), Ready: timeline.Bool(ready), Waiting: waiting, Restarts: restarts,
+		Release: p.Annotations[fixtures.ReleaseAnno], Deleted: deleted || p.DeletionTimestamp != nil}
+	if n, err := c.Nodes.Get(p.Spec.NodeName); err == nil {
+		e.Pool = n.Labels[cluster.PoolLabel]
+	}
+	if !c.changed("pod/"+p.Name, fmt.Sprint(e.Node, e.PodPhase, ready, waiting, restarts, e.Deleted)) {
+		return
+	}
+	c.tl.Write(e)
+}
+
+// PodState is a pod's readiness, its first container's waiting reason
+// (e.g. CrashLoopBackOff) and its restarts.
+func PodState(p *corev1.Pod) (ready bool, waiting string, restarts int32) {
+	for _, cond := range p.Status.Conditions {
+		if cond.Type == corev1.PodReady {
+			ready = cond.Status == corev1.ConditionTrue
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		restarts += cs.RestartCount
+		if cs.State.Waiting != nil && waiting == "" {
+			waiting = cs.State.Waiting.Reason
+		}
+	}
+	return ready, waiting, restarts
+}
+
+func (c *Cluster) deployment(obj any, deleted bool) {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	rel := d.Annotations[fixtures.ReleaseAnno]
+	if !c.changed("deployment/"+d.Name, fmt.Sprint(want, d.Status.ReadyReplicas, rel, deleted)) {
+		return
+	}
+	ready := d.Status.ReadyReplicas
+	c.tl.Write(timeline.Entry{Kind: timeline.KindDeployment, Name: d.Name, Tier: d.Labels[fixtures.TierLabel], Replicas: want,
+		ReadyCount: &ready, Release: rel, Deleted: deleted})
+}
+
+func (c *Cluster) event(obj any, deleted bool) {
+	ev, ok := obj.(*corev1.Event)
+	if !ok || deleted {
+		return
+	}
+	if ev.Namespace != fixtures.Namespace && ev.InvolvedObject.Kind != "Node" {
+		return
+	}
+	key := "event/" + ev.Namespace + "/" + ev.Name
+	if !c.changed(key, fmt.Sprint(ev.Count, ev.Series != nil)) {
+		return
+	}
+	t := ev.LastTimestamp.Time
+	if t.IsZero() {
+		t = ev.EventTime.Time
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	c.tl.Write(timeline.Entry{Time: t, Kind: timeline.KindEvent, Reason: ev.Reason, EventType: ev.Type,
+		Object: ev.InvolvedObject.Kind + "/" + ev.InvolvedObject.Name, Message: ev.Message})
+}
+
+// PodsMatching lists cached fixture pods carrying every label.
+func (c *Cluster) PodsMatching(set map[string]string) []*corev1.Pod {
+	pods, _ := c.Pods.List(labels.SelectorFromSet(set))
+	return pods
+}

@@ -1,0 +1,158 @@
+// Package timeline is the record of a run: one JSON object per line, each
+// timestamped, holding what the probes saw, what the informers saw, and what
+// the run did (steps, records, automation, phases). Reports read it.
+package timeline
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// Entry kinds.
+const (
+	KindRun        = "run"        // a phase of the run: Phase says which
+	KindStep       = "step"       // a step started or ended
+	KindRecord     = "record"     // a change the run made, as journaled
+	KindAutomation = "automation" // a rule fired
+	KindProbe      = "probe"      // one host-side HTTP request
+	KindNode       = "node"       // a node's state changed
+	KindPod        = "pod"        // a fixture pod's state changed
+	KindDeployment = "deployment" // a tier's deployment changed
+	KindEvent      = "event"      // a Kubernetes event
+)
+
+// Entry is one line of a timeline; fields unused by its kind are empty.
+type Entry struct {
+	Time  time.Time `json:"time"`
+	Kind  string    `json:"kind"`
+	Phase string    `json:"phase,omitempty"`
+
+	// steps and automation
+	Step    string   `json:"step,omitempty"`
+	Action  string   `json:"action,omitempty"`
+	Rule    string   `json:"rule,omitempty"`
+	Targets []string `json:"targets,omitempty"`
+	Blocked bool     `json:"blocked,omitempty"`
+	Change  bool     `json:"change,omitempty"`
+	Message string   `json:"message,omitempty"`
+	Error   string   `json:"error,omitempty"`
+
+	// probes
+	Service   string  `json:"service,omitempty"`
+	Endpoint  string  `json:"endpoint,omitempty"`
+	Status    int     `json:"status,omitempty"`
+	LatencyMs float64 `json:"latencyMs,omitempty"`
+	OK        *bool   `json:"ok,omitempty"`
+	Degraded  bool    `json:"degraded,omitempty"`
+	Class     string  `json:"class,omitempty"`
+
+	// nodes, pods, deployments, events, records
+	Name        string `json:"name,omitempty"`
+	Pool        string `json:"pool,omitempty"`
+	Tier        string `json:"tier,omitempty"`
+	Node        string `json:"node,omitempty"`
+	Ready       *bool  `json:"ready,omitempty"`
+	Schedulable *bool  `json:"schedulable,omitempty"`
+	InService   *bool  `json:"inService,omitempty"`
+	PodPhase    string `json:"podPhase,omitempty"`
+	Waiting     string `json:"waiting,omitempty"`
+	Restarts    int32  `json:"restarts,omitempty"`
+	Deleted     bool   `json:"deleted,omitempty"`
+	Replicas    int32  `json:"replicas,omitempty"`
+	ReadyCount  *int32 `json:"readyReplicas,omitempty"`
+	Release     string `json:"release,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Object      string `json:"object,omitempty"`
+	EventType   string `json:"eventType,omitempty"`
+	RecordKind  string `json:"recordKind,omitempty"`
+	Value       string `json:"value,omitempty"`
+}
+
+// Bool is a *bool for Entry's optional flags.
+func Bool(b bool) *bool { return &b }
+
+// Writer appends entries to a file; safe for concurrent use.
+type Writer struct {
+	mu    sync.Mutex
+	f     *os.File
+	w     *bufio.Writer
+	enc   *json.Encoder
+	count int
+	err   error
+}
+
+// Create creates (or truncates) a timeline file.
+func Create(path string) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	return &Writer{f: f, w: bw, enc: json.NewEncoder(bw)}, nil
+}
+
+// Write appends e, stamping it with the current time if it has none.
+func (w *Writer) Write(e Entry) {
+	if w == nil {
+		return // a run without a timeline (recover) writes nothing
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil && w.f != nil {
+		w.err = w.enc.Encode(e)
+		w.count++
+	}
+}
+
+// Count is how many entries were written.
+func (w *Writer) Count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count
+}
+
+// Flush writes buffered entries to the file.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	return w.err
+}
+
+// Close flushes and closes the file; later writes are dropped.
+func (w *Writer) Close() error {
+	err := w.Flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return err
+	}
+	cerr := w.f.Close()
+	w.f = nil
+	return errors.Join(err, cerr)
+}
+
+// Read decodes a timeline.
+func Read(r io.Reader) ([]Entry, error) {
+	var out []Entry
+	dec := json.NewDecoder(r)
+	for {
+		var e Entry
+		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
+			return out, nil
+		} else if err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+}
