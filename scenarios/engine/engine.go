@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/log"
 
 	"gameday.dev/gameday/cluster"
@@ -116,7 +117,22 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 	}()
 	w := &watcher{topo: o.Topology, obs: obs, probes: probes}
 
-	status.Start(fmt.Sprintf("Checking the steady state (%s)", o.Scenario.SteadyState.Duration))
+	// A crash loses at most a second of the timeline.
+	flushDone := make(chan struct{})
+	defer close(flushDone)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-flushDone:
+				return
+			case <-t.C:
+				_ = tl.Flush()
+			}
+		}
+	}()
+	status.Start(fmt.Sprintf("Checking the steady state: objectives held for %s", o.Scenario.SteadyState.Duration))
 	if err := steadyState(ctx, o.Scenario, probes); err != nil {
 		phase("steady-state", err.Error())
 		return res, err
@@ -384,6 +400,12 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	if err := fixtures.WaitHealthy(ctx, env.Client, recoverTimeout/2); err != nil {
 		return err
 	}
+	status.Start("Checking the cluster is as before the run")
+	if err := verifyRecovered(ctx, env, recs); err != nil {
+		tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Error: err.Error()})
+		return err
+	}
+	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: "every in-service node Ready and schedulable, spares out of service, every tier healthy on its release from before the run, no recorded control-plane version"})
 	status.End(true)
 	return j.Remove()
 }
@@ -410,4 +432,49 @@ func Recover(ctx context.Context, k *cluster.Kind, name string, logger log.Logge
 	env := &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: rec.Topology, Journal: j}
 	n := len(j.Records())
 	return n, recoverAll(ctx, logger, env, j, nil)
+}
+
+// verifyRecovered checks the state recovery promises, from the API: every
+// in-service node Ready and schedulable, every spare out of service, every
+// tier on the release its records say it had, no recorded upgrade.
+func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) error {
+	var problems []string
+	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes.Items {
+		p, _ := env.Topology.Pool(n.Labels[cluster.PoolLabel])
+		switch {
+		case p.Spare && (cluster.InService(&n) || !n.Spec.Unschedulable):
+			problems = append(problems, fmt.Sprintf("spare node %s is in service", n.Name))
+		case !p.Spare && !cluster.IsReady(&n):
+			problems = append(problems, fmt.Sprintf("node %s is not Ready", n.Name))
+		case !p.Spare && n.Spec.Unschedulable:
+			problems = append(problems, fmt.Sprintf("node %s is cordoned", n.Name))
+		}
+	}
+	for _, r := range recs {
+		if r.Kind != steps.KindRelease {
+			continue
+		}
+		d, err := env.Client.AppsV1().Deployments(fixtures.Namespace).Get(ctx, r.Target, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := d.Annotations[fixtures.ReleaseAnno]; got != r.Value {
+			problems = append(problems, fmt.Sprintf("%s runs %s, not %s", r.Target, got, r.Value))
+		}
+	}
+	cm, err := env.Client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if v := cm.Annotations[steps.ControlPlaneVersionAnno]; v != "" {
+		problems = append(problems, "the control plane still has the recorded version "+v)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("after recovery: %s", strings.Join(problems, "; "))
+	}
+	return nil
 }

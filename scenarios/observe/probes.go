@@ -5,6 +5,7 @@ package observe
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -40,7 +41,14 @@ type Probes struct {
 func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time.Duration, tl *timeline.Writer) *Probes {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Probes{recent: map[string][]sample{}, started: time.Now(), cancel: cancel, done: make(chan struct{})}
-	gen := &traffic.Generator{Endpoints: endpoints, Timeout: timeout, MaxInFlight: 4,
+	// Enough requests in flight that a slow answer (up to the timeout) never
+	// makes a tick find every slot busy, which the generator counts as a timeout.
+	rate := 0.0
+	for _, e := range endpoints {
+		rate = max(rate, e.Rate)
+	}
+	inFlight := int(math.Ceil(rate*timeout.Seconds())) + 2
+	gen := &traffic.Generator{Endpoints: endpoints, Timeout: timeout, MaxInFlight: inFlight,
 		Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableKeepAlives: false}}}
 	go func() {
 		defer close(p.done)

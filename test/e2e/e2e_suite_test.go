@@ -57,7 +57,7 @@ type result struct {
 // gameday runs the CLI with GAMEDAY_HOME set to the suite's home.
 func gameday(args ...string) result {
 	GinkgoHelper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, *gamedayBin, args...)
 	cmd.Env = suiteEnv()

@@ -1,0 +1,234 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// readTimeline reads a run's timeline.
+func readTimeline(path string) []timeline.Entry {
+	GinkgoHelper()
+	f, err := os.Open(path)
+	Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	es, err := timeline.Read(f)
+	Expect(err).NotTo(HaveOccurred())
+	return es
+}
+
+// stepTime is when a step started or ended.
+func stepTime(es []timeline.Entry, step, phase string) time.Time {
+	GinkgoHelper()
+	for _, e := range es {
+		if e.Kind == timeline.KindStep && e.Step == step && e.Phase == phase {
+			return e.Time
+		}
+	}
+	Fail("no " + phase + " of step " + step + " in the timeline")
+	return time.Time{}
+}
+
+// probeStats counts an endpoint's probes in [from, to): total, ok, degraded.
+func probeStats(es []timeline.Entry, endpoint string, from, to time.Time) (total, ok, degraded int) {
+	for _, e := range es {
+		if e.Kind != timeline.KindProbe || e.Endpoint != endpoint || e.Time.Before(from) || !e.Time.Before(to) {
+			continue
+		}
+		total++
+		if e.OK != nil && *e.OK {
+			ok++
+			if e.Degraded {
+				degraded++
+			}
+		}
+	}
+	return
+}
+
+var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Ordered, func() {
+	const prefix = "e2e-run"
+	var out string
+	var tl = map[string][]timeline.Entry{}
+
+	BeforeAll(func() {
+		out = GinkgoT().TempDir()
+		DeferCleanup(func() {
+			for _, topo := range []string{"shared", "separate"} {
+				gameday("cluster", "down", "--name", prefix+"-"+topo, "-q")
+			}
+		})
+		r := mustGameday("run", "cascading-outage", "--topology", "shared,separate", "--name", prefix, "--out", out)
+		Expect(r.Stdout).To(MatchRegexp(`shared\s+completed`))
+		Expect(r.Stdout).To(MatchRegexp(`separate\s+completed`))
+		for _, topo := range []string{"shared", "separate"} {
+			tl[topo] = readTimeline(filepath.Join(out, topo, "timeline.jsonl"))
+		}
+	})
+
+	// The window in which the pool is lost and no replacement serves: from
+	// the nodes being NotReady (the operator notices) to the new pool.
+	outage := func(es []timeline.Entry) (time.Time, time.Time) {
+		return stepTime(es, "operator-notices", "start"), stepTime(es, "provision-pool", "start")
+	}
+
+	It("on shared, the frontend fails while the pool is lost", func() {
+		from, to := outage(tl["shared"])
+		Expect(to.Sub(from)).To(BeNumerically(">=", 5*time.Second))
+		for _, ep := range []string{"frontend /", "frontend /app", "frontend /items", "api /api/items"} {
+			total, ok, _ := probeStats(tl["shared"], ep, from, to)
+			Expect(total).To(BeNumerically(">", 20), ep)
+			Expect(ok).To(BeZero(), "%s answered %d of %d probes while pool app was lost", ep, ok, total)
+		}
+	})
+
+	It("on separate, the frontend keeps answering, degraded where it needs the API", func() {
+		from, to := outage(tl["separate"])
+		for _, ep := range []string{"frontend /", "frontend /app", "frontend /static/app.js"} {
+			total, ok, _ := probeStats(tl["separate"], ep, from, to)
+			Expect(total).To(BeNumerically(">", 20), ep)
+			Expect(ok).To(Equal(total), "%s failed %d of %d probes with its own pool up", ep, total-ok, total)
+		}
+		total, ok, degraded := probeStats(tl["separate"], "frontend /items", from, to)
+		Expect(ok).To(Equal(total), "a page that needs the API still renders (degraded)")
+		Expect(degraded).To(Equal(total), "and says it is degraded")
+		_, ok, _ = probeStats(tl["separate"], "api /api/items", from, to)
+		Expect(ok).To(BeZero(), "the API is down with its pool")
+	})
+
+	It("keeps the spare pool out of service until provision-pool, and serves from it after", func() {
+		for topo, spare := range map[string]string{"shared": "app-next", "separate": "backend-next"} {
+			es := tl[topo]
+			provisioned := stepTime(es, "provision-pool", "end")
+			var blocked bool
+			var before, after int
+			for _, e := range es {
+				if e.Kind == timeline.KindStep && e.Phase == "end" && e.Step == "node-group-health-check-3-provision-pool" {
+					blocked = e.Blocked
+				}
+				if e.Kind == timeline.KindPod && e.Pool == spare && e.Ready != nil && *e.Ready && !e.Deleted {
+					if e.Time.Before(provisioned) {
+						before++
+					} else {
+						after++
+					}
+				}
+			}
+			Expect(blocked).To(BeTrue(), "%s: the node group's own replacement was blocked by the version skew", topo)
+			Expect(before).To(BeZero(), "%s: a pod was ready on %s before provision-pool", topo, spare)
+			Expect(after).To(BeNumerically(">", 0), "%s: no pod became ready on %s after provision-pool", topo, spare)
+		}
+	})
+
+	It("recovers: every node Ready and uncordoned, every tier on its release, nothing left over", func() {
+		for _, topo := range []string{"shared", "separate"} {
+			var verified *timeline.Entry
+			for i, e := range tl[topo] {
+				if e.Kind == timeline.KindRun && e.Phase == "verified" {
+					verified = &tl[topo][i]
+				}
+				if e.Kind == timeline.KindRecord && e.Phase == "recovered" {
+					Expect(e.Error).To(BeEmpty(), "%s: recovering %s %s", topo, e.RecordKind, e.Name)
+				}
+			}
+			Expect(verified).NotTo(BeNil(), "%s: recovery did not verify the cluster", topo)
+			Expect(verified.Error).To(BeEmpty())
+			Expect(leftovers(prefix + "-" + topo)).To(BeEmpty())
+			Expect(listed(prefix + "-" + topo)).To(BeFalse())
+			_, err := os.Stat(filepath.Join(home, prefix+"-"+topo))
+			Expect(os.IsNotExist(err)).To(BeTrue(), "the cluster's state folder (and journal) is gone")
+		}
+	})
+})
+
+var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "scenario"), Ordered, func() {
+	const prefix = "e2e-kill"
+	const name = prefix + "-separate"
+
+	It("leaves a cluster that recover puts back", func() {
+		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
+		cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", GinkgoT().TempDir())
+		cmd.Env = suiteEnv()
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		Expect(cmd.Start()).To(Succeed())
+		// In the middle of the fault: the pool is lost.
+		Eventually(stderr.String).WithTimeout(8 * time.Minute).WithPolling(200 * time.Millisecond).
+			Should(ContainSubstring("pool-outage [node-group-health-check]"))
+		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+		_ = cmd.Wait()
+		GinkgoWriter.Printf("stderr of the killed run:\n%s", stderr.String())
+
+		r := mustGameday("recover", "--name", name)
+		Expect(r.Stdout).To(MatchRegexp(`\d+ changes put back; every tier is healthy`))
+
+		var st struct {
+			Nodes []struct {
+				Name        string `json:"name"`
+				Pool        string `json:"pool"`
+				Ready       bool   `json:"ready"`
+				Schedulable bool   `json:"schedulable"`
+				InService   bool   `json:"inService"`
+				Spare       bool   `json:"spare"`
+			} `json:"nodes"`
+		}
+		Expect(jsonOf(mustGameday("cluster", "status", "--name", name, "-o", "json").Stdout, &st)).To(Succeed())
+		Expect(st.Nodes).To(HaveLen(4))
+		for _, n := range st.Nodes {
+			if n.Spare {
+				Expect(n.InService).To(BeFalse(), "spare %s is back out of service", n.Name)
+				Expect(n.Schedulable).To(BeFalse(), n.Name)
+			} else {
+				Expect(n.Ready).To(BeTrue(), "%s Ready", n.Name)
+				Expect(n.Schedulable).To(BeTrue(), "%s uncordoned", n.Name)
+			}
+		}
+		var tiers []struct {
+			Tier    string `json:"tier"`
+			Release string `json:"release"`
+			Healthy bool   `json:"healthy"`
+		}
+		Expect(jsonOf(mustGameday("fixtures", "status", "--name", name, "-o", "json").Stdout, &tiers)).To(Succeed())
+		Expect(tiers).To(HaveLen(3))
+		for _, t := range tiers {
+			Expect(t.Release).To(Equal("v1"), t.Tier)
+			Expect(t.Healthy).To(BeTrue(), t.Tier)
+		}
+		// A second recover finds nothing to do.
+		Expect(mustGameday("recover", "--name", name).Stdout).To(ContainSubstring("nothing to recover"))
+		mustGameday("cluster", "down", "--name", name)
+		Expect(leftovers(name)).To(BeEmpty())
+	})
+})
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func jsonOf(s string, v any) error { return json.Unmarshal([]byte(s), v) }
