@@ -2,14 +2,10 @@ package cluster
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
-	"gameday.dev/gameday/internal/yamlfile"
+	"gameday.dev/gameday/internal/yamlfile/yamltest"
 )
 
 func TestLoadTopologyValid(t *testing.T) {
@@ -55,44 +51,12 @@ func TestLoadTopologyDefaults(t *testing.T) {
 	}
 }
 
-// Each invalid file starts with "# want: LINE FIELD: MESSAGE"; the loader must
-// report that line, that field and that message, as file:line: field: message.
+// Each invalid file says on its first line which error it expects.
 func TestLoadTopologyInvalid(t *testing.T) {
-	files, _ := filepath.Glob("testdata/topology/invalid-*.yaml")
-	if len(files) < 10 {
-		t.Fatalf("found %d invalid topology files, want at least 10", len(files))
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := fmt.Sprintf("%s: file is empty", f)
-			if first, _, _ := strings.Cut(string(data), "\n"); strings.HasPrefix(first, "# want: ") {
-				lineStr, rest, _ := strings.Cut(strings.TrimPrefix(first, "# want: "), " ")
-				line, err := strconv.Atoi(lineStr)
-				if err != nil {
-					t.Fatalf("bad want line %q", first)
-				}
-				want = fmt.Sprintf("%s:%d: %s", f, line, strings.TrimPrefix(rest, ": "))
-			}
-			_, err = LoadTopology(f)
-			if err == nil {
-				t.Fatalf("LoadTopology succeeded, want an error containing %q", want)
-			}
-			var yerrs yamlfile.Errors
-			if !errors.As(err, &yerrs) {
-				t.Fatalf("error is a %T, want yamlfile.Errors: %v", err, err)
-			}
-			for _, e := range yerrs {
-				if strings.HasPrefix(e.Error(), want) {
-					return
-				}
-			}
-			t.Fatalf("errors:\n%v\nnone starts with:\n%s", err, want)
-		})
-	}
+	yamltest.CheckInvalid(t, "testdata/topology/invalid-*.yaml", 10, func(f string) error {
+		_, err := LoadTopology(f)
+		return err
+	})
 }
 
 func TestResolveTopology(t *testing.T) {

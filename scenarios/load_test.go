@@ -2,17 +2,15 @@ package scenarios
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/yamlfile"
+	"gameday.dev/gameday/internal/yamlfile/yamltest"
 )
 
 func TestLoadValid(t *testing.T) {
@@ -77,48 +75,12 @@ func TestLoadDefaults(t *testing.T) {
 	}
 }
 
-// Each invalid file starts with "# want: LINE FIELD: MESSAGE" (line 0: the
-// file as a whole); the loader must report it as file:line: field: message.
-// An empty file has no want line: it must say so.
+// Each invalid file says on its first line which error it expects.
 func TestLoadInvalid(t *testing.T) {
-	files, _ := filepath.Glob("testdata/scenario/invalid-*.yaml")
-	if len(files) < 30 {
-		t.Fatalf("found %d invalid scenario files, want at least 30", len(files))
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := fmt.Sprintf("%s: file is empty", f)
-			if first, _, _ := strings.Cut(string(data), "\n"); strings.HasPrefix(first, "# want: ") {
-				lineStr, rest, _ := strings.Cut(strings.TrimPrefix(first, "# want: "), " ")
-				line, err := strconv.Atoi(lineStr)
-				if err != nil {
-					t.Fatalf("bad want line %q", first)
-				}
-				want = fmt.Sprintf("%s:%d: %s", f, line, rest)
-				if line == 0 {
-					want = fmt.Sprintf("%s: %s", f, rest)
-				}
-			}
-			_, err = Load(f)
-			if err == nil {
-				t.Fatalf("Load succeeded, want an error starting with %q", want)
-			}
-			var yerrs yamlfile.Errors
-			if !errors.As(err, &yerrs) {
-				t.Fatalf("error is a %T, want yamlfile.Errors: %v", err, err)
-			}
-			for _, e := range yerrs {
-				if strings.HasPrefix(e.Error(), want) {
-					return
-				}
-			}
-			t.Fatalf("errors:\n%v\nnone starts with:\n%s", err, want)
-		})
-	}
+	yamltest.CheckInvalid(t, "testdata/scenario/invalid-*.yaml", 30, func(f string) error {
+		_, err := Load(f)
+		return err
+	})
 }
 
 func TestResolve(t *testing.T) {
