@@ -79,14 +79,15 @@ var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Orde
 	})
 
 	// The window in which the pool is lost and no replacement serves: from
-	// the nodes being NotReady (the operator notices) to the new pool.
+	// 5 s after the automation stopped its nodes (requests in flight settle)
+	// to the operator's new pool.
 	outage := func(es []timeline.Entry) (time.Time, time.Time) {
-		return stepTime(es, "operator-notices", "start"), stepTime(es, "provision-pool", "start")
+		return stepTime(es, "node-group-health-check-2-pool-outage", "end").Add(5 * time.Second), stepTime(es, "provision-pool", "start")
 	}
 
 	It("on shared, the frontend fails while the pool is lost", func() {
 		from, to := outage(tl["shared"])
-		Expect(to.Sub(from)).To(BeNumerically(">=", 5*time.Second))
+		Expect(to.Sub(from)).To(BeNumerically(">=", 10*time.Second), "the outage lasts until the operator acts")
 		for _, ep := range []string{"frontend /", "frontend /app", "frontend /items", "api /api/items"} {
 			total, ok, _ := probeStats(tl["shared"], ep, from, to)
 			Expect(total).To(BeNumerically(">", 20), ep)
