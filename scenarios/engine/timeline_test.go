@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	"sigs.k8s.io/kind/pkg/log"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/scenarios/observe"
+	"gameday.dev/gameday/scenarios/steps"
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// An abort condition stops the timeline before its next step; the steps
+// already applied stay journaled, for recovery.
+func TestAbortStopsTheTimeline(t *testing.T) {
+	ctx := context.Background()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{cluster.PoolLabel: cluster.SystemPool}},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+	client := fake.NewClientset(node)
+	tlPath := filepath.Join(t.TempDir(), "timeline.jsonl")
+	tl, err := timeline.Create(tlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	obs, err := observe.Watch(ctx, client, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Stop()
+	topo, _ := cluster.Builtin("shared")
+	s, err := scenarios.Parse("abort.yaml", []byte(`apiVersion: gameday.dev/v1alpha1
+kind: Scenario
+name: abort
+timeline:
+  - {name: first, action: note, message: one}
+  - {name: lose-control-plane, action: note, message: the test stops the control plane now}
+  - {name: never, action: wait, duration: 1h}
+  - {name: after-the-wait, action: note, message: not reached}
+abort:
+  - {condition: pool-down, target: {pool: system}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(filepath.Join(t.TempDir(), JournalFile), tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &steps.Env{Client: client, Topology: topo, Rand: rand.New(rand.NewPCG(1, 2)), Journal: j}
+	w := &watcher{topo: topo, obs: obs}
+	go func() {
+		// The control plane goes NotReady while the timeline waits.
+		time.Sleep(300 * time.Millisecond)
+		n, _ := client.CoreV1().Nodes().Get(ctx, "cp", metav1.GetOptions{})
+		n.Status.Conditions[0].Status = corev1.ConditionFalse
+		client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+	}()
+	start := time.Now()
+	aborted, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, w, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(aborted, "abort condition at line 10 held: pool-down") {
+		t.Fatalf("aborted = %q", aborted)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the abort took %s", d)
+	}
+	tl.Flush()
+	f, _ := os.Open(tlPath)
+	defer f.Close()
+	es, _ := timeline.Read(f)
+	var ran []string
+	for _, e := range es {
+		if e.Kind == timeline.KindStep && e.Phase == "start" {
+			ran = append(ran, e.Step)
+		}
+	}
+	if strings.Join(ran, ",") != "first,lose-control-plane,never" {
+		t.Fatalf("steps started: %v; the abort must stop the wait and skip what follows", ran)
+	}
+}
