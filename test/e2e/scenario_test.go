@@ -214,6 +214,40 @@ var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "sc
 	})
 })
 
+var _ = Describe("Ctrl-C during a run", Label("kind", "scenario"), Ordered, func() {
+	const prefix = "e2e-sigint"
+	const name = prefix + "-separate"
+
+	It("recovers, deletes the cluster and exits 130", func() {
+		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
+		out := GinkgoT().TempDir()
+		cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", out)
+		cmd.Env = suiteEnv()
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		Expect(cmd.Start()).To(Succeed())
+		Eventually(stderr.String).WithTimeout(8 * time.Minute).WithPolling(200 * time.Millisecond).
+			Should(ContainSubstring("bad-release: workers v1 -> v2"))
+		Expect(cmd.Process.Signal(syscall.SIGINT)).To(Succeed())
+		err := cmd.Wait()
+		GinkgoWriter.Printf("stderr:\n%s", stderr.String())
+		ee, ok := err.(*exec.ExitError)
+		Expect(ok).To(BeTrue(), "the run was not interrupted: %v", err)
+		Expect(ee.ExitCode()).To(Equal(130))
+		Expect(stderr.String()).To(ContainSubstring("Checking the cluster is as before the run"))
+		var verified bool
+		for _, e := range readTimeline(filepath.Join(out, "separate", "timeline.jsonl")) {
+			if e.Kind == timeline.KindRun && e.Phase == "verified" {
+				Expect(e.Error).To(BeEmpty())
+				verified = true
+			}
+		}
+		Expect(verified).To(BeTrue(), "recovery ran and verified the cluster before the exit")
+		Expect(leftovers(name)).To(BeEmpty())
+		Expect(listed(name)).To(BeFalse())
+	})
+})
+
 // syncBuffer is a bytes.Buffer safe to read while a process writes it.
 type syncBuffer struct {
 	mu  sync.Mutex
