@@ -25,7 +25,7 @@ func (w *watcher) holds(c scenarios.Condition) bool {
 	switch c.Type {
 	case scenarios.CondCrashLooping:
 		for _, p := range w.pods(c.Selector) {
-			if _, waiting, _ := observe.PodState(p); waiting == "CrashLoopBackOff" {
+			if _, waiting, _ := fixtures.PodState(p); waiting == "CrashLoopBackOff" {
 				return true
 			}
 		}

@@ -117,7 +117,7 @@ func (c *Cluster) pod(obj any, deleted bool) {
 	if !ok {
 		return
 	}
-	ready, waiting, restarts := PodState(p)
+	ready, waiting, restarts := fixtures.PodState(p)
 	e := timeline.Entry{Kind: timeline.KindPod, Name: p.Name, Tier: p.Labels[fixtures.TierLabel], Node: p.Spec.NodeName,
 		PodPhase: string(p.Status.Phase), Ready: timeline.Bool(ready), Waiting: waiting, Restarts: restarts,
 		Release: p.Annotations[fixtures.ReleaseAnno], Deleted: deleted || p.DeletionTimestamp != nil}
@@ -128,23 +128,6 @@ func (c *Cluster) pod(obj any, deleted bool) {
 		return
 	}
 	c.tl.Write(e)
-}
-
-// PodState is a pod's readiness, its first container's waiting reason
-// (e.g. CrashLoopBackOff) and its restarts.
-func PodState(p *corev1.Pod) (ready bool, waiting string, restarts int32) {
-	for _, cond := range p.Status.Conditions {
-		if cond.Type == corev1.PodReady {
-			ready = cond.Status == corev1.ConditionTrue
-		}
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		restarts += cs.RestartCount
-		if cs.State.Waiting != nil && waiting == "" {
-			waiting = cs.State.Waiting.Reason
-		}
-	}
-	return ready, waiting, restarts
 }
 
 func (c *Cluster) deployment(obj any, deleted bool) {
