@@ -67,6 +67,9 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return res, err
 	}
+	if err := timeline.WriteMeta(o.OutDir, MetaFor(o.Scenario, o.Topology.Name, o.Name)); err != nil {
+		return res, err
+	}
 	tl, err := timeline.Create(res.Timeline)
 	if err != nil {
 		return res, err
@@ -168,6 +171,20 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 		return res, fmt.Errorf("%w: %s", ErrAborted, aborted)
 	}
 	return res, nil
+}
+
+// MetaFor is what a report needs of scenario s run on a topology.
+func MetaFor(s *scenarios.Scenario, topology, clusterName string) timeline.Meta {
+	m := timeline.Meta{Scenario: s.Name, Topology: topology, Cluster: clusterName, StoryScale: s.StoryScale}
+	for _, o := range s.Objectives {
+		m.Objectives = append(m.Objectives, timeline.Objective{Service: string(o.Service), SuccessRatio: o.SuccessRatio,
+			Latency: timeline.Duration(o.Latency), Window: timeline.Duration(o.Window)})
+	}
+	for _, w := range s.BusinessWindows {
+		m.BusinessWindows = append(m.BusinessWindows, timeline.BusinessWindow{Name: w.Name, Description: w.Description,
+			Service: string(w.Service), Start: timeline.Duration(w.Start), End: timeline.Duration(w.End)})
+	}
+	return m
 }
 
 // steadyState waits until every objective holds over the steady duration.

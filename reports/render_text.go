@@ -1,0 +1,135 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteText writes the report as the table `gameday run` prints.
+func WriteText(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	ew.printf("%s on %s: score %.0f/100\n", r.Scenario, r.Topology, r.Score)
+	if r.Aborted != "" {
+		ew.printf("  aborted: %s\n", r.Aborted)
+	}
+	tw := tabwriter.NewWriter(ew, 0, 8, 2, ' ', 0)
+	for _, c := range r.Components {
+		fmt.Fprintf(tw, "  %s\t-%.1f\t(%.0f x %s)\t%s\n", c.Name, c.Penalty, c.Weight, pct(c.Share), c.Detail)
+	}
+	tw.Flush()
+	ew.printf("\n")
+	tw = tabwriter.NewWriter(ew, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tAVAILABILITY\tDOWN\tDEGRADED\tBREACHED\tDETECT\tRECOVER\tBUDGET BURNED\tBURN RATE\tOBJECTIVE")
+	for i, s := range r.Services {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
+			seconds(s.DegradedSeconds), seconds(s.BreachedSeconds), optSeconds(s.TimeToDetectSeconds, "-"),
+			recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
+			fmt.Sprintf("%.1fx", s.ErrorBudget.BurnRate), passFail(r.Objectives[i].Passed))
+	}
+	tw.Flush()
+	b := r.BlastRadius
+	ew.printf("\nblast radius: services %s (%s), requests failed %s, pods disrupted %d of %d (%d killed or evicted, %d restarts), nodes lost %d of %d, pools touched %s (%s)\n",
+		pct(b.ServicesShare), strings.Join(orNone(b.ServicesBreached), ", "), pct(b.RequestsFailedShare),
+		b.PodsDisrupted, b.PodsAtStart, b.PodsKilled, b.PodRestarts, b.NodesLost, b.NodesAtStart,
+		strings.Join(orNone(b.PoolsTouched), ", "), pct(b.PoolsShare))
+	ew.printf("detect %s, recover %s, down %s (first fault %s)\n", optSeconds(r.TimeToDetectSeconds, "-"),
+		recoverText(r.TimeToRecoverSeconds, r.Recovered, r.FirstBreach != nil), seconds(r.DowntimeSeconds), optOffset(r.FirstFaultSeconds))
+	if r.FirstBreach != nil {
+		ew.printf("\nchanges in flight before the first breach (%s at %s):\n", r.FirstBreach.Service, offset(r.FirstBreach.AtSeconds))
+		if len(r.ChangesInFlight) == 0 {
+			ew.printf("  none\n")
+		}
+		for _, ch := range r.ChangesInFlight {
+			ew.printf("  %s\n", changeLine(ch))
+		}
+	}
+	if len(r.BusinessWindows) > 0 {
+		ew.printf("\nbusiness windows:\n")
+		for _, v := range r.BusinessWindows {
+			ew.printf("  %s %s: %s\n", passFail(v.Passed), v.Name, v.Message)
+		}
+	}
+	ew.printf("\nwhy:\n")
+	for _, line := range r.Explanation {
+		ew.printf("  - %s\n", line)
+	}
+	return ew.err
+}
+
+// changeLine is one change in flight, the control-plane upgrade flagged.
+func changeLine(ch Change) string {
+	flag := ""
+	if ch.ControlPlane {
+		flag = "!! CONTROL PLANE UPGRADED !! "
+	}
+	by := ""
+	if ch.Rule != "" {
+		by = " (automation " + ch.Rule + ")"
+	}
+	var before []string
+	for _, p := range ch.Preceded {
+		before = append(before, fmt.Sprintf("%s before %s breached", seconds(math.Round(p.BeforeSeconds)), p.Service))
+	}
+	msg := ""
+	if ch.Message != "" {
+		msg = ": " + ch.Message
+	}
+	return fmt.Sprintf("%s%s %s [%s]%s%s; %s", flag, offset(ch.AtSeconds), ch.Step, ch.Action, by, msg, strings.Join(before, ", "))
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func optSeconds(f *float64, none string) string {
+	if f == nil {
+		return none
+	}
+	return seconds(*f)
+}
+
+func optOffset(f *float64) string {
+	if f == nil {
+		return "none"
+	}
+	return offset(*f)
+}
+
+func recoverText(f *float64, recovered, breached bool) string {
+	switch {
+	case !breached:
+		return "-"
+	case !recovered:
+		return "never"
+	}
+	return seconds(*f)
+}
+
+func orNone(xs []string) []string {
+	if len(xs) == 0 {
+		return []string{"none"}
+	}
+	return xs
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }

@@ -1,0 +1,215 @@
+// Package reports turns a run's timeline into a debrief: per-service states,
+// time to detect and to recover, downtime, error budget, the blast radius
+// that was realised, the changes in flight before the first breach, one
+// resilience score with its components, and words that explain it. Renderers
+// write it as a text table, JSON, Markdown, self-contained HTML and JUnit XML.
+//
+// Everything here is a pure function of the timeline and its run.json: a
+// report can be rebuilt from a run's folder at any time (`gameday report show`).
+package reports
+
+import "time"
+
+// Schema versions Report's JSON. A change that renames or removes a field
+// bumps it; adding a field does not.
+const Schema = "gameday.dev/report/v1"
+
+// Report is what a run measured, scored and concluded.
+type Report struct {
+	Schema     string    `json:"schema"`
+	Scenario   string    `json:"scenario"`
+	Topology   string    `json:"topology"`
+	Cluster    string    `json:"cluster,omitempty"`
+	Start      time.Time `json:"start"` // the timeline's start: offsets count from here
+	StoryScale float64   `json:"story_scale,omitempty"`
+	// SpanSeconds is the measured span: timeline start to the start of
+	// recovery (the run's own recovery is not part of the incident).
+	SpanSeconds   float64 `json:"span_seconds"`
+	BucketSeconds float64 `json:"bucket_seconds"`
+	Aborted       string  `json:"aborted,omitempty"`
+
+	Score      float64     `json:"score"`
+	Components []Component `json:"components"`
+	// Explanation says in words what hurt most and what would have helped.
+	Explanation []string `json:"explanation"`
+
+	// Run-wide measures: downtime is the time at least one service was down;
+	// detection and recovery span every service (nil: no breach, or none
+	// after the first fault / no recovery).
+	DowntimeSeconds      float64  `json:"downtime_seconds"`
+	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds"`
+	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds"`
+	Recovered            bool     `json:"recovered"`
+	FirstFaultSeconds    *float64 `json:"first_fault_seconds"`
+	FirstBreach          *Breach  `json:"first_breach"`
+
+	BlastRadius     BlastRadius   `json:"blast_radius"`
+	Services        []Service     `json:"services"`
+	Objectives      []Verdict     `json:"objectives"`
+	BusinessWindows []Verdict     `json:"business_windows"`
+	ChangesInFlight []Change      `json:"changes_in_flight"`
+	Steps           []StepMark    `json:"steps"`
+	Nodes           []NodeLane    `json:"nodes"`
+	Pools           []PoolSummary `json:"pools"`
+
+	breached   [][]bool // per service (in Services' order), per bucket
+	crashTiers []string // tiers whose pods were seen in CrashLoopBackOff
+}
+
+// Component is one part of the score: a share of what went wrong (0: nothing,
+// 1: everything) times its weight is taken off 100.
+type Component struct {
+	Name    string  `json:"name"`
+	Weight  float64 `json:"weight"`
+	Share   float64 `json:"share"`
+	Penalty float64 `json:"penalty"`
+	Detail  string  `json:"detail"`
+}
+
+// Breach is a service's first SLO breach.
+type Breach struct {
+	Service   string  `json:"service"`
+	AtSeconds float64 `json:"at_seconds"`
+}
+
+// BlastRadius is the damage that actually happened.
+type BlastRadius struct {
+	ServicesShare       float64  `json:"services_share"`
+	ServicesBreached    []string `json:"services_breached"`
+	RequestsFailedShare float64  `json:"requests_failed_share"`
+	Requests            int      `json:"requests"`
+	RequestsFailed      int      `json:"requests_failed"`
+	// PodsDisrupted counts distinct fixture pods killed, evicted or restarted.
+	PodsDisrupted int     `json:"pods_disrupted"`
+	PodsKilled    int     `json:"pods_killed"` // deleted while their release was current: killed or evicted
+	PodRestarts   int     `json:"pod_restarts"`
+	PodsAtStart   int     `json:"pods_at_start"`
+	PodsShare     float64 `json:"pods_share"`
+	// NodesLost counts in-service worker nodes that went NotReady or away.
+	NodesLost    int      `json:"nodes_lost"`
+	NodesAtStart int      `json:"nodes_at_start"`
+	NodesShare   float64  `json:"nodes_share"`
+	PoolsTouched []string `json:"pools_touched"`
+	PoolsShare   float64  `json:"pools_share"`
+}
+
+// Service is one service's measures.
+type Service struct {
+	Name      string    `json:"name"`
+	Objective Objective `json:"objective"`
+	// Availability is the share of its probes that succeeded (degraded
+	// answers count as answered).
+	Availability         float64  `json:"availability"`
+	Requests             int      `json:"requests"`
+	Failed               int      `json:"failed"`
+	DegradedAnswers      int      `json:"degraded_answers"`
+	DowntimeSeconds      float64  `json:"downtime_seconds"`
+	DegradedSeconds      float64  `json:"degraded_seconds"`
+	BreachedSeconds      float64  `json:"breached_seconds"`
+	FirstBreachSeconds   *float64 `json:"first_breach_seconds"`
+	BreachedBeforeFault  bool     `json:"breached_before_fault"`
+	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds"`
+	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds"`
+	Recovered            bool     `json:"recovered"`
+	ErrorBudget          Budget   `json:"error_budget"`
+	// States are the service's state over time, merged into spans.
+	States []Span `json:"states"`
+	// Series is the share of probes answered per bucket (-1: no probe).
+	Series []float64 `json:"series"`
+	// Pools are the pools that hosted its pods when the timeline started.
+	Pools []string `json:"pools"`
+}
+
+// Objective is the SLO a service is measured against.
+type Objective struct {
+	SuccessRatio  float64 `json:"success_ratio"`
+	LatencyMs     float64 `json:"latency_ms"`
+	WindowSeconds float64 `json:"window_seconds"`
+}
+
+// Budget is the error budget against the objective's ratio taken as a
+// monthly (30-day) SLO, the run's span scaled to story time.
+type Budget struct {
+	MonthlySLO  float64 `json:"monthly_slo"`
+	BurnedShare float64 `json:"burned_share"`
+	BurnRate    float64 `json:"burn_rate"`
+}
+
+// Span is a state held from one offset to another (seconds from the start).
+type Span struct {
+	State string  `json:"state"`
+	From  float64 `json:"from"`
+	To    float64 `json:"to"`
+}
+
+// Service states.
+const (
+	StateOK       = "ok"
+	StateDegraded = "degraded"
+	StateDown     = "down"
+	StateNoData   = "no-data"
+)
+
+// Node states.
+const (
+	NodeReady        = "ready"
+	NodeCordoned     = "cordoned"
+	NodeNotReady     = "not-ready"
+	NodeOutOfService = "out-of-service"
+	NodeGone         = "gone"
+)
+
+// Verdict is an objective or business window, passed or failed.
+type Verdict struct {
+	Name    string `json:"name"`
+	Service string `json:"service"`
+	Passed  bool   `json:"passed"`
+	Message string `json:"message"`
+}
+
+// Change is a change the timeline holds (a step that changes the cluster or
+// the system, made by the scenario or by automation) before the first breach.
+type Change struct {
+	AtSeconds float64 `json:"at_seconds"`
+	Step      string  `json:"step"`
+	Action    string  `json:"action"`
+	Rule      string  `json:"rule,omitempty"`
+	Message   string  `json:"message,omitempty"`
+	// ControlPlane marks a control-plane upgrade: the change nobody knew of.
+	ControlPlane bool `json:"control_plane"`
+	// Preceded lists the breaches it came before, with how long before.
+	Preceded []Preceded `json:"preceded"`
+}
+
+// Preceded is a breach a change came before.
+type Preceded struct {
+	Service       string  `json:"service"`
+	BeforeSeconds float64 `json:"before_seconds"`
+}
+
+// StepMark is a step on the timeline, for charts.
+type StepMark struct {
+	AtSeconds float64 `json:"at_seconds"`
+	Step      string  `json:"step"`
+	Action    string  `json:"action"`
+	Rule      string  `json:"rule,omitempty"`
+	Change    bool    `json:"change"`
+	Blocked   bool    `json:"blocked,omitempty"`
+}
+
+// NodeLane is a node's state over time.
+type NodeLane struct {
+	Name   string `json:"name"`
+	Pool   string `json:"pool"`
+	States []Span `json:"states"`
+}
+
+// PoolSummary is a pool, the tiers it hosted at the start and whether the
+// run touched it.
+type PoolSummary struct {
+	Name    string   `json:"name"`
+	Tiers   []string `json:"tiers"`
+	Spare   bool     `json:"spare"`
+	Touched bool     `json:"touched"`
+	Lost    int      `json:"nodes_lost"`
+}

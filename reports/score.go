@@ -1,0 +1,203 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// The score's weights: each component takes its weight times a share (0:
+// nothing went wrong, 1: everything did) off 100. Every share grows with
+// failed requests, downtime, slower recovery or a wider blast radius, and
+// none shrinks, so the score is monotonic in each.
+const (
+	WeightAvailability = 30 // share of requests that failed
+	WeightDowntime     = 30 // mean over services of the share of the span spent down
+	WeightRecovery     = 15 // longest time to recover as a share of the span; 1 if never recovered
+	WeightBlastRadius  = 25 // mean of services, pools, nodes and pods disrupted shares
+)
+
+// score computes the components and the score.
+func score(r *Report) {
+	span := math.Max(r.SpanSeconds, Bucket.Seconds())
+	var down, recov float64
+	for _, s := range r.Services {
+		down += s.DowntimeSeconds / span
+		switch {
+		case !s.Recovered:
+			recov = 1
+		case s.TimeToRecoverSeconds != nil:
+			recov = math.Max(recov, math.Min(1, *s.TimeToRecoverSeconds/span))
+		}
+	}
+	if len(r.Services) > 0 {
+		down /= float64(len(r.Services))
+	}
+	b := r.BlastRadius
+	blast := (b.ServicesShare + b.PoolsShare + b.NodesShare + b.PodsShare) / 4
+
+	recovDetail := "no breach"
+	switch {
+	case !r.Recovered:
+		recovDetail = "a service never held its objective for a full window again"
+	case r.TimeToRecoverSeconds != nil:
+		recovDetail = fmt.Sprintf("recovered %s after the first breach", seconds(*r.TimeToRecoverSeconds))
+	}
+	var downs []string
+	for _, s := range r.Services {
+		downs = append(downs, fmt.Sprintf("%s %s", s.Name, seconds(s.DowntimeSeconds)))
+	}
+	r.Components = []Component{
+		component("availability", WeightAvailability, b.RequestsFailedShare,
+			fmt.Sprintf("%d of %d requests failed", b.RequestsFailed, b.Requests)),
+		component("downtime", WeightDowntime, down, "down: "+strings.Join(downs, ", ")+" of "+seconds(math.Round(r.SpanSeconds))),
+		component("recovery", WeightRecovery, recov, recovDetail),
+		component("blast radius", WeightBlastRadius, blast, fmt.Sprintf("services %s, pools %s, nodes %d/%d, pods %d/%d",
+			pct(b.ServicesShare), pct(b.PoolsShare), b.NodesLost, b.NodesAtStart, b.PodsDisrupted, b.PodsAtStart)),
+	}
+	total := 100.0
+	for _, c := range r.Components {
+		total -= c.Penalty
+	}
+	r.Score = math.Round(math.Max(0, total)*10) / 10
+}
+
+func component(name string, weight, share float64, detail string) Component {
+	share = math.Min(1, math.Max(0, share))
+	return Component{Name: name, Weight: weight, Share: round6(share), Penalty: math.Round(weight*share*10) / 10, Detail: detail}
+}
+
+// explain says what hurt most, why, and what would have helped, from the data.
+func explain(r *Report) {
+	var out []string
+	if r.FirstBreach == nil {
+		out = append(out, fmt.Sprintf("Every service met its objective throughout the %s measured: nothing the run did reached users.", seconds(math.Round(r.SpanSeconds))))
+	} else {
+		worst := slices.MaxFunc(r.Components, func(a, b Component) int { return cmpFloat(a.Penalty, b.Penalty) })
+		out = append(out, fmt.Sprintf("Score %.0f/100; what hurt most: %s (-%.1f: %s).", r.Score, worst.Name, worst.Penalty, worst.Detail))
+	}
+	crashing := r.crashLoopingTiers()
+	for _, s := range r.Services {
+		shared := r.sharedTouchedPools(s)
+		switch {
+		case s.DowntimeSeconds > 0 && len(shared) > 0:
+			var with []string
+			for _, p := range shared {
+				for _, t := range r.pool(p).Tiers {
+					if t != s.Name && slices.Contains(crashing, t) {
+						with = append(with, t)
+					}
+				}
+			}
+			line := fmt.Sprintf("The %s was down %s: it shared pool %s", s.Name, seconds(s.DowntimeSeconds), quoteList(shared))
+			if len(with) > 0 {
+				line += " with the crash-looping " + strings.Join(dedupe(with), ", ")
+			}
+			line += fmt.Sprintf(", and went down with it when the pool lost %s.", plural(r.lostIn(shared), "node"))
+			if len(with) > 0 {
+				line += fmt.Sprintf(" A node pool of its own would have kept the %s out of the %s' failure.", s.Name, strings.Join(dedupe(with), ", "))
+			}
+			out = append(out, line)
+		case s.DowntimeSeconds > 0:
+			out = append(out, fmt.Sprintf("The %s was down %s although its pool %s was not touched: what it depends on failed.", s.Name, seconds(s.DowntimeSeconds), quoteList(s.Pools)))
+		case s.FirstBreachSeconds != nil:
+			out = append(out, fmt.Sprintf("The %s stayed up (0 s down; pool %s untouched) but missed its objective for %s, degraded %s where it needs what failed.",
+				s.Name, quoteList(s.Pools), seconds(s.BreachedSeconds), seconds(s.DegradedSeconds)))
+		default:
+			out = append(out, fmt.Sprintf("The %s stayed up and met its objective throughout.", s.Name))
+		}
+	}
+	for _, st := range r.Steps {
+		if st.Blocked {
+			line := fmt.Sprintf("Replacement nodes could not join (step %s at %s was blocked)", st.Step, offset(st.AtSeconds))
+			if cp := r.controlPlaneChange(); cp != nil {
+				line += fmt.Sprintf(": the control plane had been upgraded at %s, %s before the first breach, and nobody held the node group to its version", offset(cp.AtSeconds), seconds(math.Round(cp.Preceded[0].BeforeSeconds)))
+			}
+			out = append(out, line+". Check version skew before a control-plane upgrade, and keep a spare pool at the new version.")
+			break
+		}
+	}
+	if !r.Recovered {
+		out = append(out, "The run ended before every service held its objective for a full window again: it never recovered.")
+	}
+	r.Explanation = out
+}
+
+// crashLoopingTiers are the tiers whose pods were seen crash-looping.
+func (r *Report) crashLoopingTiers() []string { return r.crashTiers }
+
+// sharedTouchedPools are the touched pools the service's pods were on.
+func (r *Report) sharedTouchedPools(s Service) []string {
+	var out []string
+	for _, p := range s.Pools {
+		if r.pool(p).Touched {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *Report) pool(name string) PoolSummary {
+	for _, p := range r.Pools {
+		if p.Name == name {
+			return p
+		}
+	}
+	return PoolSummary{Name: name}
+}
+
+func (r *Report) lostIn(pools []string) int {
+	n := 0
+	for _, p := range pools {
+		n += r.pool(p).Lost
+	}
+	return n
+}
+
+func (r *Report) controlPlaneChange() *Change {
+	for i, ch := range r.ChangesInFlight {
+		if ch.ControlPlane {
+			return &r.ChangesInFlight[i]
+		}
+	}
+	return nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func quoteList(xs []string) string {
+	var q []string
+	for _, x := range xs {
+		q = append(q, "`"+x+"`")
+	}
+	if len(q) == 0 {
+		return "(none)"
+	}
+	return strings.Join(q, ", ")
+}
+
+func dedupe(xs []string) []string {
+	var out []string
+	for _, x := range xs {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

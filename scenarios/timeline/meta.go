@@ -1,0 +1,91 @@
+package timeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// MetaSchema versions Meta's JSON.
+const MetaSchema = "gameday.dev/run/v1"
+
+// MetaFile is Meta's file name, next to the timeline.
+const MetaFile = "run.json"
+
+// Meta is what a report needs to know of a run besides its timeline: the
+// scenario's objectives, business windows and story scale. The engine writes
+// it as run.json before the first entry, so a killed run can still be scored.
+type Meta struct {
+	Schema          string           `json:"schema"`
+	Scenario        string           `json:"scenario"`
+	Topology        string           `json:"topology"`
+	Cluster         string           `json:"cluster"`
+	StoryScale      float64          `json:"story_scale,omitempty"`
+	Objectives      []Objective      `json:"objectives"`
+	BusinessWindows []BusinessWindow `json:"business_windows,omitempty"`
+}
+
+// Objective is a service's SLO: over any Window at least SuccessRatio of its
+// probes succeed with a 95th-percentile latency of at most Latency.
+type Objective struct {
+	Service      string   `json:"service"`
+	SuccessRatio float64  `json:"success_ratio"`
+	Latency      Duration `json:"latency"`
+	Window       Duration `json:"window"`
+}
+
+// BusinessWindow is an interval, as offsets from the timeline's start, in
+// which Service must meet its objective.
+type BusinessWindow struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Service     string   `json:"service"`
+	Start       Duration `json:"start"`
+	End         Duration `json:"end"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("10s").
+type Duration time.Duration
+
+// MarshalJSON writes "10s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "10s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// WriteMeta writes m as dir/run.json.
+func WriteMeta(dir string, m Meta) error {
+	m.Schema = MetaSchema
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, MetaFile), append(b, '\n'), 0o644)
+}
+
+// ReadMeta reads dir/run.json.
+func ReadMeta(dir string) (Meta, error) {
+	var m Meta
+	path := filepath.Join(dir, MetaFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.Schema != MetaSchema {
+		return m, fmt.Errorf("%s: schema %q, this gameday reads %q", path, m.Schema, MetaSchema)
+	}
+	return m, nil
+}
