@@ -28,6 +28,7 @@ func nodeState(e timeline.Entry) string {
 // pods killed, evicted or restarted, and draws the node lanes.
 func measureBlast(r *Report, es []timeline.Entry, c *clock) {
 	br := &r.BlastRadius
+	br.TiersCrashLooping = []string{}
 	// Nodes: their state at the start, then every change in the span.
 	type node struct {
 		pool    string
@@ -134,8 +135,8 @@ func measureBlast(r *Report, es []timeline.Entry, c *clock) {
 				deleted[e.Name] = e.Deleted
 				continue
 			}
-			if e.Waiting == "CrashLoopBackOff" && !slices.Contains(r.crashTiers, e.Tier) {
-				r.crashTiers = append(r.crashTiers, e.Tier)
+			if e.Waiting == "CrashLoopBackOff" && !slices.Contains(r.BlastRadius.TiersCrashLooping, e.Tier) {
+				r.BlastRadius.TiersCrashLooping = append(r.BlastRadius.TiersCrashLooping, e.Tier)
 			}
 			hit := false
 			if e.Restarts > restarts[e.Name] {
@@ -164,6 +165,7 @@ func measureBlast(r *Report, es []timeline.Entry, c *clock) {
 		}
 	}
 	br.PodsDisrupted = len(disrupted)
+	slices.Sort(br.TiersCrashLooping)
 	slices.Sort(poolOrder)
 	br.PoolsTouched = []string{}
 	inServiceTouched := 0

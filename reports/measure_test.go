@@ -112,7 +112,8 @@ func TestOneOutage(t *testing.T) {
 	}
 	want := BlastRadius{ServicesShare: 0.5, ServicesBreached: []string{"frontend"}, RequestsFailedShare: 0.083333,
 		Requests: 1200, RequestsFailed: 100, PodsDisrupted: 2, PodsKilled: 1, PodRestarts: 3, PodsAtStart: 4, PodsShare: 0.5,
-		NodesLost: 1, NodesAtStart: 2, NodesShare: 0.5, PoolsTouched: []string{"app"}, PoolsShare: 1}
+		NodesLost: 1, NodesAtStart: 2, NodesShare: 0.5, PoolsTouched: []string{"app"}, PoolsShare: 1,
+		TiersCrashLooping: []string{"workers"}}
 	if d := cmp.Diff(want, r.BlastRadius); d != "" {
 		t.Errorf("blast radius (-want +got):\n%s", d)
 	}

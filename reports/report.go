@@ -52,8 +52,7 @@ type Report struct {
 	Nodes           []NodeLane    `json:"nodes"`
 	Pools           []PoolSummary `json:"pools"`
 
-	breached   [][]bool // per service (in Services' order), per bucket
-	crashTiers []string // tiers whose pods were seen in CrashLoopBackOff
+	breached [][]bool // per service (in Services' order), per bucket
 }
 
 // Component is one part of the score: a share of what went wrong (0: nothing,
@@ -91,6 +90,8 @@ type BlastRadius struct {
 	NodesShare   float64  `json:"nodes_share"`
 	PoolsTouched []string `json:"pools_touched"`
 	PoolsShare   float64  `json:"pools_share"`
+	// TiersCrashLooping are the tiers whose pods were seen in CrashLoopBackOff.
+	TiersCrashLooping []string `json:"tiers_crash_looping"`
 }
 
 // Service is one service's measures.

@@ -125,7 +125,7 @@ func explain(r *Report) {
 }
 
 // crashLoopingTiers are the tiers whose pods were seen crash-looping.
-func (r *Report) crashLoopingTiers() []string { return r.crashTiers }
+func (r *Report) crashLoopingTiers() []string { return r.BlastRadius.TiersCrashLooping }
 
 // sharedTouchedPools are the touched pools the service's pods were on.
 func (r *Report) sharedTouchedPools(s Service) []string {

@@ -1,0 +1,55 @@
+package reports
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// golden compares got with testdata/golden/name (rewritten with -update).
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -update to create it)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs from its golden file (-want +got):\n%s", name, cmp.Diff(string(want), string(got)))
+	}
+}
+
+// goldenReports are the reports every renderer's golden files show: the
+// hand-worked one-outage timeline on shared, and a calmer one as the
+// topology it is compared with.
+func goldenReports(t *testing.T) (*Report, *Report) {
+	t.Helper()
+	m := meta()
+	m.StoryScale = 60
+	shared := build(t, oneOutage(), m)
+	m.Topology = "separate"
+	calm := newSynth().cluster().step(0, "control-plane-upgrade", "control-plane-upgrade", true).
+		probes("frontend", -10, 60, func(sec int) outcome {
+			if sec >= 20 && sec < 30 {
+				return outcome{ok: true, degraded: true, latencyMs: 300}
+			}
+			return fine
+		}).
+		probes("api", -10, 60, failIn([2]int{20, 30})).run(60, "recover-start")
+	return shared, build(t, calm, m)
+}
