@@ -33,7 +33,7 @@ func Compare(rs []*Report) *Comparison {
 	c.Best = best.Topology
 	var scores []string
 	for _, r := range rs {
-		scores = append(scores, fmt.Sprintf("%s %.0f", r.Topology, r.Score))
+		scores = append(scores, fmt.Sprintf("%s %s", r.Topology, ScoreText(r.Score)))
 	}
 	if len(rs) < 2 {
 		c.Explanation = []string{"Only one report: nothing to compare."}

@@ -11,17 +11,17 @@ import (
 // WriteText writes the report as the table `gameday run` prints.
 func WriteText(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
-	ew.printf("%s on %s: score %.0f/100\n", r.Scenario, r.Topology, r.Score)
+	ew.printf("%s on %s: score %s/100\n", r.Scenario, r.Topology, ScoreText(r.Score))
 	if r.Aborted != "" {
 		ew.printf("  aborted: %s\n", r.Aborted)
 	}
-	tw := tabwriter.NewWriter(ew, 0, 8, 2, ' ', 0)
+	tw := newTabWriter(ew)
 	for _, c := range r.Components {
 		fmt.Fprintf(tw, "  %s\t-%.1f\t(%.0f x %s)\t%s\n", c.Name, c.Penalty, c.Weight, pct(c.Share), c.Detail)
 	}
 	tw.Flush()
 	ew.printf("\n")
-	tw = tabwriter.NewWriter(ew, 0, 8, 2, ' ', 0)
+	tw = newTabWriter(ew)
 	fmt.Fprintln(tw, "SERVICE\tAVAILABILITY\tDOWN\tDEGRADED\tBREACHED\tDETECT\tRECOVER\tBUDGET BURNED\tBURN RATE\tOBJECTIVE")
 	for i, s := range r.Services {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
@@ -79,6 +79,8 @@ func changeLine(ch Change) string {
 	}
 	return fmt.Sprintf("%s%s %s [%s]%s%s; %s", flag, offset(ch.AtSeconds), ch.Step, ch.Action, by, msg, strings.Join(before, ", "))
 }
+
+func newTabWriter(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 2, ' ', 0) }
 
 func passFail(ok bool) string {
 	if ok {

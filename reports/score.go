@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -63,6 +64,9 @@ func score(r *Report) {
 	r.Score = math.Round(math.Max(0, total)*10) / 10
 }
 
+// ScoreText writes a score with its one decimal, if it has one: "74.6", "47".
+func ScoreText(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
 func component(name string, weight, share float64, detail string) Component {
 	share = math.Min(1, math.Max(0, share))
 	return Component{Name: name, Weight: weight, Share: round6(share), Penalty: math.Round(weight*share*10) / 10, Detail: detail}
@@ -75,7 +79,7 @@ func explain(r *Report) {
 		out = append(out, fmt.Sprintf("Every service met its objective throughout the %s measured: nothing the run did reached users.", seconds(math.Round(r.SpanSeconds))))
 	} else {
 		worst := slices.MaxFunc(r.Components, func(a, b Component) int { return cmpFloat(a.Penalty, b.Penalty) })
-		out = append(out, fmt.Sprintf("Score %.0f/100; what hurt most: %s (-%.1f: %s).", r.Score, worst.Name, worst.Penalty, worst.Detail))
+		out = append(out, fmt.Sprintf("Score %s/100; what hurt most: %s (-%.1f: %s).", ScoreText(r.Score), worst.Name, worst.Penalty, worst.Detail))
 	}
 	crashing := r.crashLoopingTiers()
 	for _, s := range r.Services {

@@ -1,0 +1,32 @@
+package reports
+
+import "fmt"
+
+// Gate compares a report with a baseline of the same scenario and says why
+// it regressed: the score dropped by more than maxDrop points, or an
+// objective or business window that passed in the baseline fails now. No
+// reason means it passes.
+func Gate(current, baseline *Report, maxDrop float64) []string {
+	var why []string
+	if drop := baseline.Score - current.Score; drop > maxDrop {
+		why = append(why, fmt.Sprintf("score dropped %s points (%s on baseline %s -> %s on %s), more than the %s allowed",
+			ScoreText(round1(drop)), ScoreText(baseline.Score), baseline.Topology, ScoreText(current.Score), current.Topology, ScoreText(maxDrop)))
+	}
+	check := func(kind string, base, now []Verdict) {
+		for _, b := range base {
+			if !b.Passed {
+				continue
+			}
+			for _, v := range now {
+				if v.Name == b.Name && !v.Passed {
+					why = append(why, fmt.Sprintf("%s %q passed on the baseline and fails now: %s", kind, v.Name, v.Message))
+				}
+			}
+		}
+	}
+	check("objective", baseline.Objectives, current.Objectives)
+	check("business window", baseline.BusinessWindows, current.BusinessWindows)
+	return why
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
