@@ -91,7 +91,8 @@ func fixtureSpecs(e *env) {
 		for _, r := range results {
 			latencies = append(latencies, r.Latency)
 			if !r.OK() || r.Degraded {
-				failed = append(failed, fmt.Sprintf("%s: %d %s %s", r.Endpoint, r.Status, r.Class, r.Error))
+				failed = append(failed, fmt.Sprintf("+%s %s: %d %s degraded=%v %s (%s)", r.Time.Sub(start).Round(time.Millisecond),
+					r.Endpoint, r.Status, r.Class, r.Degraded, r.Error, r.Latency.Round(time.Millisecond)))
 			}
 		}
 		sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
@@ -100,7 +101,15 @@ func fixtureSpecs(e *env) {
 			len(results), elapsed.Round(time.Second), rate, len(failed),
 			latencies[len(latencies)/2].Round(10*time.Microsecond), latencies[len(latencies)*99/100].Round(10*time.Microsecond),
 			100*cpu.Seconds()/elapsed.Seconds()))
-		Expect(failed).To(BeEmpty())
+		// What the pods went through, to tell a restart from a slow answer.
+		var podsNow []string
+		if pods, err := e.client.CoreV1().Pods(fixtures.Namespace).List(ctx, metav1.ListOptions{}); err == nil {
+			for _, p := range pods.Items {
+				ready, waiting, restarts := fixtures.PodState(&p)
+				podsNow = append(podsNow, fmt.Sprintf("%s ready=%v waiting=%q restarts=%d", p.Name, ready, waiting, restarts))
+			}
+		}
+		Expect(failed).To(BeEmpty(), "pods after the traffic: %v", podsNow)
 		Expect(rate).To(BeNumerically(">=", 20))
 	})
 
