@@ -21,7 +21,8 @@ setup: build ## Docker ready for kind, and a node image (pulled, or built offlin
 	hack/setup-docker.sh
 	hack/ensure-node-image.sh
 
-e2e: setup ## end-to-end tests on real kind clusters (one at a time)
+e2e: setup ## end-to-end tests on real kind clusters (one at a time); installs chromium for the report checks
+	hack/ensure-chromium.sh
 	go test -tags e2e ./test/e2e -count=1 -timeout $(E2E_TIMEOUT) -v -args \
 		-ginkgo.label-filter='$(E2E_LABELS)' -ginkgo.v -gameday.bin=$(CURDIR)/bin/gameday
 

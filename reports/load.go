@@ -15,10 +15,12 @@ import (
 const (
 	TimelineFile = "timeline.jsonl"
 	JSONFile     = "report.json"
-	TextFile     = "report.txt"
 	MarkdownFile = "report.md"
 	HTMLFile     = "report.html"
 	JUnitFile    = "junit.xml"
+
+	CompareMarkdownFile = "compare.md"
+	CompareHTMLFile     = "compare.html"
 )
 
 // FromRun builds the report of the run whose timeline and run.json are in dir.

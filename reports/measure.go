@@ -384,8 +384,8 @@ func spans(states []string) []Span {
 
 func measureWindows(r *Report, m timeline.Meta) {
 	for _, w := range m.BusinessWindows {
-		v := Verdict{Name: w.Name, Service: w.Service}
 		from, to := time.Duration(w.Start).Seconds(), time.Duration(w.End).Seconds()
+		v := Verdict{Name: w.Name, Service: w.Service, FromSeconds: ptr(from), ToSeconds: ptr(to)}
 		idx := slices.IndexFunc(r.Services, func(s Service) bool { return s.Name == w.Service })
 		span := fmt.Sprintf("%s-%s", offset(from), offset(to))
 		switch {

@@ -10,10 +10,13 @@ import (
 )
 
 // WriteJSON writes the report as report.json (schema gameday.dev/report/v1).
-func WriteJSON(w io.Writer, r *Report) error {
+func WriteJSON(w io.Writer, r *Report) error { return WriteJSONValue(w, r) }
+
+// WriteJSONValue writes v as indented JSON.
+func WriteJSONValue(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 // WriteMarkdown writes the report as report.md.

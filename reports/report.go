@@ -166,6 +166,9 @@ type Verdict struct {
 	Service string `json:"service"`
 	Passed  bool   `json:"passed"`
 	Message string `json:"message"`
+	// A business window's bounds, offsets from the start in seconds.
+	FromSeconds *float64 `json:"from_seconds,omitempty"`
+	ToSeconds   *float64 `json:"to_seconds,omitempty"`
 }
 
 // Change is a change the timeline holds (a step that changes the cluster or

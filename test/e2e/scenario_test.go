@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios/timeline"
 )
 
@@ -58,23 +60,36 @@ func probeStats(es []timeline.Entry, endpoint string, from, to time.Time) (total
 	return
 }
 
+// The seed replayed on both topologies. separate runs first, a healthy
+// baseline; then shared runs as the change under test (the frontend moved
+// onto the workers' pool) gated against it, so the two runs also show the
+// gate: the same timelines serve every spec below.
 var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Ordered, func() {
 	const prefix = "e2e-run"
-	var out string
+	var dir = map[string]string{} // topology -> its run folder
 	var tl = map[string][]timeline.Entry{}
+	var rep = map[string]*reports.Report{}
+	var gated result
 
 	BeforeAll(func() {
-		out = GinkgoT().TempDir()
+		base, change := GinkgoT().TempDir(), GinkgoT().TempDir()
 		DeferCleanup(func() {
 			for _, topo := range []string{"shared", "separate"} {
 				gameday("cluster", "down", "--name", prefix+"-"+topo, "-q")
 			}
 		})
-		r := mustGameday("run", "cascading-outage", "--topology", "shared,separate", "--name", prefix, "--out", out)
-		Expect(r.Stdout).To(MatchRegexp(`shared\s+completed`))
-		Expect(r.Stdout).To(MatchRegexp(`separate\s+completed`))
-		for _, topo := range []string{"shared", "separate"} {
-			tl[topo] = readTimeline(filepath.Join(out, topo, "timeline.jsonl"))
+		r := mustGameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", base)
+		Expect(r.Stdout).To(MatchRegexp(`separate\s+completed\s+\d`))
+		gated = gameday("run", "cascading-outage", "--topology", "shared", "--name", prefix, "--out", change,
+			"--baseline", filepath.Join(base, "separate", "report.json"), "--max-regression", "10")
+		Expect(gated.Stdout).To(MatchRegexp(`shared\s+completed\s+\d`))
+		dir["separate"], dir["shared"] = filepath.Join(base, "separate"), filepath.Join(change, "shared")
+		for topo, d := range dir {
+			tl[topo] = readTimeline(filepath.Join(d, "timeline.jsonl"))
+			var err error
+			rep[topo], err = reports.Load(filepath.Join(d, "report.json"))
+			Expect(err).NotTo(HaveOccurred())
+			AddReportEntry("score "+topo, fmt.Sprintf("%s/100: %v", reports.ScoreText(rep[topo].Score), rep[topo].Components))
 		}
 	})
 
@@ -152,6 +167,47 @@ var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Orde
 			Expect(os.IsNotExist(err)).To(BeTrue(), "the cluster's state folder (and journal) is gone")
 		}
 	})
+
+	It("scores shared strictly lower than separate, with the wider blast radius, and says why", func() {
+		shared, separate := rep["shared"], rep["separate"]
+		Expect(shared.Score).To(BeNumerically("<", separate.Score))
+		sb, pb := shared.BlastRadius, separate.BlastRadius
+		Expect(sb.RequestsFailedShare).To(BeNumerically(">", pb.RequestsFailedShare))
+		Expect(sb.NodesLost).To(BeNumerically(">", pb.NodesLost))
+		Expect(sb.PoolsShare).To(BeNumerically(">", pb.PoolsShare))
+		Expect(shared.Explanation).To(ContainElement(ContainSubstring("it shared pool `app` with the crash-looping workers")))
+		Expect(shared.ChangesInFlight).NotTo(BeEmpty())
+		Expect(shared.ChangesInFlight[0].ControlPlane).To(BeTrue(), "the control-plane upgrade heads the changes in flight")
+		cmp := filepath.Join(GinkgoT().TempDir(), "debrief")
+		r := mustGameday("report", "compare", dir["shared"], dir["separate"], "--out", cmp)
+		Expect(r.Stdout).To(ContainSubstring("On `shared` the frontend was down"))
+		Expect(r.Stdout).To(ContainSubstring("on `separate` it stayed up"))
+		for _, f := range []string{"compare.md", "compare.html"} {
+			Expect(filepath.Join(cmp, f)).To(BeARegularFile())
+		}
+		for topo, d := range dir {
+			for _, f := range []string{"report.json", "report.md", "report.html", "junit.xml"} {
+				st, err := os.Stat(filepath.Join(d, f))
+				Expect(err).NotTo(HaveOccurred(), "%s/%s", topo, f)
+				AddReportEntry(fmt.Sprintf("size %s/%s", topo, f), fmt.Sprintf("%d bytes", st.Size()))
+			}
+		}
+	})
+
+	It("gates: against the baseline of separate's run, the change to one shared pool exits 3 and says why", func() {
+		Expect(gated.Code).To(Equal(3), "stdout:\n%s", gated.Stdout)
+		Expect(gated.Stdout).To(ContainSubstring("gate shared: FAIL"))
+		Expect(gated.Stdout).To(MatchRegexp(`score dropped [\d.]+ points`))
+		Expect(gated.Stderr).To(ContainSubstring("regression against the baseline"))
+	})
+
+	It("renders report.html in headless Chromium: a screenshot, and every chart laid out with shapes", func() {
+		for _, topo := range []string{"shared", "separate"} {
+			shot := filepath.Join(artifacts(), "report-"+topo+".png")
+			checkRendered(filepath.Join(dir[topo], "report.html"), shot)
+			AddReportEntry("screenshot "+topo, shot)
+		}
+	})
 })
 
 var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "scenario"), Ordered, func() {
@@ -160,7 +216,8 @@ var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "sc
 
 	It("leaves a cluster that recover puts back", func() {
 		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
-		cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", GinkgoT().TempDir())
+		out := GinkgoT().TempDir()
+		cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", out)
 		cmd.Env = suiteEnv()
 		var stderr syncBuffer
 		cmd.Stderr = &stderr
@@ -171,6 +228,10 @@ var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "sc
 		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		_ = cmd.Wait()
 		GinkgoWriter.Printf("stderr of the killed run:\n%s", stderr.String())
+
+		// What the killed run saw is still scored, from its timeline.
+		shown := mustGameday("report", "show", filepath.Join(out, "separate"))
+		Expect(shown.Stdout).To(MatchRegexp(`cascading-outage on separate: score [\d.]+/100`))
 
 		r := mustGameday("recover", "--name", name)
 		Expect(r.Stdout).To(MatchRegexp(`\d+ changes put back; every tier is healthy`))

@@ -20,6 +20,7 @@ import (
 	"gameday.dev/gameday/internal/cmd/doctor"
 	fixturescmd "gameday.dev/gameday/internal/cmd/fixtures"
 	recovercmd "gameday.dev/gameday/internal/cmd/recover"
+	reportcmd "gameday.dev/gameday/internal/cmd/report"
 	runcmd "gameday.dev/gameday/internal/cmd/run"
 	scenarioscmd "gameday.dev/gameday/internal/cmd/scenarios"
 	"gameday.dev/gameday/internal/cmd/up"
@@ -133,6 +134,6 @@ the incident did, and measures what users and SREs would have seen.`,
 	})
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
-	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), recovercmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
+	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
 	return root
 }

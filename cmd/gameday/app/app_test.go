@@ -11,6 +11,7 @@ import (
 
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/golden"
+	"gameday.dev/gameday/reports/reporttest"
 )
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int, err error) {
@@ -27,6 +28,7 @@ func TestExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GAMEDAY_HOME", dir)
+	recorded := reporttest.RecordedRun(t, t.TempDir(), "separate")
 	scen := "../../../scenarios/testdata/scenario/"
 	tests := []struct {
 		name    string
@@ -72,6 +74,13 @@ func TestExitCodes(t *testing.T) {
 		{name: "scenarios validate", args: []string{"scenarios", "validate", "cascading-outage"}, code: 0, stdoHas: "cascading-outage: valid (9 steps"},
 		{name: "scenarios validate a bad file", args: []string{"scenarios", "validate", scen + "invalid-mode.yaml"}, code: 2, errHas: `invalid-mode.yaml:7: timeline[0].target.mode: Unsupported value: "some"`},
 		{name: "scenarios show", args: []string{"scenarios", "show", "cascading-outage"}, code: 0, stdoHas: "kind: Scenario"},
+		{name: "report show of nothing", args: []string{"report", "show", filepath.Join(dir, "no-run")}, code: 2, errHas: "no run at"},
+		{name: "report show of a folder without runs", args: []string{"report", "show", dir}, code: 2, errHas: "holds no run"},
+		{name: "report show in an unknown format", args: []string{"report", "show", "-o", "pdf", dir}, code: 2, errHas: `unknown format "pdf"`},
+		{name: "report compare needs two", args: []string{"report", "compare", recorded}, code: 2, errHas: "at least two reports"},
+		{name: "report show of a recorded run", args: []string{"report", "show", recorded}, code: 0, stdoHas: "cascading-outage on separate: score"},
+		{name: "report help has examples", args: []string{"report", "compare", "--help"}, code: 0, stdoHas: "gameday report compare out/shared out/separate"},
+		{name: "run with a missing baseline", args: []string{"run", "cascading-outage", "--baseline", filepath.Join(dir, "nope.json")}, code: 2, errHas: "--baseline: no run at"},
 		{name: "scenarios schema", args: []string{"scenarios", "schema"}, code: 0, stdoHas: `"$id": "https://gameday.dev/schemas/scenario-v1alpha1.json"`},
 	}
 	for _, tc := range tests {

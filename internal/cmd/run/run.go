@@ -3,6 +3,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -13,17 +14,20 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/engine"
 )
 
 type flagpole struct {
-	Topologies []string
-	DryRun     bool
-	Retain     bool
-	Out        string
-	Name       string
-	Image      string
+	Topologies    []string
+	DryRun        bool
+	Retain        bool
+	Out           string
+	Name          string
+	Image         string
+	Baseline      string
+	MaxRegression float64
 }
 
 // NewCommand returns `gameday run`.
@@ -56,6 +60,8 @@ the topology's pools, and changes nothing.`,
 	cmd.Flags().StringVar(&f.Out, "out", "", "folder for each topology's timeline, DIR/<topology>/timeline.jsonl (default gameday-<scenario>-<time>)")
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: each topology's cluster is <name>-<topology>")
 	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
+	cmd.Flags().StringVar(&f.Baseline, "baseline", "", "a report.json, or a run's folder (one report per topology), to gate against: exit 3 on a regression")
+	cmd.Flags().Float64Var(&f.MaxRegression, "max-regression", 5, "with --baseline: the most points the score may drop")
 	return cmd
 }
 
@@ -108,8 +114,16 @@ func pick(s *scenarios.Scenario, names []string) ([]cluster.Topology, error) {
 }
 
 // replay runs the scenario on each topology in turn (one cluster at a time:
-// two on a small machine make both flaky) and prints a summary.
+// two on a small machine make both flaky), then reports, compares and gates.
 func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology) error {
+	var baseline *gate
+	if f.Baseline != "" { // bad input fails before any cluster exists
+		b, err := loadBaseline(f.Baseline, f.MaxRegression)
+		if err != nil {
+			return err
+		}
+		baseline = b
+	}
 	k, err := cluster.NewKind(g.Logger())
 	if err != nil {
 		return err
@@ -130,16 +144,64 @@ func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scena
 			break
 		}
 	}
-	tbl := cli.NewTable(g.Streams.Out, "TOPOLOGY", "RESULT", "REPLAY", "PROBES", "ENTRIES", "TIMELINE")
+	return errors.Join(runErr, finish(g, out, results, baseline))
+}
+
+// finish writes each run's reports and the comparison, prints the summary,
+// and applies the baseline gate (exit 3 on a regression).
+func finish(g *cli.Globals, out string, results []*engine.Result, baseline *gate) error {
+	var rs []*reports.Report
+	var errs []error
+	scores := map[string]string{}
+	for _, res := range results {
+		dir := filepath.Dir(res.Timeline)
+		r, err := reports.FromRun(dir)
+		if errors.Is(err, reports.ErrNoTimeline) {
+			continue // failed before its timeline: nothing to score
+		}
+		if err == nil {
+			_, err = reports.WriteFiles(dir, r)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("report of topology %s: %w", res.Topology, err))
+			continue
+		}
+		rs = append(rs, r)
+		scores[res.Topology] = reports.ScoreText(r.Score)
+	}
+	for _, r := range rs {
+		if err := reports.WriteText(g.Streams.Out, r); err != nil {
+			return err
+		}
+		fmt.Fprintln(g.Streams.Out)
+	}
+	if len(rs) > 1 {
+		c := reports.Compare(rs)
+		if _, err := reports.WriteCompareFiles(out, c); err != nil {
+			errs = append(errs, err)
+		}
+		if err := reports.WriteCompareText(g.Streams.Out, c); err != nil {
+			return err
+		}
+		fmt.Fprintln(g.Streams.Out)
+	}
+	tbl := cli.NewTable(g.Streams.Out, "TOPOLOGY", "RESULT", "SCORE", "REPLAY", "PROBES", "REPORT")
 	for _, r := range results {
 		result := "completed"
 		if r.Aborted != "" {
 			result = "aborted: " + r.Aborted
 		}
-		tbl.Row(r.Topology, result, r.Replay.Round(100*time.Millisecond).String(), fmt.Sprintf("%.1f/s", r.ProbeRate), fmt.Sprint(r.Entries), r.Timeline)
+		score, report := "-", "-"
+		if sc, ok := scores[r.Topology]; ok {
+			score, report = sc, filepath.Join(filepath.Dir(r.Timeline), reports.HTMLFile)
+		}
+		tbl.Row(r.Topology, result, score, r.Replay.Round(100*time.Millisecond).String(), fmt.Sprintf("%.1f/s", r.ProbeRate), report)
 	}
 	if err := tbl.Flush(); err != nil {
 		return err
 	}
-	return runErr
+	if len(errs) > 0 || baseline == nil {
+		return errors.Join(errs...)
+	}
+	return baseline.check(g, rs)
 }
