@@ -5,7 +5,7 @@ GO_LDFLAGS := -X gameday.dev/gameday/internal/cmd/version.Version=$(VERSION)
 E2E_TIMEOUT ?= 60m
 E2E_LABELS ?= kind
 
-.PHONY: help build test e2e demo lint setup node-image clean clean-cache
+.PHONY: help build test e2e demo tour lint setup node-image clean clean-cache
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,8 +26,11 @@ e2e: setup ## end-to-end tests on real kind clusters (one at a time); installs c
 	go test -tags e2e ./test/e2e -count=1 -timeout $(E2E_TIMEOUT) -v -args \
 		-ginkgo.label-filter='$(E2E_LABELS)' -ginkgo.v -gameday.bin=$(CURDIR)/bin/gameday
 
-demo: setup ## create each topology, show its pools, break a node, delete it
+demo: setup ## replay the seed incident on both topologies, score and compare them (~8 min)
 	hack/demo.sh
+
+tour: setup ## a guided walk per topology: fixtures, the bad release, rollback, a lost node
+	hack/tour.sh
 
 lint: ## gofmt and go vet, e2e code included
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi

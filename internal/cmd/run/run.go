@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -156,7 +157,7 @@ func finish(g *cli.Globals, out string, results []*engine.Result, baseline *gate
 	for _, res := range results {
 		dir := filepath.Dir(res.Timeline)
 		r, err := reports.FromRun(dir)
-		if errors.Is(err, reports.ErrNoTimeline) {
+		if errors.Is(err, reports.ErrNoTimeline) || errors.Is(err, fs.ErrNotExist) {
 			continue // failed before its timeline: nothing to score
 		}
 		if err == nil {
