@@ -37,10 +37,10 @@ type Report struct {
 	// detection and recovery span every service (nil: no breach, or none
 	// after the first fault / no recovery).
 	DowntimeSeconds      float64  `json:"downtime_seconds"`
-	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds"`
-	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds"`
+	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds" jsonschema:"oneof_type=number;null"`
+	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds" jsonschema:"oneof_type=number;null"`
 	Recovered            bool     `json:"recovered"`
-	FirstFaultSeconds    *float64 `json:"first_fault_seconds"`
+	FirstFaultSeconds    *float64 `json:"first_fault_seconds" jsonschema:"oneof_type=number;null"`
 	FirstBreach          *Breach  `json:"first_breach"`
 
 	BlastRadius     BlastRadius   `json:"blast_radius"`
@@ -107,10 +107,10 @@ type Service struct {
 	DowntimeSeconds      float64  `json:"downtime_seconds"`
 	DegradedSeconds      float64  `json:"degraded_seconds"`
 	BreachedSeconds      float64  `json:"breached_seconds"`
-	FirstBreachSeconds   *float64 `json:"first_breach_seconds"`
+	FirstBreachSeconds   *float64 `json:"first_breach_seconds" jsonschema:"oneof_type=number;null"`
 	BreachedBeforeFault  bool     `json:"breached_before_fault"`
-	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds"`
-	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds"`
+	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds" jsonschema:"oneof_type=number;null"`
+	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds" jsonschema:"oneof_type=number;null"`
 	Recovered            bool     `json:"recovered"`
 	ErrorBudget          Budget   `json:"error_budget"`
 	// States are the service's state over time, merged into spans.

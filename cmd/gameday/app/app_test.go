@@ -79,6 +79,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "report show in an unknown format", args: []string{"report", "show", "-o", "pdf", dir}, code: 2, errHas: `unknown format "pdf"`},
 		{name: "report compare needs two", args: []string{"report", "compare", recorded}, code: 2, errHas: "at least two reports"},
 		{name: "report show of a recorded run", args: []string{"report", "show", recorded}, code: 0, stdoHas: "cascading-outage on separate: score"},
+		{name: "report schema", args: []string{"report", "schema"}, code: 0, stdoHas: `"$id": "https://gameday.dev/schemas/report-v1.json"`},
 		{name: "report help has examples", args: []string{"report", "compare", "--help"}, code: 0, stdoHas: "gameday report compare out/shared out/separate"},
 		{name: "run with a missing baseline", args: []string{"run", "cascading-outage", "--baseline", filepath.Join(dir, "nope.json")}, code: 2, errHas: "--baseline: no run at"},
 		{name: "scenarios schema", args: []string{"scenarios", "schema"}, code: 0, stdoHas: `"$id": "https://gameday.dev/schemas/scenario-v1alpha1.json"`},

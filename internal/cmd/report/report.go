@@ -30,7 +30,7 @@ without a report.json is scored again from its timeline.jsonl and run.json.`,
 		RunE: cli.Group,
 		Args: cobra.ArbitraryArgs,
 	}
-	cmd.AddCommand(newShow(g), newCompare(g))
+	cmd.AddCommand(newShow(g), newCompare(g), newSchema(g))
 	return cmd
 }
 
