@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"gameday.dev/gameday/reports/reporttest"
 	"gameday.dev/gameday/scenarios/timeline"
 )
 
@@ -83,13 +84,30 @@ func TestRecordedCascadingOutage(t *testing.T) {
 	}
 }
 
-// BenchmarkScoreAndRender: score one recorded run (8946 timeline entries)
+// BenchmarkScoreAndRender: score one recorded run (9657 timeline entries)
 // and render every format, as `gameday run` does after each topology.
 func BenchmarkScoreAndRender(b *testing.B) {
 	m, es := recorded(b, "shared")
 	b.ReportAllocs()
 	for b.Loop() {
 		r, err := Build(m, es)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range Formats {
+			if err := Write(io.Discard, f, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkFromRunFolder: what `gameday report show` does with a run's
+// folder: read and decode timeline.jsonl (1.6 MB), score, render every format.
+func BenchmarkFromRunFolder(b *testing.B) {
+	dir := reporttest.RecordedRun(b, b.TempDir(), "shared")
+	for b.Loop() {
+		r, err := FromRun(dir)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -81,7 +81,7 @@ var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Orde
 		r := mustGameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", base)
 		Expect(r.Stdout).To(MatchRegexp(`separate\s+completed\s+\d`))
 		gated = gameday("run", "cascading-outage", "--topology", "shared", "--name", prefix, "--out", change,
-			"--baseline", filepath.Join(base, "separate", "report.json"), "--max-regression", "10")
+			"--baseline", filepath.Join(base, "separate", "report.json"), "--max-regression", "5")
 		Expect(gated.Stdout).To(MatchRegexp(`shared\s+completed\s+\d`))
 		dir["separate"], dir["shared"] = filepath.Join(base, "separate"), filepath.Join(change, "shared")
 		for topo, d := range dir {
