@@ -82,6 +82,8 @@ func TestExitCodes(t *testing.T) {
 		{name: "report schema", args: []string{"report", "schema"}, code: 0, stdoHas: `"$id": "https://gameday.dev/schemas/report-v1.json"`},
 		{name: "report help has examples", args: []string{"report", "compare", "--help"}, code: 0, stdoHas: "gameday report compare out/shared out/separate"},
 		{name: "run with a missing baseline", args: []string{"run", "cascading-outage", "--baseline", filepath.Join(dir, "nope.json")}, code: 2, errHas: "--baseline: no run at"},
+		{name: "dry run checks the baseline too", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", filepath.Join(dir, "nope.json")}, code: 2, errHas: "--baseline: no run at"},
+		{name: "run with a negative max regression", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", recorded, "--max-regression", "-1"}, code: 2, errHas: "must be 0 or more points"},
 		{name: "scenarios schema", args: []string{"scenarios", "schema"}, code: 0, stdoHas: `"$id": "https://gameday.dev/schemas/scenario-v1alpha1.json"`},
 	}
 	for _, tc := range tests {

@@ -80,8 +80,14 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 			return err
 		}
 	}
+	var baseline *gate
+	if f.Baseline != "" { // bad input fails before any cluster exists, --dry-run included
+		if baseline, err = loadBaseline(f.Baseline, f.MaxRegression); err != nil {
+			return err
+		}
+	}
 	if !f.DryRun {
-		return replay(ctx, g, f, s, topos)
+		return replay(ctx, g, f, s, topos, baseline)
 	}
 	for i, t := range topos {
 		if i > 0 {
@@ -116,15 +122,7 @@ func pick(s *scenarios.Scenario, names []string) ([]cluster.Topology, error) {
 
 // replay runs the scenario on each topology in turn (one cluster at a time:
 // two on a small machine make both flaky), then reports, compares and gates.
-func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology) error {
-	var baseline *gate
-	if f.Baseline != "" { // bad input fails before any cluster exists
-		b, err := loadBaseline(f.Baseline, f.MaxRegression)
-		if err != nil {
-			return err
-		}
-		baseline = b
-	}
+func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology, baseline *gate) error {
 	k, err := cluster.NewKind(g.Logger())
 	if err != nil {
 		return err
