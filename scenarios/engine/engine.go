@@ -50,6 +50,8 @@ type Result struct {
 	// Replay is the timeline's wall time, first step to the end of recovery.
 	Replay  time.Duration `json:"replayNs"`
 	Aborted string        `json:"aborted,omitempty"`
+	// Failed: the run returned an error (set by its caller).
+	Failed bool `json:"failed,omitempty"`
 }
 
 // ErrSteadyState: the objectives did not hold before any fault.
@@ -82,6 +84,11 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 	phase("start", fmt.Sprintf("scenario %s on topology %s, cluster %s", o.Scenario.Name, o.Topology.Name, o.Name))
 
 	if _, err := k.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings()}); err != nil {
+		if _, jerr := os.Stat(filepath.Join(k.Store.ClusterDir(o.Name), JournalFile)); errors.Is(err, cluster.ErrExists) && jerr == nil {
+			// An earlier run died with changes in flight: say how to finish it.
+			return res, fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed, then `gameday cluster down --name %s`",
+				cluster.ErrExists, o.Name, o.Name, o.Name)
+		}
 		return res, err
 	}
 	phase("cluster-up", "")

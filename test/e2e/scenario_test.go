@@ -229,6 +229,11 @@ var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "sc
 		_ = cmd.Wait()
 		GinkgoWriter.Printf("stderr of the killed run:\n%s", stderr.String())
 
+		// Running again under the same name says how to finish the killed run.
+		again := gameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", GinkgoT().TempDir())
+		Expect(again.Code).To(Equal(2))
+		Expect(again.Stderr).To(ContainSubstring("`gameday recover --name " + name + "`"))
+
 		// What the killed run saw is still scored, from its timeline.
 		shown := mustGameday("report", "show", filepath.Join(out, "separate"))
 		Expect(shown.Stdout).To(MatchRegexp(`cascading-outage on separate: score [\d.]+/100`))

@@ -140,6 +140,7 @@ func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scena
 		results = append(results, res)
 		if err != nil {
 			runErr = fmt.Errorf("topology %s: %w", t.Name, err)
+			res.Failed = true
 			break
 		}
 	}
@@ -187,8 +188,11 @@ func finish(g *cli.Globals, out string, results []*engine.Result, baseline *gate
 	tbl := cli.NewTable(g.Streams.Out, "TOPOLOGY", "RESULT", "SCORE", "REPLAY", "PROBES", "REPORT")
 	for _, r := range results {
 		result := "completed"
-		if r.Aborted != "" {
+		switch {
+		case r.Aborted != "":
 			result = "aborted: " + r.Aborted
+		case r.Failed:
+			result = "failed (below)"
 		}
 		score, report := "-", "-"
 		if sc, ok := scores[r.Topology]; ok {
