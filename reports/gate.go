@@ -1,6 +1,9 @@
 package reports
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Gate compares a report with a baseline of the same scenario and says why
 // it regressed: the score dropped by more than maxDrop points, or an
@@ -8,9 +11,11 @@ import "fmt"
 // reason means it passes.
 func Gate(current, baseline *Report, maxDrop float64) []string {
 	var why []string
-	if drop := baseline.Score - current.Score; drop > maxDrop {
+	// Scores have one decimal: compare the drop in tenths, so that 64.4 ->
+	// 59.4 is a drop of exactly 5, not 5.000000000000007.
+	if drop := round1(baseline.Score - current.Score); drop > maxDrop {
 		why = append(why, fmt.Sprintf("score dropped %s points (%s on baseline %s -> %s on %s), more than the %s allowed",
-			ScoreText(round1(drop)), ScoreText(baseline.Score), baseline.Topology, ScoreText(current.Score), current.Topology, ScoreText(maxDrop)))
+			ScoreText(drop), ScoreText(baseline.Score), baseline.Topology, ScoreText(current.Score), current.Topology, ScoreText(maxDrop)))
 	}
 	check := func(kind string, base, now []Verdict) {
 		for _, b := range base {
@@ -29,4 +34,4 @@ func Gate(current, baseline *Report, maxDrop float64) []string {
 	return why
 }
 
-func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+func round1(f float64) float64 { return math.Round(f*10) / 10 }

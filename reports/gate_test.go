@@ -23,6 +23,14 @@ func TestGate(t *testing.T) {
 	if why := Gate(shared, separate, drop); len(why) != 1 {
 		t.Errorf("allowed drop: %q", why)
 	}
+	// A drop of exactly the allowed points passes, whatever the floats say.
+	a, b := &Report{Score: 64.4, Topology: "x"}, &Report{Score: 59.4, Topology: "x"}
+	if why := Gate(b, a, 5); len(why) != 0 {
+		t.Errorf("64.4 -> 59.4 with 5 allowed: %q", why)
+	}
+	if why := Gate(b, a, 4.9); len(why) != 1 {
+		t.Errorf("64.4 -> 59.4 with 4.9 allowed: %q", why)
+	}
 	// Better than the baseline: no regression, even with objectives failing
 	// that failed there too.
 	if why := Gate(separate, shared, 0); len(why) != 1 || !strings.Contains(why[0], `"api: 99%`) {

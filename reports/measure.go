@@ -80,6 +80,11 @@ func (c *clock) at(t time.Time) float64 {
 func (c *clock) bucket(t time.Time) int { return int(t.Sub(c.t0) / Bucket) }
 func (c *clock) start(i int) float64    { return round3(float64(i) * Bucket.Seconds()) }
 
+// length is bucket i's length in seconds: the last one may be cut short.
+func (c *clock) length(i int) float64 {
+	return math.Min(Bucket.Seconds(), c.end.Sub(c.t0).Seconds()-float64(i)*Bucket.Seconds())
+}
+
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 func ptr(f float64) *float64   { return &f }
 
@@ -191,18 +196,22 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 			}
 			breached[i] = w.n > 0 && (float64(w.n-w.failed) < o.SuccessRatio*float64(w.n)-1e-9 || w.p95() > latency)
 			if breached[i] {
-				s.BreachedSeconds += Bucket.Seconds()
+				s.BreachedSeconds += c.length(i)
 				anyBreach[i] = true
 			}
 			switch states[i] {
 			case StateDown:
-				s.DowntimeSeconds += Bucket.Seconds()
+				s.DowntimeSeconds += c.length(i)
 				anyDown[i] = true
 			case StateDegraded:
-				s.DegradedSeconds += Bucket.Seconds()
+				s.DegradedSeconds += c.length(i)
+			case StateNoData:
+				s.NoDataSeconds += c.length(i)
 			}
 		}
 		s.States = spans(states)
+		s.DowntimeSeconds, s.DegradedSeconds, s.BreachedSeconds, s.NoDataSeconds =
+			round3(s.DowntimeSeconds), round3(s.DegradedSeconds), round3(s.BreachedSeconds), round3(s.NoDataSeconds)
 		if s.Requests > 0 {
 			s.Availability = round6(float64(s.Requests-s.Failed) / float64(s.Requests))
 		} else {
@@ -224,21 +233,25 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 					break
 				}
 			}
-			// Recovered: the first moment after the first breach from which
-			// the objective holds for a full stabilisation window (its own
-			// window), within the measured span.
-			run := 0
-			for i := first + 1; i < c.n; i++ {
+			// Recovered: the moment after the last breach, if from there
+			// the objective holds, with probes answering, for at least a full
+			// stabilisation window (its own window) within the measured span.
+			// A second without probes is no evidence either way.
+			last := first
+			for i := range breached {
 				if breached[i] {
-					run = 0
-					continue
+					last = i
 				}
-				run++
-				if run == k {
-					s.Recovered = true
-					s.TimeToRecoverSeconds = ptr(round3(c.start(i-k+1) - c.start(first)))
-					break
+			}
+			held := 0
+			for i := last + 1; i < c.n; i++ {
+				if b[i].n > 0 {
+					held++
 				}
+			}
+			if held >= k {
+				s.Recovered = true
+				s.TimeToRecoverSeconds = ptr(round3(c.start(last+1) - c.start(first)))
 			}
 		} else {
 			s.Recovered = true
@@ -261,9 +274,10 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	}
 	for i := range anyDown {
 		if anyDown[i] {
-			r.DowntimeSeconds += Bucket.Seconds()
+			r.DowntimeSeconds += c.length(i)
 		}
 	}
+	r.DowntimeSeconds = round3(r.DowntimeSeconds)
 	runWide(r)
 }
 
@@ -305,8 +319,10 @@ func runWide(r *Report) {
 			}
 		}
 	}
-	// Only the changes before the first breach are "in flight".
-	r.ChangesInFlight = slices.DeleteFunc(r.ChangesInFlight, func(ch Change) bool { return len(ch.Preceded) == 0 })
+	// Only the changes before the run's first breach are "in flight".
+	r.ChangesInFlight = slices.DeleteFunc(r.ChangesInFlight, func(ch Change) bool {
+		return r.FirstBreach == nil || ch.AtSeconds >= r.FirstBreach.AtSeconds
+	})
 }
 
 // budget is the error budget a service burned: its failed share over the

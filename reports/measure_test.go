@@ -183,6 +183,32 @@ func TestNeverRecovers(t *testing.T) {
 	})
 }
 
+// A service that recovers and then breaches again to the end has not
+// recovered: recovery is the moment from which the objective holds.
+func TestRecoversThenBreachesAgain(t *testing.T) {
+	s := newSynth().step(5, "bad-release", "release", true).
+		probes("frontend", 0, 60, failIn([2]int{10, 15}, [2]int{40, 60})).probes("api", 0, 60, failIn()).run(60, "recover-start")
+	r := build(t, s, meta())
+	// breached [10,24) and [40,60): 34 s; down 5 + 20 s.
+	checkService(t, r, "frontend", measures{Availability: 0.583333, Down: 25, Breached: 34, FirstBreach: f(10), Detect: f(5)})
+	if r.Recovered || r.Components[2].Share != 1 {
+		t.Errorf("recovered %v, recovery share %v", r.Recovered, r.Components[2].Share)
+	}
+}
+
+// Seconds without a probe answer are no evidence of recovery.
+func TestNoDataIsNoRecovery(t *testing.T) {
+	// fails [20,30), then the prober stalls from 40 on: the window holds from
+	// 39, but only 1 second with probes follows.
+	s := newSynth().step(5, "bad-release", "release", true).
+		probes("frontend", 0, 40, failIn([2]int{20, 30})).probes("api", 0, 60, failIn()).run(60, "recover-start")
+	r := build(t, s, meta())
+	checkService(t, r, "frontend", measures{Availability: 0.75, Down: 10, Breached: 19, FirstBreach: f(20), Detect: f(15)})
+	if r.Services[0].NoDataSeconds != 20 {
+		t.Errorf("no data %v s, want 20", r.Services[0].NoDataSeconds)
+	}
+}
+
 func TestOutageBeforeFirstFault(t *testing.T) {
 	// fails [5,8) while the first fault comes at 30: breached [5,17), first
 	// breach before any fault; no breach after it, so nothing detected;
@@ -258,5 +284,16 @@ func TestKilledRunScoresWhatWasSeen(t *testing.T) {
 	r := build(t, s, meta())
 	if r.SpanSeconds != 29.901 {
 		t.Errorf("span %v, want the last probe's offset 29.901", r.SpanSeconds)
+	}
+}
+
+// The words say only what the data shows: a pool hit by a cordon lost no node.
+func TestExplanationWithoutNodeLoss(t *testing.T) {
+	s := newSynth().cluster().step(10, "cordon", "cordon", true).
+		node(15, "n1", "app", true, false, true).
+		probes("frontend", 0, 60, failIn([2]int{20, 30})).probes("api", 0, 60, failIn()).run(60, "recover-start")
+	why := strings.Join(build(t, s, meta()).Explanation, "\n")
+	if strings.Contains(why, "lost 0 nodes") || !strings.Contains(why, "The frontend was down 10 s: its pool `app` was hit (its nodes were cordoned or its pods disrupted).") {
+		t.Errorf("explanation:\n%s", why)
 	}
 }

@@ -15,10 +15,20 @@ func randomRun(rng *rand.Rand) *synth {
 	s := newSynth().cluster().step(float64(rng.IntN(20)), "fault", "release", true)
 	span := 30 + rng.IntN(60)
 	for _, svc := range []string{"frontend", "api"} {
+		// Failures everywhere, in one outage, or none: so that recovery,
+		// downtime and detection all vary between runs.
 		fail := rng.Float64() * 0.3
-		s.probes(svc, 0, span, func(int) outcome {
+		from, to := 0, span
+		switch rng.IntN(3) {
+		case 0:
+			from = rng.IntN(span)
+			to = from + rng.IntN(span-from+1)
+		case 1:
+			fail = 0
+		}
+		s.probes(svc, 0, span, func(sec int) outcome {
 			switch x := rng.Float64(); {
-			case x < fail:
+			case x < fail && sec >= from && sec < to:
 				return outcome{ok: false, latencyMs: 2000}
 			case x < fail+0.05:
 				return outcome{ok: true, degraded: true, latencyMs: 1500}
@@ -69,6 +79,20 @@ func worsen(rng *rand.Rand, s *synth) (*synth, string) {
 			return w.pod(rng.Float64()*end, "fe-2", "frontend", "n2", "v1", 0, "", true), "killed pod fe-2"
 		}
 		return w.pod(rng.Float64()*end, "fe-1", "frontend", "n1", "v1", 4, "CrashLoopBackOff", false), "restarted pod fe-1"
+	}
+}
+
+// A short breach early, before an outage that recovers, must not buy a
+// better recovery: found by review when recovery counted from the first
+// stretch of holding after the first breach.
+func TestEarlyBreachDoesNotHelp(t *testing.T) {
+	base := newSynth().step(0, "fault", "release", true).
+		probes("frontend", 0, 80, failIn([2]int{40, 60})).probes("api", 0, 80, failIn()).run(80, "recover-start")
+	worse := newSynth().step(0, "fault", "release", true).
+		probes("frontend", 0, 80, failIn([2]int{5, 6}, [2]int{40, 60})).probes("api", 0, 80, failIn()).run(80, "recover-start")
+	b, w := build(t, base, meta()), build(t, worse, meta())
+	if w.Score > b.Score {
+		t.Errorf("an extra early breach raised the score from %v to %v (%+v vs %+v)", b.Score, w.Score, b.Components, w.Components)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 )
 
@@ -31,7 +30,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	if cp := r.controlPlaneChange(); cp != nil {
 		ew.printf("\n> **⚠ The control plane was upgraded at %s, %s before the first breach (%s).** %s\n",
-			offset(cp.AtSeconds), seconds(math.Round(cp.Preceded[0].BeforeSeconds)), r.FirstBreach.Service, mdEscape(cp.Message))
+			offset(cp.AtSeconds), seconds(r.beforeFirstBreach(*cp)), r.FirstBreach.Service, mdEscape(cp.Message))
 	}
 	ew.printf("\n## Score\n\n| component | weight | share | penalty | what |\n|---|---:|---:|---:|---|\n")
 	for _, c := range r.Components {
@@ -39,11 +38,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	ew.printf("| **score** | | | | **%s** |\n", ScoreText(r.Score))
 	ew.printf("\n## Services\n\n| service | availability | down | degraded | breached | detect | recover | budget burned | burn rate | objective |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	for i, s := range r.Services {
+	for _, s := range r.Services {
 		ew.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %.1fx | %s |\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
 			seconds(s.DegradedSeconds), seconds(s.BreachedSeconds), optSeconds(s.TimeToDetectSeconds, "-"),
 			recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
-			s.ErrorBudget.BurnRate, passFail(r.Objectives[i].Passed))
+			s.ErrorBudget.BurnRate, r.objectiveVerdict(s.Name))
 	}
 	b := r.BlastRadius
 	ew.printf("\n## Blast radius\n\n- services breached: %s (%s)\n- requests failed: %s (%d of %d)\n- pods disrupted: %d of %d (%d killed or evicted, %d restarts)\n- nodes lost: %d of %d\n- pools touched: %s (%s)\n",
@@ -194,7 +193,7 @@ func WriteCompareMarkdown(w io.Writer, c *Comparison) error {
 	for _, r := range c.Reports {
 		if cp := r.controlPlaneChange(); cp != nil {
 			ew.printf("\n**⚠ `%s`: the control plane was upgraded at %s, %s before the first breach.**\n",
-				r.Topology, offset(cp.AtSeconds), seconds(math.Round(cp.Preceded[0].BeforeSeconds)))
+				r.Topology, offset(cp.AtSeconds), seconds(r.beforeFirstBreach(*cp)))
 		}
 	}
 	return ew.err

@@ -135,7 +135,7 @@ func controlPlaneCallouts(r *Report) []string {
 	for _, ch := range r.ChangesInFlight {
 		if ch.ControlPlane && r.FirstBreach != nil {
 			out = append(out, fmt.Sprintf("The control plane was upgraded at %s, %s before the first breach (%s).",
-				offset(ch.AtSeconds), seconds(math.Round(r.FirstBreach.AtSeconds-ch.AtSeconds)), r.FirstBreach.Service))
+				offset(ch.AtSeconds), seconds(r.beforeFirstBreach(ch)), r.FirstBreach.Service))
 		}
 	}
 	return out
@@ -162,10 +162,7 @@ type serviceView struct {
 
 func serviceRow(r *Report, s Service) serviceView {
 	v := serviceView{Service: s, Detect: optSeconds(s.TimeToDetectSeconds, "-"),
-		Recover: recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), Verdict: "-"}
-	if i := slices.IndexFunc(r.Objectives, func(o Verdict) bool { return o.Service == s.Name }); i >= 0 {
-		v.Verdict = passFail(r.Objectives[i].Passed)
-	}
+		Recover: recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), Verdict: r.objectiveVerdict(s.Name)}
 	return v
 }
 

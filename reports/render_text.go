@@ -23,11 +23,11 @@ func WriteText(w io.Writer, r *Report) error {
 	ew.printf("\n")
 	tw = newTabWriter(ew)
 	fmt.Fprintln(tw, "SERVICE\tAVAILABILITY\tDOWN\tDEGRADED\tBREACHED\tDETECT\tRECOVER\tBUDGET BURNED\tBURN RATE\tOBJECTIVE")
-	for i, s := range r.Services {
+	for _, s := range r.Services {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
 			seconds(s.DegradedSeconds), seconds(s.BreachedSeconds), optSeconds(s.TimeToDetectSeconds, "-"),
 			recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
-			fmt.Sprintf("%.1fx", s.ErrorBudget.BurnRate), passFail(r.Objectives[i].Passed))
+			fmt.Sprintf("%.1fx", s.ErrorBudget.BurnRate), r.objectiveVerdict(s.Name))
 	}
 	tw.Flush()
 	b := r.BlastRadius
@@ -107,10 +107,21 @@ func recoverText(f *float64, recovered, breached bool) string {
 	switch {
 	case !breached:
 		return "-"
-	case !recovered:
+	case !recovered || f == nil:
 		return "never"
 	}
 	return seconds(*f)
+}
+
+// objectiveVerdict is PASS or FAIL for the service's objective ("-" if a
+// report read from a file lacks it).
+func (r *Report) objectiveVerdict(service string) string {
+	for _, v := range r.Objectives {
+		if v.Service == service {
+			return passFail(v.Passed)
+		}
+	}
+	return "-"
 }
 
 func orNone(xs []string) []string {

@@ -100,13 +100,15 @@ type Service struct {
 	Objective Objective `json:"objective"`
 	// Availability is the share of its probes that succeeded (degraded
 	// answers count as answered).
-	Availability         float64  `json:"availability"`
-	Requests             int      `json:"requests"`
-	Failed               int      `json:"failed"`
-	DegradedAnswers      int      `json:"degraded_answers"`
-	DowntimeSeconds      float64  `json:"downtime_seconds"`
-	DegradedSeconds      float64  `json:"degraded_seconds"`
-	BreachedSeconds      float64  `json:"breached_seconds"`
+	Availability    float64 `json:"availability"`
+	Requests        int     `json:"requests"`
+	Failed          int     `json:"failed"`
+	DegradedAnswers int     `json:"degraded_answers"`
+	DowntimeSeconds float64 `json:"downtime_seconds"`
+	DegradedSeconds float64 `json:"degraded_seconds"`
+	BreachedSeconds float64 `json:"breached_seconds"`
+	// NoDataSeconds had no probe answer at all (the prober stalled).
+	NoDataSeconds        float64  `json:"no_data_seconds"`
 	FirstBreachSeconds   *float64 `json:"first_breach_seconds" jsonschema:"oneof_type=number;null"`
 	BreachedBeforeFault  bool     `json:"breached_before_fault"`
 	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds" jsonschema:"oneof_type=number;null"`

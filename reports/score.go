@@ -42,8 +42,8 @@ func score(r *Report) {
 	switch {
 	case !r.Recovered:
 		recovDetail = "a service never held its objective for a full window again"
-	case r.TimeToRecoverSeconds != nil:
-		recovDetail = fmt.Sprintf("recovered %s after the first breach", seconds(*r.TimeToRecoverSeconds))
+	case r.FirstBreach != nil:
+		recovDetail = fmt.Sprintf("the slowest service recovered %s after its first breach", seconds(math.Round(recov*span)))
 	}
 	var downs []string
 	for _, s := range r.Services {
@@ -94,11 +94,15 @@ func explain(r *Report) {
 					}
 				}
 			}
-			line := fmt.Sprintf("The %s was down %s: it shared pool %s", s.Name, seconds(s.DowntimeSeconds), quoteList(shared))
+			line := fmt.Sprintf("The %s was down %s: its pool %s was hit", s.Name, seconds(s.DowntimeSeconds), quoteList(shared))
 			if len(with) > 0 {
-				line += " with the crash-looping " + strings.Join(dedupe(with), ", ")
+				line = fmt.Sprintf("The %s was down %s: it shared pool %s with the crash-looping %s", s.Name, seconds(s.DowntimeSeconds), quoteList(shared), strings.Join(dedupe(with), ", "))
 			}
-			line += fmt.Sprintf(", and went down with it when the pool lost %s.", plural(r.lostIn(shared), "node"))
+			if lost := r.lostIn(shared); lost > 0 {
+				line += fmt.Sprintf(", and went down with it when the pool lost %s.", plural(lost, "node"))
+			} else {
+				line += " (its nodes were cordoned or its pods disrupted)."
+			}
 			if len(with) > 0 {
 				line += fmt.Sprintf(" A node pool of its own would have kept the %s out of the %s' failure.", s.Name, strings.Join(dedupe(with), ", "))
 			}
@@ -106,8 +110,12 @@ func explain(r *Report) {
 		case s.DowntimeSeconds > 0:
 			out = append(out, fmt.Sprintf("The %s was down %s although its pool %s was not touched: what it depends on failed.", s.Name, seconds(s.DowntimeSeconds), quoteList(s.Pools)))
 		case s.FirstBreachSeconds != nil:
-			out = append(out, fmt.Sprintf("The %s stayed up (0 s down; pool %s untouched) but missed its objective for %s, degraded %s where it needs what failed.",
-				s.Name, quoteList(s.Pools), seconds(s.BreachedSeconds), seconds(s.DegradedSeconds)))
+			where := fmt.Sprintf("pool %s untouched", quoteList(s.Pools))
+			if len(shared) > 0 {
+				where = fmt.Sprintf("although pool %s was hit", quoteList(shared))
+			}
+			out = append(out, fmt.Sprintf("The %s stayed up (0 s down; %s) but missed its objective for %s, degraded %s where it needs what failed.",
+				s.Name, where, seconds(s.BreachedSeconds), seconds(s.DegradedSeconds)))
 		default:
 			out = append(out, fmt.Sprintf("The %s stayed up and met its objective throughout.", s.Name))
 		}
@@ -116,7 +124,7 @@ func explain(r *Report) {
 		if st.Blocked {
 			line := fmt.Sprintf("Replacement nodes could not join (step %s at %s was blocked)", st.Step, offset(st.AtSeconds))
 			if cp := r.controlPlaneChange(); cp != nil {
-				line += fmt.Sprintf(": the control plane had been upgraded at %s, %s before the first breach, and nobody held the node group to its version", offset(cp.AtSeconds), seconds(math.Round(cp.Preceded[0].BeforeSeconds)))
+				line += fmt.Sprintf(": the control plane had been upgraded at %s, %s before the first breach, and nobody held the node group to its version", offset(cp.AtSeconds), seconds(r.beforeFirstBreach(*cp)))
 			}
 			out = append(out, line+". Check version skew before a control-plane upgrade, and keep a spare pool at the new version.")
 			break
@@ -159,7 +167,19 @@ func (r *Report) lostIn(pools []string) int {
 	return n
 }
 
+// beforeFirstBreach is how long, in whole seconds, a change came before the
+// run's first breach.
+func (r *Report) beforeFirstBreach(ch Change) float64 {
+	if r.FirstBreach == nil {
+		return 0
+	}
+	return math.Round(r.FirstBreach.AtSeconds - ch.AtSeconds)
+}
+
 func (r *Report) controlPlaneChange() *Change {
+	if r.FirstBreach == nil {
+		return nil
+	}
 	for i, ch := range r.ChangesInFlight {
 		if ch.ControlPlane {
 			return &r.ChangesInFlight[i]

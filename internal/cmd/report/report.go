@@ -81,6 +81,13 @@ func LoadAll(args []string) ([]*reports.Report, error) {
 	return out, nil
 }
 
+// IsRunFolder reports whether path is a run's folder (topology folders in
+// it), not a report.json or one topology's folder.
+func IsRunFolder(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir() && !isTopologyDir(path)
+}
+
 func isTopologyDir(dir string) bool {
 	for _, f := range []string{reports.JSONFile, reports.TimelineFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil || !errors.Is(err, fs.ErrNotExist) {

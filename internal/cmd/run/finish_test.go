@@ -74,6 +74,19 @@ func TestFinishGate(t *testing.T) {
 	}
 }
 
+// A run folder holding one topology gates only that topology.
+func TestBaselineRunFolderOfOneTopology(t *testing.T) {
+	dir := t.TempDir()
+	reporttest.RecordedRun(t, dir, "shared")
+	b, err := loadBaseline(dir, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.baselineFor("shared") == nil || b.baselineFor("separate") != nil {
+		t.Errorf("baseline for shared %v, for separate %v: want shared's only", b.baselineFor("shared") != nil, b.baselineFor("separate") != nil)
+	}
+}
+
 func TestBaselineBadInput(t *testing.T) {
 	if _, err := loadBaseline(filepath.Join(t.TempDir(), "nope.json"), 5); cli.ExitCode(err) != cli.ExitUsage {
 		t.Errorf("missing baseline: %v (exit %d), want exit 2", err, cli.ExitCode(err))

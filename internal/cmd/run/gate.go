@@ -29,7 +29,7 @@ func loadBaseline(path string, maxDrop float64) (*gate, error) {
 		return nil, cli.Usage(fmt.Errorf("--baseline: %w", err))
 	}
 	g := &gate{path: path, maxDrop: maxDrop, byTopo: map[string]*reports.Report{}}
-	if len(rs) == 1 {
+	if !report.IsRunFolder(path) { // a report.json or a topology folder
 		g.single = rs[0]
 		return g, nil
 	}

@@ -144,6 +144,9 @@ func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scena
 			break
 		}
 	}
+	if runErr != nil {
+		baseline = nil // a run that failed or was interrupted keeps its own exit code
+	}
 	return errors.Join(runErr, finish(g, out, results, baseline))
 }
 
