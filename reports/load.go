@@ -67,3 +67,53 @@ func Load(path string) (*Report, error) {
 	}
 	return &r, nil
 }
+
+// LoadRun reads every report a path names: a report.json, one topology's
+// folder, or a run's folder holding topology folders (in name order).
+func LoadRun(path string) ([]*Report, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no run at %s: %w", path, err)
+	}
+	if !IsRunFolder(path) {
+		r, err := Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Report{r}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Report
+	for _, e := range entries {
+		if dir := filepath.Join(path, e.Name()); e.IsDir() && isTopologyDir(dir) {
+			r, err := Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no run: no report.json or timeline.jsonl in it or in its folders", path)
+	}
+	return out, nil
+}
+
+// IsRunFolder reports whether path is a run's folder (topology folders in
+// it), not a report.json or one topology's folder.
+func IsRunFolder(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir() && !isTopologyDir(path)
+}
+
+// isTopologyDir: a folder holding a report or a timeline.
+func isTopologyDir(dir string) bool {
+	for _, f := range []string{JSONFile, TimelineFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}

@@ -217,17 +217,8 @@ var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "sc
 	It("leaves a cluster that recover puts back", func() {
 		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
 		out := GinkgoT().TempDir()
-		cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", out)
-		cmd.Env = suiteEnv()
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		Expect(cmd.Start()).To(Succeed())
 		// In the middle of the fault: the pool is lost.
-		Eventually(stderr.String).WithTimeout(8 * time.Minute).WithPolling(200 * time.Millisecond).
-			Should(ContainSubstring("pool-outage [node-group-health-check]"))
-		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
-		_ = cmd.Wait()
-		GinkgoWriter.Printf("stderr of the killed run:\n%s", stderr.String())
+		_, _ = runUntil(prefix, out, "pool-outage [node-group-health-check]", syscall.SIGKILL)
 
 		// Running again under the same name says how to finish the killed run.
 		again := gameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", GinkgoT().TempDir())
@@ -287,16 +278,7 @@ var _ = Describe("Ctrl-C during a run", Label("kind", "scenario"), Ordered, func
 	It("recovers, deletes the cluster and exits 130", func() {
 		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
 		out := GinkgoT().TempDir()
-		cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", out)
-		cmd.Env = suiteEnv()
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		Expect(cmd.Start()).To(Succeed())
-		Eventually(stderr.String).WithTimeout(8 * time.Minute).WithPolling(200 * time.Millisecond).
-			Should(ContainSubstring("bad-release: workers v1 -> v2"))
-		Expect(cmd.Process.Signal(syscall.SIGINT)).To(Succeed())
-		err := cmd.Wait()
-		GinkgoWriter.Printf("stderr:\n%s", stderr.String())
+		stderr, err := runUntil(prefix, out, "bad-release: workers v1 -> v2", syscall.SIGINT)
 		ee, ok := err.(*exec.ExitError)
 		Expect(ok).To(BeTrue(), "the run was not interrupted: %v", err)
 		Expect(ee.ExitCode()).To(Equal(130))
@@ -313,6 +295,22 @@ var _ = Describe("Ctrl-C during a run", Label("kind", "scenario"), Ordered, func
 		Expect(listed(name)).To(BeFalse())
 	})
 })
+
+// runUntil starts `gameday run cascading-outage` on separate, sends sig once
+// its progress shows what, and returns its stderr and how it ended.
+func runUntil(prefix, out, what string, sig syscall.Signal) (*syncBuffer, error) {
+	GinkgoHelper()
+	cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", out)
+	cmd.Env = suiteEnv()
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	Expect(cmd.Start()).To(Succeed())
+	Eventually(stderr.String).WithTimeout(8 * time.Minute).WithPolling(200 * time.Millisecond).Should(ContainSubstring(what))
+	Expect(cmd.Process.Signal(sig)).To(Succeed())
+	err := cmd.Wait()
+	GinkgoWriter.Printf("stderr of the run (%s after %q):\n%s", sig, what, stderr.String())
+	return stderr, err
+}
 
 // syncBuffer is a bytes.Buffer safe to read while a process writes it.
 type syncBuffer struct {

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"gameday.dev/gameday/internal/cli"
@@ -36,7 +38,7 @@ func newCompare(g *cli.Globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				g.Logger().V(0).Infof("Wrote %v", paths)
+				g.Logger().V(0).Infof("Wrote %s", strings.Join(paths, ", "))
 			}
 			return reports.WriteCompare(g.Streams.Out, format, c)
 		},

@@ -3,11 +3,6 @@
 package report
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -34,67 +29,18 @@ without a report.json is scored again from its timeline.jsonl and run.json.`,
 	return cmd
 }
 
-// Load reads every report a RUN argument names: a report.json, a topology
-// folder, or a run folder holding topology folders.
-func Load(arg string) ([]*reports.Report, error) {
-	st, err := os.Stat(arg)
-	if err != nil {
-		return nil, cli.Usage(fmt.Errorf("no run at %s: %w", arg, err))
-	}
-	if !st.IsDir() || isTopologyDir(arg) {
-		r, err := reports.Load(arg)
-		if err != nil {
-			return nil, cli.Usage(err)
-		}
-		return []*reports.Report{r}, nil
-	}
-	entries, err := os.ReadDir(arg)
-	if err != nil {
-		return nil, err
-	}
-	var out []*reports.Report
-	for _, e := range entries {
-		if dir := filepath.Join(arg, e.Name()); e.IsDir() && isTopologyDir(dir) {
-			r, err := reports.Load(dir)
-			if err != nil {
-				return nil, cli.Usage(err)
-			}
-			out = append(out, r)
-		}
-	}
-	if len(out) == 0 {
-		return nil, cli.Usagef("%s holds no run: no report.json or timeline.jsonl in it or in its folders", arg)
-	}
-	return out, nil
-}
-
-// LoadAll loads every argument's reports, in order.
+// LoadAll loads every RUN argument's reports, in order; a path that holds
+// none is bad input.
 func LoadAll(args []string) ([]*reports.Report, error) {
 	var out []*reports.Report
 	for _, a := range args {
-		rs, err := Load(a)
+		rs, err := reports.LoadRun(a)
 		if err != nil {
-			return nil, err
+			return nil, cli.Usage(err)
 		}
 		out = append(out, rs...)
 	}
 	return out, nil
-}
-
-// IsRunFolder reports whether path is a run's folder (topology folders in
-// it), not a report.json or one topology's folder.
-func IsRunFolder(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir() && !isTopologyDir(path)
-}
-
-func isTopologyDir(dir string) bool {
-	for _, f := range []string{reports.JSONFile, reports.TimelineFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil || !errors.Is(err, fs.ErrNotExist) {
-			return true
-		}
-	}
-	return false
 }
 
 func formatFlag(cmd *cobra.Command, f *string, formats []string) {

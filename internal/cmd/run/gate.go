@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"gameday.dev/gameday/internal/cli"
-	"gameday.dev/gameday/internal/cmd/report"
 	"gameday.dev/gameday/reports"
 )
 
@@ -24,12 +23,12 @@ func loadBaseline(path string, maxDrop float64) (*gate, error) {
 	if maxDrop < 0 {
 		return nil, cli.Usagef("--max-regression %g: must be 0 or more points", maxDrop)
 	}
-	rs, err := report.Load(path)
+	rs, err := reports.LoadRun(path)
 	if err != nil {
 		return nil, cli.Usage(fmt.Errorf("--baseline: %w", err))
 	}
 	g := &gate{path: path, maxDrop: maxDrop, byTopo: map[string]*reports.Report{}}
-	if !report.IsRunFolder(path) { // a report.json or a topology folder
+	if !reports.IsRunFolder(path) { // a report.json or a topology folder
 		g.single = rs[0]
 		return g, nil
 	}
