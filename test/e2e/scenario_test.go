@@ -331,3 +331,33 @@ func (b *syncBuffer) String() string {
 }
 
 func jsonOf(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// Bad scenarios are refused before anything exists, on a machine where
+// Docker could create a cluster: exit 2, file:line and the field, and no
+// container, network, cluster record or run folder left.
+var _ = Describe("a bad scenario", Label("kind", "scenario"), func() {
+	const name = "e2e-bad"
+	dir, err := filepath.Abs("../../scenarios/testdata/scenario")
+	if err != nil {
+		panic(err)
+	}
+	for file, want := range map[string]string{
+		"invalid-unknown-step.yaml":  `invalid-unknown-step.yaml:6: timeline[0].action: Unsupported value: "explode"`,
+		"invalid-unknown-pool.yaml":  `invalid-unknown-pool.yaml:7: timeline[0].target.pool: Invalid value: "gpu"`,
+		"invalid-unknown-tier.yaml":  `invalid-unknown-tier.yaml:7: timeline[0].target.tier: Unsupported value: "database"`,
+		"invalid-wait-negative.yaml": `invalid-wait-negative.yaml:7: timeline[0].duration: Invalid value: "-10s"`,
+		"invalid-out-of-order.yaml":  `invalid-out-of-order.yaml:11: timeline[1].at: Invalid value: "10s": steps out of order`,
+	} {
+		It("exits 2 naming the line, and creates nothing: "+file, func() {
+			out := filepath.Join(GinkgoT().TempDir(), "out")
+			r := gameday("run", filepath.Join(dir, file), "--name", name, "--out", out)
+			Expect(r.Code).To(Equal(2))
+			Expect(r.Stderr).To(ContainSubstring(filepath.Join(dir, want)))
+			Expect(out).NotTo(BeAnExistingFile())
+			for _, topo := range []string{"shared", "separate"} {
+				Expect(leftovers(name + "-" + topo)).To(BeEmpty())
+				Expect(listed(name + "-" + topo)).To(BeFalse())
+			}
+		})
+	}
+})
