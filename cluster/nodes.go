@@ -120,6 +120,9 @@ type DrainOptions struct {
 	Timeout time.Duration
 	// GracePeriod overrides the pods' termination grace period when positive.
 	GracePeriod time.Duration
+	// Force deletes pods that no controller manages too, as `kubectl drain
+	// --force`; without it they fail the drain.
+	Force bool
 }
 
 // Drain cordons a node and evicts its pods through the eviction API, so that
@@ -143,6 +146,7 @@ func (n *Nodes) Drain(ctx context.Context, node string, o DrainOptions) error {
 		GracePeriodSeconds:  grace,
 		IgnoreAllDaemonSets: true,
 		DeleteEmptyDirData:  true,
+		Force:               o.Force,
 		Timeout:             o.Timeout,
 		Out:                 out,
 		ErrOut:              out,

@@ -429,7 +429,7 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 		tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Error: err.Error()})
 		return err
 	}
-	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: "every in-service node Ready and schedulable, spares out of service, every tier healthy on its release from before the run, no recorded control-plane version"})
+	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: "every in-service node Ready and schedulable, spares out of service and empty, every tier healthy on its release from before the run, no recorded control-plane version"})
 	status.End(true)
 	return j.Remove()
 }
@@ -459,15 +459,18 @@ func Recover(ctx context.Context, k *cluster.Kind, name string, logger log.Logge
 }
 
 // verifyRecovered checks the state recovery promises, from the API: every
-// in-service node Ready and schedulable, every spare out of service, every
-// tier on the release its records say it had, no recorded upgrade.
+// in-service node Ready and schedulable, every spare out of service with no
+// pod but DaemonSet pods, every tier on the release its records say it had,
+// no recorded upgrade.
 func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) error {
 	var problems []string
 	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
+	poolOf := map[string]string{}
 	for _, n := range nodes.Items {
+		poolOf[n.Name] = n.Labels[cluster.PoolLabel]
 		p, _ := env.Topology.Pool(n.Labels[cluster.PoolLabel])
 		switch {
 		case p.Spare && (cluster.InService(&n) || !n.Spec.Unschedulable):
@@ -476,6 +479,15 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 			problems = append(problems, fmt.Sprintf("node %s is not Ready", n.Name))
 		case !p.Spare && n.Spec.Unschedulable:
 			problems = append(problems, fmt.Sprintf("node %s is cordoned", n.Name))
+		}
+	}
+	pods, err := env.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, p := range pods.Items {
+		if pool, _ := env.Topology.Pool(poolOf[p.Spec.NodeName]); pool.Spare && !cluster.IsDaemonSetPod(&p) {
+			problems = append(problems, fmt.Sprintf("pod %s/%s is left on spare node %s", p.Namespace, p.Name, p.Spec.NodeName))
 		}
 	}
 	for _, r := range recs {

@@ -180,7 +180,20 @@ func restore(ctx context.Context, env *Env, r Record) error {
 	case KindRelease:
 		return fixtures.SetRelease(ctx, env.Client, fixtures.Tier(r.Target), r.Value)
 	case KindOutOfService:
-		return env.Nodes.TakeOutOfService(ctx, r.Target)
+		// Its pods move off first, without a gap in service, while its
+		// kubelet can still stop them; a kubelet stopped under running pods
+		// would leave them Terminating, and running, for good.
+		timeout := env.readyTimeout(scenarios.Step{})
+		var vacated error
+		if err := env.Nodes.StartKubelet(ctx, r.Target); err != nil {
+			vacated = err
+		} else if _, err := env.Nodes.WaitReady(ctx, r.Target, true, timeout); err != nil {
+			vacated = err
+		} else {
+			vacated = env.Nodes.Vacate(ctx, r.Target, timeout)
+		}
+		// Out of service whatever the vacate did: the spare must not stay in.
+		return errors.Join(vacated, env.Nodes.TakeOutOfService(ctx, r.Target))
 	case KindCPVersion:
 		return setControlPlaneVersion(ctx, env.Client, r.Value)
 	}

@@ -148,7 +148,7 @@ var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Orde
 		}
 	})
 
-	It("recovers: every node Ready and uncordoned, every tier on its release, nothing left over", func() {
+	It("recovers: every node Ready and uncordoned, every tier on its release, the spare pool empty, nothing left over", func() {
 		for _, topo := range []string{"shared", "separate"} {
 			var verified *timeline.Entry
 			for i, e := range tl[topo] {
@@ -161,6 +161,9 @@ var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Orde
 			}
 			Expect(verified).NotTo(BeNil(), "%s: recovery did not verify the cluster", topo)
 			Expect(verified.Error).To(BeEmpty())
+			// verified also checks, from the API, that no pod is left on a
+			// spare (none Terminating under a stopped kubelet).
+			Expect(verified.Message).To(ContainSubstring("spares out of service and empty"))
 			Expect(leftovers(prefix + "-" + topo)).To(BeEmpty())
 			Expect(listed(prefix + "-" + topo)).To(BeFalse())
 			_, err := os.Stat(filepath.Join(home, prefix+"-"+topo))

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/scenarios/steps"
+)
+
+// A recovered cluster passes; a pod left on a spare (e.g. Terminating under
+// a stopped kubelet) fails the check, DaemonSet pods aside.
+func TestVerifyRecoveredSpareEmpty(t *testing.T) {
+	topo, _ := cluster.Builtin("separate")
+	node := func(name, pool string, spare bool) *corev1.Node {
+		n := &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{cluster.PoolLabel: pool}},
+			Status:     corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}},
+		}
+		if spare {
+			n.Spec.Unschedulable = true
+			n.Spec.Taints = []corev1.Taint{{Key: cluster.OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute}}
+			n.Status.Conditions[0].Status = corev1.ConditionFalse
+		}
+		return n
+	}
+	pod := func(name, node, owner string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "gameday"}, Spec: corev1.PodSpec{NodeName: node}}
+		if owner != "" {
+			p.OwnerReferences = []metav1.OwnerReference{{Kind: owner, Name: "x", Controller: new(bool)}}
+			*p.OwnerReferences[0].Controller = true
+		}
+		return p
+	}
+	base := []runtime.Object{
+		node("cp", cluster.SystemPool, false), node("w1", "frontend", false), node("w2", "backend", false), node("w3", "backend-next", true),
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cluster.MarkerConfigMap, Namespace: metav1.NamespaceSystem}},
+		pod("api-1", "w2", "ReplicaSet"), pod("kindnet-w3", "w3", "DaemonSet"),
+	}
+	check := func(extra ...runtime.Object) error {
+		client := fake.NewClientset(append(append([]runtime.Object{}, base...), extra...)...)
+		return verifyRecovered(context.Background(), &steps.Env{Client: client, Topology: topo}, nil)
+	}
+	if err := check(); err != nil {
+		t.Fatalf("a recovered cluster: %v", err)
+	}
+	err := check(pod("api-0", "w3", "ReplicaSet"))
+	if err == nil || !strings.Contains(err.Error(), "pod gameday/api-0 is left on spare node w3") {
+		t.Fatalf("a pod left on the spare: %v", err)
+	}
+}
