@@ -64,6 +64,18 @@ func (k *Kind) provider() *kindcluster.Provider {
 	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(k.Logger))
 }
 
+// deleter is the provider for deletes: what kind says by default there
+// ("Deleted nodes: [...]") gameday's own status lines say already, so it
+// shows with -v 1. (Create keeps kind's logger: its progress is kind's.)
+func (k *Kind) deleter() *kindcluster.Provider {
+	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(quieter{k.Logger}))
+}
+
+// quieter passes messages on one verbosity level down.
+type quieter struct{ log.Logger }
+
+func (q quieter) V(level log.Level) log.InfoLogger { return q.Logger.V(level + 1) }
+
 // NetworkName is the docker network of cluster name.
 func NetworkName(name string) string { return "gameday-" + name }
 
@@ -193,7 +205,7 @@ func (k *Kind) kindCreate(ctx context.Context, rec *Record, cfg *v1alpha4.Cluste
 		return nil
 	case <-ctx.Done():
 		if !o.Retain {
-			_ = k.provider().Delete(rec.Name, rec.Kubeconfig)
+			_ = k.deleter().Delete(rec.Name, rec.Kubeconfig)
 		}
 		<-errc
 		return ctx.Err()
@@ -405,7 +417,7 @@ func (k *Kind) deleteAll(rec *Record) error {
 	}
 	if rec.MergedKubeconfig {
 		// With no nodes left, this only removes the context from the default kubeconfig.
-		if err := k.provider().Delete(rec.Name, ""); err != nil {
+		if err := k.deleter().Delete(rec.Name, ""); err != nil {
 			return err
 		}
 	}
@@ -421,7 +433,7 @@ func (k *Kind) deleteAll(rec *Record) error {
 func (k *Kind) deleteNodes(ctx context.Context, rec *Record) error {
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
-		if err = k.provider().Delete(rec.Name, rec.Kubeconfig); err == nil {
+		if err = k.deleter().Delete(rec.Name, rec.Kubeconfig); err == nil {
 			return nil
 		}
 		containers, _ := docker.ClusterContainers(ctx, rec.Name)
