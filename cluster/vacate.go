@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -39,10 +40,12 @@ func (n *Nodes) Vacate(ctx context.Context, node string, timeout time.Duration) 
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
+	// One deadline for every wait below, however many Deployments move.
+	deadline := time.Now().Add(timeout)
 	if err := n.Cordon(ctx, node); err != nil {
 		return fmt.Errorf("vacate %s: %w", node, err)
 	}
-	if err := n.unsurge(ctx, ""); err != nil {
+	if err := n.Unsurge(ctx); err != nil {
 		return fmt.Errorf("vacate %s: put back a surge left by an earlier vacate: %w", node, err)
 	}
 	owners, err := n.deploymentsOn(ctx, node)
@@ -51,13 +54,13 @@ func (n *Nodes) Vacate(ctx context.Context, node string, timeout time.Duration) 
 	}
 	var errs []error
 	for _, o := range owners {
-		if err := n.moveOff(ctx, node, o.deployment, o.pods, timeout); err != nil {
+		if err := n.moveOff(ctx, node, o.deployment, o.pods, deadline); err != nil {
 			errs = append(errs, fmt.Errorf("vacate %s: move %s/%s: %w", node, o.deployment.Namespace, o.deployment.Name, err))
 		}
 	}
 	// Forced: a pod that no controller manages goes too, for the node is
 	// leaving service whatever runs on it.
-	if err := n.Drain(ctx, node, DrainOptions{Timeout: timeout, Force: true}); err != nil {
+	if err := n.Drain(ctx, node, DrainOptions{Timeout: max(time.Until(deadline), 10*time.Second), Force: true}); err != nil {
 		errs = append(errs, fmt.Errorf("vacate: %w", err))
 	}
 	return errors.Join(errs...)
@@ -85,8 +88,10 @@ func (n *Nodes) deploymentsOn(ctx context.Context, node string) ([]podsOf, error
 			continue
 		}
 		set, err := n.Client.AppsV1().ReplicaSets(p.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
-		if err != nil {
+		if apierrors.IsNotFound(err) {
 			continue // gone with its Deployment: the drain takes the pod
+		} else if err != nil {
+			return nil, err
 		}
 		owner := metav1.GetControllerOf(set)
 		if owner == nil || owner.Kind != "Deployment" {
@@ -95,8 +100,10 @@ func (n *Nodes) deploymentsOn(ctx context.Context, node string) ([]podsOf, error
 		i, ok := index[owner.UID]
 		if !ok {
 			d, err := n.Client.AppsV1().Deployments(p.Namespace).Get(ctx, owner.Name, metav1.GetOptions{})
-			if err != nil {
+			if apierrors.IsNotFound(err) {
 				continue
+			} else if err != nil {
+				return nil, err
 			}
 			i = len(out)
 			index[owner.UID] = i
@@ -109,10 +116,18 @@ func (n *Nodes) deploymentsOn(ctx context.Context, node string) ([]podsOf, error
 
 // moveOff surges d by its pods on node, waits for its replicas to be Ready
 // off the node, and scales it back, which removes the pods on the node.
-func (n *Nodes) moveOff(ctx context.Context, node string, d *appsv1.Deployment, pods []string, timeout time.Duration) error {
+func (n *Nodes) moveOff(ctx context.Context, node string, d *appsv1.Deployment, pods []string, deadline time.Time) error {
+	// A rollout in flight spreads a scale over two ReplicaSets, and the
+	// deletion cost ranks pods within one: let it finish first.
+	var err error
+	if d, err = n.waitRolledOut(ctx, d.Namespace, d.Name, deadline); err != nil {
+		return err
+	}
 	for _, p := range pods {
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, deletionCostAnno, strconv.Itoa(math.MinInt32))
-		if _, err := n.Client.CoreV1().Pods(d.Namespace).Patch(ctx, p, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		if _, err := n.Client.CoreV1().Pods(d.Namespace).Patch(ctx, p, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); apierrors.IsNotFound(err) {
+			continue // gone already
+		} else if err != nil {
 			return err
 		}
 	}
@@ -139,7 +154,7 @@ func (n *Nodes) moveOff(ctx context.Context, node string, d *appsv1.Deployment, 
 		return errors.Join(err, n.unsurge(ctx, d.Namespace+"/"+d.Name))
 	}
 	var ready int32
-	waitErr := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+	waitErr := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
 		list, err := n.Client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 		if err != nil {
 			return false, nil
@@ -153,11 +168,70 @@ func (n *Nodes) moveOff(ctx context.Context, node string, d *appsv1.Deployment, 
 		return ready >= want, nil
 	})
 	if waitErr != nil {
-		waitErr = fmt.Errorf("%d of %d replicas Ready off the node after %s: %w", ready, want, timeout, waitErr)
+		waitErr = fmt.Errorf("%d of %d replicas Ready off the node in time: %w", ready, want, waitErr)
 	}
-	// Back to its replicas even when the surge found no room: the drain
-	// then evicts what is left.
-	return errors.Join(waitErr, n.unsurge(ctx, d.Namespace+"/"+d.Name))
+	// Back to its replicas even when the surge found no room or the time
+	// ran out (on a context of its own then): the drain evicts what is left.
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := n.unsurge(cleanup, d.Namespace+"/"+d.Name); err != nil || waitErr != nil {
+		return errors.Join(waitErr, err)
+	}
+	// The ReplicaSet removes the pods on the node; give it the moment it
+	// takes, so that the drain finds nothing of this Deployment's (pods it
+	// did not remove in time, the drain evicts).
+	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, max(time.Until(deadline), 10*time.Second), true, func(ctx context.Context) (bool, error) {
+		for _, p := range pods {
+			got, err := n.Client.CoreV1().Pods(d.Namespace).Get(ctx, p, metav1.GetOptions{})
+			if err == nil && got.DeletionTimestamp == nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	return nil
+}
+
+// waitRolledOut waits until a Deployment has no rollout in flight: every
+// replica updated and available, no old one left.
+func (n *Nodes) waitRolledOut(ctx context.Context, ns, name string, deadline time.Time) (*appsv1.Deployment, error) {
+	var d *appsv1.Deployment
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
+		got, err := n.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		d = got
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		s := d.Status
+		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("a rollout still in flight: %w", err)
+	}
+	return d, nil
+}
+
+// Unsurge scales every Deployment that a vacate cut short left surged back
+// to its replicas (recovery runs it whether or not a vacate follows).
+func (n *Nodes) Unsurge(ctx context.Context) error { return n.unsurge(ctx, "") }
+
+// Surged lists the Deployments a vacate left surged, as namespace/name.
+func (n *Nodes) Surged(ctx context.Context) ([]string, error) {
+	list, err := n.Client.AppsV1().Deployments(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range list.Items {
+		if _, ok := d.Annotations[VacateReplicasAnno]; ok {
+			out = append(out, d.Namespace+"/"+d.Name)
+		}
+	}
+	return out, nil
 }
 
 // unsurge scales a Deployment surged by Vacate back to its replicas; with

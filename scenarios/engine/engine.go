@@ -490,6 +490,13 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 			problems = append(problems, fmt.Sprintf("pod %s/%s is left on spare node %s", p.Namespace, p.Name, p.Spec.NodeName))
 		}
 	}
+	surged, err := env.Nodes.Surged(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range surged {
+		problems = append(problems, fmt.Sprintf("deployment %s is still surged by a vacate", d))
+	}
 	for _, r := range recs {
 		if r.Kind != steps.KindRelease {
 			continue

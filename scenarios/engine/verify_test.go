@@ -45,7 +45,7 @@ func TestVerifyRecoveredSpareEmpty(t *testing.T) {
 	}
 	check := func(extra ...runtime.Object) error {
 		client := fake.NewClientset(append(append([]runtime.Object{}, base...), extra...)...)
-		return verifyRecovered(context.Background(), &steps.Env{Client: client, Topology: topo}, nil)
+		return verifyRecovered(context.Background(), &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: topo}, nil)
 	}
 	if err := check(); err != nil {
 		t.Fatalf("a recovered cluster: %v", err)

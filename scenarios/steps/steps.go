@@ -183,17 +183,21 @@ func restore(ctx context.Context, env *Env, r Record) error {
 		// Its pods move off first, without a gap in service, while its
 		// kubelet can still stop them; a kubelet stopped under running pods
 		// would leave them Terminating, and running, for good.
+		// A surge left by a vacate cut short goes back first, whatever follows.
 		timeout := env.readyTimeout(scenarios.Step{})
-		var vacated error
+		vacated := env.Nodes.Unsurge(ctx)
 		if err := env.Nodes.StartKubelet(ctx, r.Target); err != nil {
-			vacated = err
+			vacated = errors.Join(vacated, err)
 		} else if _, err := env.Nodes.WaitReady(ctx, r.Target, true, timeout); err != nil {
-			vacated = err
+			vacated = errors.Join(vacated, err)
 		} else {
-			vacated = env.Nodes.Vacate(ctx, r.Target, timeout)
+			vacated = errors.Join(vacated, env.Nodes.Vacate(ctx, r.Target, timeout))
 		}
-		// Out of service whatever the vacate did: the spare must not stay in.
-		return errors.Join(vacated, env.Nodes.TakeOutOfService(ctx, r.Target))
+		// Out of service whatever the vacate did, on a context of its own if
+		// recovery's ran out: the spare must not stay in.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		return errors.Join(vacated, env.Nodes.TakeOutOfService(cleanup, r.Target))
 	case KindCPVersion:
 		return setControlPlaneVersion(ctx, env.Client, r.Value)
 	}
