@@ -271,3 +271,29 @@ func TestVacateWithoutRoomStillEmptiesTheNode(t *testing.T) {
 		t.Errorf("pods left on the spare: %v", got)
 	}
 }
+
+// A surge left behind on a Deployment with no pod on the node is put back
+// too, and Surged lists it until then.
+func TestUnsurgeWithNoPodOnTheNode(t *testing.T) {
+	c := newVacateCluster(t, 2, nil)
+	other := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "ns", Annotations: map[string]string{VacateReplicasAnno: "1"}},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptrTo(int32(2))},
+	}
+	if _, err := c.client.AppsV1().Deployments("ns").Create(context.Background(), other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.nodes.Surged(context.Background()); !slices.Equal(got, []string{"ns/other"}) {
+		t.Fatalf("surged = %v, want ns/other", got)
+	}
+	if err := c.nodes.Vacate(context.Background(), "spare", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := c.client.AppsV1().Deployments("ns").Get(context.Background(), "other", metav1.GetOptions{})
+	if *d.Spec.Replicas != 1 || d.Annotations[VacateReplicasAnno] != "" {
+		t.Errorf("other: replicas %d, annotations %v: want 1 and no vacate annotation", *d.Spec.Replicas, d.Annotations)
+	}
+	if got, _ := c.nodes.Surged(context.Background()); len(got) != 0 {
+		t.Errorf("still surged: %v", got)
+	}
+}
