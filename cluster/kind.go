@@ -53,6 +53,16 @@ func CheckDocker(ctx context.Context) error {
 // MarkerConfigMap (in kube-system) records in the cluster itself that gameday made it.
 const MarkerConfigMap = "gameday-cluster"
 
+// ControlPlaneVersionAnno, on the marker ConfigMap, is the control plane's
+// version as a scenario upgraded it. kind cannot upgrade a control plane in
+// place, so the upgrade is recorded there.
+const ControlPlaneVersionAnno = "gameday.dev/control-plane-version"
+
+// UserAgent is how gameday's clients identify themselves: the API server
+// records it as the field manager of every change they make, which is how
+// a run tells its own changes from everyone else's.
+const UserAgent = "gameday"
+
 // Kind creates and deletes local clusters through kind's Go API, each on a
 // docker network of its own that goes away with it.
 type Kind struct {
@@ -367,6 +377,7 @@ func Client(rec *Record) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("kubeconfig of cluster %q: %w", rec.Name, err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = UserAgent
 	cfg.Timeout = 15 * time.Second
 	return kubernetes.NewForConfig(cfg)
 }

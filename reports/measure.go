@@ -21,10 +21,15 @@ const month = 30 * 24 * time.Hour
 var ErrNoTimeline = errors.New("the run never started its timeline: nothing to score")
 
 // Build measures, scores and explains a run from its metadata and timeline.
+//
+// The score spans the run's horizon from its first change, whoever made it
+// (the timeline's start if nothing changed): it does not move with how long
+// a run waits before its first change or after it recovered. Offsets in the
+// report count from that first change.
 func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	es := slices.Clone(entries)
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Time.Before(es[j].Time) })
-	var t0, end time.Time
+	var t0, runEnd time.Time
 	r := &Report{Schema: Schema, Scenario: m.Scenario, Topology: m.Topology, Cluster: m.Cluster, StoryScale: m.StoryScale,
 		BucketSeconds: Bucket.Seconds()}
 	for _, e := range es {
@@ -37,8 +42,8 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 				t0 = e.Time
 			}
 		case "recover-start":
-			if end.IsZero() {
-				end = e.Time
+			if runEnd.IsZero() {
+				runEnd = e.Time
 			}
 		case "abort":
 			r.Aborted = e.Message
@@ -47,18 +52,43 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	if t0.IsZero() {
 		return nil, ErrNoTimeline
 	}
-	if end.IsZero() && len(es) > 0 { // killed: score what was seen
-		end = es[len(es)-1].Time
+	if runEnd.IsZero() && len(es) > 0 { // killed: score what was seen
+		runEnd = es[len(es)-1].Time
 	}
-	if !end.After(t0) {
+	runs := stepRuns(es)
+	all := slices.DeleteFunc(observedChanges(es, runs), func(o observed) bool { return o.at.Before(t0) || !o.at.Before(runEnd) })
+	// The incident starts at the first change, whoever made it; with none,
+	// at the timeline's start. The span depends on no measure, so making a
+	// run worse can never move it (the score stays monotonic).
+	anchor := t0
+	if len(all) > 0 {
+		anchor = all[0].at
+	}
+	if anchor.After(t0) { // a breach before it is not the incident's: say so
+		pre := &Report{}
+		measureServices(pre, m, es, &clock{t0: t0, end: anchor, n: int(math.Ceil(float64(anchor.Sub(t0)) / float64(Bucket)))})
+		r.BreachedBeforeSpan = pre.BlastRadius.ServicesBreached
+	}
+	horizon := time.Duration(m.Horizon)
+	if horizon <= 0 { // recorded before horizons: the whole run
+		horizon = runEnd.Sub(anchor)
+	}
+	end := anchor.Add(horizon)
+	r.HorizonReached = !runEnd.Before(end)
+	if runEnd.Before(end) {
+		end = runEnd
+	}
+	if !end.After(anchor) {
 		return nil, fmt.Errorf("%w (it ended as it started)", ErrNoTimeline)
 	}
-	r.Start = t0
-	r.SpanSeconds = end.Sub(t0).Seconds()
-	n := int(math.Ceil(float64(end.Sub(t0)) / float64(Bucket)))
-	c := &clock{t0: t0, end: end, n: n}
+	r.Start = anchor
+	r.FirstChangeOffsetSeconds = round3(anchor.Sub(t0).Seconds())
+	r.SpanSeconds = round3(end.Sub(anchor).Seconds())
+	r.HorizonSeconds = round3(horizon.Seconds())
+	n := int(math.Ceil(float64(end.Sub(anchor)) / float64(Bucket)))
+	c := &clock{t0: anchor, end: end, n: n}
 
-	c.changes(r, es)
+	c.changes(r, runs, all)
 	measureServices(r, m, es, c)
 	measureBlast(r, es, c)
 	measureWindows(r, m)
@@ -88,33 +118,30 @@ func (c *clock) length(i int) float64 {
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 func ptr(f float64) *float64   { return &f }
 
-// changes collects the steps (for charts) and the changes; which breach each
-// change preceded is filled in once the breaches are known.
-func (c *clock) changes(r *Report, es []timeline.Entry) {
-	ends := map[string]timeline.Entry{}
-	for _, e := range es {
-		if e.Kind == timeline.KindStep && e.Phase == "end" {
-			if _, ok := ends[e.Step]; !ok {
-				ends[e.Step] = e
-			}
+// changes collects the steps (for charts) and every change in the span;
+// which breach each change preceded is filled in once the breaches are known.
+func (c *clock) changes(r *Report, runs []stepRun, all []observed) {
+	for _, s := range runs {
+		if c.in(s.start) {
+			r.Steps = append(r.Steps, StepMark{AtSeconds: c.at(s.start), Step: s.name, Action: s.action, Rule: s.rule,
+				Actor: s.actor, Change: s.change, Blocked: s.blocked})
 		}
 	}
-	for _, e := range es {
-		if e.Kind != timeline.KindStep || e.Phase != "start" || !c.in(e.Time) {
+	r.Changes = []Change{}
+	for _, o := range all {
+		if !c.in(o.at) {
 			continue
 		}
-		end := ends[e.Step]
-		r.Steps = append(r.Steps, StepMark{AtSeconds: c.at(e.Time), Step: e.Step, Action: e.Action, Rule: e.Rule, Change: e.Change, Blocked: end.Blocked})
-		if e.Change {
-			if r.FirstFaultSeconds == nil {
-				r.FirstFaultSeconds = ptr(c.at(e.Time))
-			}
-			msg := end.Message
-			if end.Error != "" {
-				msg = "failed: " + end.Error
-			}
-			r.ChangesInFlight = append(r.ChangesInFlight, Change{AtSeconds: c.at(e.Time), Step: e.Step, Action: e.Action,
-				Rule: e.Rule, Message: msg, ControlPlane: e.Action == "control-plane-upgrade"})
+		ch := Change{AtSeconds: c.at(o.at), Actor: o.actor, Object: o.object, Field: o.field, From: o.from, To: o.to,
+			Manager: o.manager, Step: o.step, Action: o.action, Rule: o.rule, Message: o.words(),
+			ControlPlane: o.object == "control-plane" && o.to != "" || o.action == "control-plane-upgrade"}
+		if o.failed != "" {
+			ch.Message += " (failed: " + o.failed + ")"
+		}
+		r.Changes = append(r.Changes, ch)
+		if r.FirstFaultSeconds == nil && o.actor != ActorOperator {
+			r.FirstFaultSeconds = ptr(ch.AtSeconds)
+			r.FirstFault = ch.Message
 		}
 	}
 }
@@ -122,6 +149,7 @@ func (c *clock) changes(r *Report, es []timeline.Entry) {
 // probeCount is what one bucket (or window) of a service's probes holds.
 type probeCount struct {
 	n, failed, degraded int
+	bad                 int       // failed, or slower than the objective's latency: the SLI's bad events
 	lat                 []float64 // ms
 }
 
@@ -136,27 +164,51 @@ func (p probeCount) p95() float64 {
 
 func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) {
 	byService := map[string][]probeCount{}
+	// What the probes saw before the span, for the detection alert's
+	// long windows: a page looks back over what came before the change too.
+	alerts := burnAlerts(r.StoryScale)
+	lookback := alerts[len(alerts)-1].long
+	before := map[string][]probeCount{}
+	slow := map[string]float64{}
 	for _, o := range m.Objectives {
 		byService[o.Service] = make([]probeCount, c.n)
+		before[o.Service] = make([]probeCount, lookback)
+		slow[o.Service] = float64(time.Duration(o.Latency)) / float64(time.Millisecond)
 	}
 	for _, e := range es {
-		if e.Kind != timeline.KindProbe || !c.in(e.Time) {
+		if e.Kind != timeline.KindProbe || !e.Time.Before(c.end) {
 			continue
 		}
 		b, ok := byService[e.Service]
 		if !ok {
 			continue
 		}
-		i := c.bucket(e.Time)
-		b[i].n++
+		var pc *probeCount
+		if i := c.bucket(e.Time); e.Time.Before(c.t0) {
+			i = int(math.Floor(float64(e.Time.Sub(c.t0)) / float64(Bucket)))
+			if i < -lookback {
+				continue
+			}
+			pc = &before[e.Service][lookback+i]
+		} else {
+			pc = &b[i]
+		}
+		pc.n++
 		switch {
 		case e.OK == nil || !*e.OK:
-			b[i].failed++
+			pc.failed++
+			pc.bad++
+		case e.LatencyMs > slow[e.Service]:
+			pc.bad++
+			if e.Degraded {
+				pc.degraded++
+			}
 		case e.Degraded:
-			b[i].degraded++
+			pc.degraded++
 		}
-		b[i].lat = append(b[i].lat, e.LatencyMs)
+		pc.lat = append(pc.lat, e.LatencyMs)
 	}
+	r.DetectionAlert = describeAlerts(alerts, r.StoryScale)
 	pools := startPools(es, c)
 	anyBreach := make([]bool, c.n)
 	anyDown := make([]bool, c.n)
@@ -227,11 +279,12 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 				fault = *r.FirstFaultSeconds
 			}
 			s.BreachedBeforeFault = c.start(first+1) <= fault
-			for i := first; i < c.n && !math.IsInf(fault, 1); i++ {
-				if breached[i] && c.start(i+1) > fault {
-					s.TimeToDetectSeconds = ptr(round3(math.Max(0, c.start(i)-fault)))
-					break
-				}
+			if len(r.Changes) > 0 && r.Changes[0].AtSeconds <= c.start(first+1) {
+				s.TimeToImpactSeconds = ptr(round3(math.Max(0, c.start(first)-r.Changes[0].AtSeconds)))
+			}
+			if i := alertAt(before[o.Service], b, first, o.SuccessRatio, alerts); i >= 0 {
+				s.DetectedAtSeconds = ptr(c.start(i))
+				s.TimeToDetectSeconds = ptr(round3(c.start(i) - c.start(first)))
 			}
 			// Recovered: the moment after the last breach, if from there
 			// the objective holds, with probes answering, for at least a full
@@ -252,6 +305,15 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 			if held >= k {
 				s.Recovered = true
 				s.TimeToRecoverSeconds = ptr(round3(c.start(last+1) - c.start(first)))
+				// Mitigated by the last change the recovery follows.
+				for i := len(r.Changes) - 1; i >= 0; i-- {
+					ch := r.Changes[i]
+					if ch.AtSeconds >= c.start(first) && ch.AtSeconds <= c.start(last+1) {
+						s.TimeToMitigateSeconds = ptr(round3(ch.AtSeconds - c.start(first)))
+						s.MitigatedBy = ch.Message
+						break
+					}
+				}
 			}
 		} else {
 			s.Recovered = true
@@ -281,11 +343,15 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	runWide(r)
 }
 
-// runWide derives the run's detection, recovery and first breach from the services'.
+// runWide derives the run's times, first breach and changes in flight from
+// the services': impact from the first change to the first breach, detection
+// from it to the first page, mitigation to the last service's mitigating
+// change, recovery to the last service's recovery.
 func runWide(r *Report) {
 	r.Recovered = true
 	var firstBreach *float64
-	var recoverAt float64
+	var recoverAt, mitigatedAt, detectedAt float64
+	mitigated, detected := true, false
 	for _, s := range r.Services {
 		if s.FirstBreachSeconds == nil {
 			continue
@@ -295,8 +361,13 @@ func runWide(r *Report) {
 			firstBreach = s.FirstBreachSeconds
 			r.FirstBreach = &Breach{Service: s.Name, AtSeconds: *s.FirstBreachSeconds}
 		}
-		if s.TimeToDetectSeconds != nil && (r.TimeToDetectSeconds == nil || *s.TimeToDetectSeconds < *r.TimeToDetectSeconds) {
-			r.TimeToDetectSeconds = ptr(*s.TimeToDetectSeconds)
+		if s.DetectedAtSeconds != nil && (!detected || *s.DetectedAtSeconds < detectedAt) {
+			detected, detectedAt = true, *s.DetectedAtSeconds
+		}
+		if s.TimeToMitigateSeconds != nil {
+			mitigatedAt = math.Max(mitigatedAt, *s.FirstBreachSeconds+*s.TimeToMitigateSeconds)
+		} else {
+			mitigated = false
 		}
 		if !s.Recovered {
 			r.Recovered = false
@@ -307,22 +378,34 @@ func runWide(r *Report) {
 	if len(r.Services) > 0 {
 		r.BlastRadius.ServicesShare = round6(float64(len(r.BlastRadius.ServicesBreached)) / float64(len(r.Services)))
 	}
-	if firstBreach != nil && r.Recovered {
-		r.TimeToRecoverSeconds = ptr(round3(recoverAt - *firstBreach))
-	}
-	// Which breaches each change preceded.
-	for i := range r.ChangesInFlight {
-		ch := &r.ChangesInFlight[i]
-		for _, s := range r.Services {
-			if s.FirstBreachSeconds != nil && ch.AtSeconds < *s.FirstBreachSeconds {
-				ch.Preceded = append(ch.Preceded, Preceded{Service: s.Name, BeforeSeconds: round3(*s.FirstBreachSeconds - ch.AtSeconds)})
-			}
+	if firstBreach != nil {
+		if len(r.Changes) > 0 && r.Changes[0].AtSeconds <= *firstBreach+Bucket.Seconds() {
+			r.TimeToImpactSeconds = ptr(round3(math.Max(0, *firstBreach-r.Changes[0].AtSeconds)))
+		}
+		if detected {
+			r.TimeToDetectSeconds = ptr(round3(detectedAt - *firstBreach))
+		}
+		if mitigated && r.Recovered {
+			r.TimeToMitigateSeconds = ptr(round3(mitigatedAt - *firstBreach))
+		}
+		if r.Recovered {
+			r.TimeToRecoverSeconds = ptr(round3(recoverAt - *firstBreach))
 		}
 	}
-	// Only the changes before the run's first breach are "in flight".
-	r.ChangesInFlight = slices.DeleteFunc(r.ChangesInFlight, func(ch Change) bool {
-		return r.FirstBreach == nil || ch.AtSeconds >= r.FirstBreach.AtSeconds
-	})
+	// Only the changes before the run's first breach are "in flight"; each
+	// says which breaches it came before.
+	r.ChangesInFlight = []Change{}
+	for _, ch := range r.Changes {
+		if r.FirstBreach == nil || ch.AtSeconds >= r.FirstBreach.AtSeconds+Bucket.Seconds() {
+			continue
+		}
+		for _, s := range r.Services {
+			if s.FirstBreachSeconds != nil && ch.AtSeconds < *s.FirstBreachSeconds+Bucket.Seconds() {
+				ch.Preceded = append(ch.Preceded, Preceded{Service: s.Name, BeforeSeconds: round3(math.Max(0, *s.FirstBreachSeconds-ch.AtSeconds))})
+			}
+		}
+		r.ChangesInFlight = append(r.ChangesInFlight, ch)
+	}
 }
 
 // budget is the error budget a service burned: its failed share over the
@@ -338,7 +421,7 @@ func budget(slo float64, s Service, r *Report) Budget {
 		scale = 1
 	}
 	b.BurnRate = round3(failed / (1 - slo))
-	b.BurnedShare = round6(failed * r.SpanSeconds * scale / ((1 - slo) * month.Seconds()))
+	b.BurnedShare = round6(failed * r.HorizonSeconds * scale / ((1 - slo) * month.Seconds()))
 	return b
 }
 
@@ -400,20 +483,24 @@ func spans(states []string) []Span {
 
 func measureWindows(r *Report, m timeline.Meta) {
 	for _, w := range m.BusinessWindows {
-		from, to := time.Duration(w.Start).Seconds(), time.Duration(w.End).Seconds()
+		// The scenario gives them from the timeline's start.
+		from := time.Duration(w.Start).Seconds() - r.FirstChangeOffsetSeconds
+		to := time.Duration(w.End).Seconds() - r.FirstChangeOffsetSeconds
 		v := Verdict{Name: w.Name, Service: w.Service, FromSeconds: ptr(from), ToSeconds: ptr(to)}
 		idx := slices.IndexFunc(r.Services, func(s Service) bool { return s.Name == w.Service })
 		span := fmt.Sprintf("%s-%s", offset(from), offset(to))
 		switch {
 		case idx < 0:
 			v.Message = fmt.Sprintf("%s: no objective for service %s", span, w.Service)
+		case to <= 0:
+			v.Message = fmt.Sprintf("%s: not observed (it ended before the first change, where the span starts)", span)
 		case from >= r.SpanSeconds:
 			v.Message = fmt.Sprintf("%s: not observed (the timeline ended at %s)", span, offset(r.SpanSeconds))
 		default:
 			breached := r.breached[idx]
 			var bad float64
 			first := -1.0
-			for i := int(from / Bucket.Seconds()); i < len(breached) && float64(i)*Bucket.Seconds() < to; i++ {
+			for i := max(0, int(math.Floor(from/Bucket.Seconds()))); i < len(breached) && float64(i)*Bucket.Seconds() < to; i++ {
 				if breached[i] {
 					bad += Bucket.Seconds()
 					if first < 0 {
@@ -462,5 +549,8 @@ func seconds(f float64) string {
 // offset writes an offset from the timeline's start: "+1:05".
 func offset(f float64) string {
 	s := int(math.Round(f))
+	if s < 0 {
+		return fmt.Sprintf("-%d:%02d", -s/60, -s%60)
+	}
 	return fmt.Sprintf("+%d:%02d", s/60, s%60)
 }

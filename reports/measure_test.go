@@ -16,6 +16,15 @@ import (
 // 1 s buckets. A bucket with a failing second keeps each 10 s window that
 // holds it breached (10 failures of at most 100 requests), so a breach lasts
 // from the first failing second to 9 s past the last one.
+//
+// Offsets count from the first change (the span's start). These timelines
+// hold no observed change, so their declared change steps stand in (as in
+// runs recorded before changes were observed), and their meta has no
+// horizon, so the span runs to the start of recovery.
+//
+// Detection: with no story scale the paging windows (1 h and 5 min, 6 h
+// and 30 min) hold every probe of these short timelines, so a page fires
+// once the bad share of every probe so far reaches 6% (6x a 1% budget).
 
 func build(t *testing.T, s *synth, m timeline.Meta) *Report {
 	t.Helper()
@@ -64,7 +73,8 @@ func TestNoOutage(t *testing.T) {
 		t.Errorf("score %v downtime %v first breach %v detect %v recover %v; want 100, 0 and no breach",
 			r.Score, r.DowntimeSeconds, r.FirstBreach, r.TimeToDetectSeconds, r.TimeToRecoverSeconds)
 	}
-	if r.SpanSeconds != 60 || len(r.ChangesInFlight) != 0 {
+	// The span starts at the change at 10 s.
+	if r.SpanSeconds != 50 || len(r.ChangesInFlight) != 0 {
 		t.Errorf("span %v, changes in flight %v", r.SpanSeconds, r.ChangesInFlight)
 	}
 	for _, v := range r.Objectives {
@@ -77,15 +87,22 @@ func TestNoOutage(t *testing.T) {
 	}
 }
 
-// oneOutage: the fault at 10 s; the frontend fails every request in
-// [20, 30); node n1 is NotReady from 20 s to 35 s; frontend pod fe-1 is
+// oneOutage: the control plane upgraded at 0 s, the bad release at 10 s
+// (both gameday's, observed as changes); the frontend fails every request
+// in [20, 30); node n1 is NotReady from 20 s (after a node-stop at 19 s) to
+// 35 s (it came back by itself: an outside change); frontend pod fe-1 is
 // killed at 21 s; the workers roll to v2 at 15 s (the old pod's deletion is
 // the rollout, not a disruption) and their new pod restarts 3 times.
 func oneOutage() *synth {
 	return newSynth().cluster().
 		step(0, "control-plane-upgrade", "control-plane-upgrade", true).
+		change(0, "control-plane", "version", "", "v1.38.0", timeline.Manager).
 		step(5, "a-note", "note", false).
 		step(10, "bad-release", "release", true).
+		change(10, "deployment/workers", "release", "v1", "v2", timeline.Manager).
+		stepOn(19, 0.1, "lose-n1", "node-stop", "scenario", "n1").
+		change(20, "node/n1", "ready", "true", "false", "").
+		change(35, "node/n1", "ready", "false", "true", "").
 		deployment(15, "workers", "v2").
 		pod(16, "wk-old", "workers", "n1", "v1", 0, "", true).
 		pod(16, "wk-1", "workers", "n2", "v2", 0, "", false).
@@ -101,14 +118,22 @@ func oneOutage() *synth {
 
 func TestOneOutage(t *testing.T) {
 	r := build(t, oneOutage(), meta())
-	// down [20,30): 10 s; breached [20,39): 19 s; first breach 20, fault at 0
-	// (the first change) so detection 20 s; the 10 s window holds from 39 on,
-	// so recovery 39-20 = 19 s. Availability (600-100)/600.
+	// down [20,30): 10 s; breached [20,39): 19 s; first breach 20, first
+	// change at 0, so impact 20 s; probes since -10: 10 bad of 310 at 20 s
+	// (3.2%), 20 of 320 at 21 s (6.25%): a page, detection 1 s; the 10 s
+	// window holds from 39 on, so recovery 39-20 = 19 s; no change between
+	// the breach and the recovery at 39 s, the last is n1 back at 35 s: the
+	// mitigation, 15 s. Availability (600-100)/600.
 	checkService(t, r, "frontend", measures{Availability: 0.833333, Down: 10, Breached: 19,
-		FirstBreach: f(20), Detect: f(20), Recover: f(19), Recovered: true})
+		FirstBreach: f(20), Detect: f(1), Recover: f(19), Recovered: true})
 	checkService(t, r, "api", measures{Availability: 1, Recovered: true})
-	if r.DowntimeSeconds != 10 || *r.TimeToDetectSeconds != 20 || *r.TimeToRecoverSeconds != 19 || !r.Recovered {
-		t.Errorf("run: down %v detect %v recover %v recovered %v", r.DowntimeSeconds, *r.TimeToDetectSeconds, *r.TimeToRecoverSeconds, r.Recovered)
+	if r.DowntimeSeconds != 10 || *r.TimeToImpactSeconds != 20 || *r.TimeToDetectSeconds != 1 || *r.TimeToRecoverSeconds != 19 ||
+		*r.TimeToMitigateSeconds != 15 || !r.Recovered {
+		t.Errorf("run: down %v impact %v detect %v mitigate %v recover %v recovered %v", r.DowntimeSeconds, *r.TimeToImpactSeconds,
+			*r.TimeToDetectSeconds, *r.TimeToMitigateSeconds, *r.TimeToRecoverSeconds, r.Recovered)
+	}
+	if fe := r.Services[0]; fe.MitigatedBy != "node/n1 became Ready" || *fe.TimeToImpactSeconds != 20 {
+		t.Errorf("frontend mitigated by %q, impact %v", fe.MitigatedBy, *fe.TimeToImpactSeconds)
 	}
 	want := BlastRadius{ServicesShare: 0.5, ServicesBreached: []string{"frontend"}, RequestsFailedShare: 0.083333,
 		Requests: 1200, RequestsFailed: 100, PodsDisrupted: 2, PodsKilled: 1, PodRestarts: 3, PodsAtStart: 4, PodsShare: 0.5,
@@ -130,10 +155,17 @@ func TestOneOutage(t *testing.T) {
 	if b := r.Services[0].ErrorBudget; b.BurnRate != 16.667 || b.BurnedShare != 0.000386 || b.MonthlySLO != 0.99 {
 		t.Errorf("error budget %+v", b)
 	}
-	// Both changes came before the breach at 20 s; the note is not a change.
-	if len(r.ChangesInFlight) != 2 || !r.ChangesInFlight[0].ControlPlane || r.ChangesInFlight[0].Preceded[0].BeforeSeconds != 20 ||
-		r.ChangesInFlight[1].Step != "bad-release" || r.ChangesInFlight[1].Preceded[0].BeforeSeconds != 10 {
-		t.Errorf("changes in flight: %+v", r.ChangesInFlight)
+	// The upgrade and the release came before the breach at 20 s, and n1's
+	// loss in its second (the node-stop's effect); the note is not a change.
+	// n1's return at 35 s came after: not in flight, but a change.
+	cif := r.ChangesInFlight
+	if len(cif) != 3 || !cif[0].ControlPlane || cif[0].Preceded[0].BeforeSeconds != 20 || cif[0].Actor != ActorScenario ||
+		cif[1].Step != "bad-release" || cif[1].Preceded[0].BeforeSeconds != 10 ||
+		cif[2].Step != "lose-n1" || cif[2].Message != "node/n1 went NotReady" || cif[2].Actor != ActorScenario {
+		t.Errorf("changes in flight: %+v", cif)
+	}
+	if len(r.Changes) != 4 || r.Changes[3].Actor != ActorOutside || r.Changes[3].AtSeconds != 35 {
+		t.Errorf("changes: %+v", r.Changes)
 	}
 	if d := cmp.Diff([]Span{{NodeReady, 0, 20}, {NodeNotReady, 20, 35}, {NodeReady, 35, 60}}, r.Nodes[0].States); d != "" {
 		t.Errorf("node n1 lane (-want +got):\n%s", d)
@@ -147,15 +179,17 @@ func TestOneOutage(t *testing.T) {
 }
 
 func TestFlapping(t *testing.T) {
-	// Failing seconds 20, 25 and 40: breached [20,35) and [40,50) = 25 s; the
-	// first 10 s of holding start at 50 (35-39 is too short): recovery 30 s.
+	// Failing seconds 20, 25 and 40 (15, 20 and 35 from the change at 5):
+	// breached [15,30) and [35,45) = 25 s; the first 10 s of holding start at
+	// 45 (30-34 is too short): recovery 30 s. 20 bad of 260 probes at 25 s
+	// (7.7%): a page 5 s after the first breach. Availability 720/750.
 	s := newSynth().step(5, "bad-release", "release", true).
 		probes("frontend", 0, 80, failIn([2]int{20, 21}, [2]int{25, 26}, [2]int{40, 41})).
 		probes("api", 0, 80, failIn()).run(80, "recover-start")
 	r := build(t, s, meta())
-	checkService(t, r, "frontend", measures{Availability: 0.9625, Down: 3, Breached: 25,
-		FirstBreach: f(20), Detect: f(15), Recover: f(30), Recovered: true})
-	want := []Span{{StateOK, 0, 20}, {StateDown, 20, 21}, {StateOK, 21, 25}, {StateDown, 25, 26}, {StateOK, 26, 40}, {StateDown, 40, 41}, {StateOK, 41, 80}}
+	checkService(t, r, "frontend", measures{Availability: 0.96, Down: 3, Breached: 25,
+		FirstBreach: f(15), Detect: f(5), Recover: f(30), Recovered: true})
+	want := []Span{{StateOK, 0, 15}, {StateDown, 15, 16}, {StateOK, 16, 20}, {StateDown, 20, 21}, {StateOK, 21, 35}, {StateDown, 35, 36}, {StateOK, 36, 75}}
 	if d := cmp.Diff(want, r.Services[0].States); d != "" {
 		t.Errorf("states (-want +got):\n%s", d)
 	}
@@ -166,7 +200,8 @@ func TestNeverRecovers(t *testing.T) {
 		s := newSynth().step(10, "bad-release", "release", true).
 			probes("frontend", 0, 60, failIn([2]int{30, 60})).probes("api", 0, 60, failIn()).run(60, "recover-start")
 		r := build(t, s, meta())
-		checkService(t, r, "frontend", measures{Availability: 0.5, Down: 30, Breached: 30, FirstBreach: f(30), Detect: f(20)})
+		// from the change at 10: fails [20,50) of a 50 s span; 20 bad of 320 at 31 s.
+		checkService(t, r, "frontend", measures{Availability: 0.4, Down: 30, Breached: 30, FirstBreach: f(20), Detect: f(1)})
 		if r.Recovered || r.TimeToRecoverSeconds != nil || r.Components[2].Share != 1 {
 			t.Errorf("recovered %v, recover %v, recovery share %v; want never and a full share", r.Recovered, r.TimeToRecoverSeconds, r.Components[2].Share)
 		}
@@ -175,11 +210,11 @@ func TestNeverRecovers(t *testing.T) {
 		}
 	})
 	t.Run("holds for less than a window before the end", func(t *testing.T) {
-		// fails [30,55): breached until 63, past the span's end at 60.
+		// fails [30,55) (20-45 from the change): breached until 53, past the span's end at 50.
 		s := newSynth().step(10, "bad-release", "release", true).
 			probes("frontend", 0, 60, failIn([2]int{30, 55})).probes("api", 0, 60, failIn()).run(60, "recover-start")
 		r := build(t, s, meta())
-		checkService(t, r, "frontend", measures{Availability: 0.583333, Down: 25, Breached: 30, FirstBreach: f(30), Detect: f(20)})
+		checkService(t, r, "frontend", measures{Availability: 0.5, Down: 25, Breached: 30, FirstBreach: f(20), Detect: f(1)})
 	})
 }
 
@@ -189,8 +224,9 @@ func TestRecoversThenBreachesAgain(t *testing.T) {
 	s := newSynth().step(5, "bad-release", "release", true).
 		probes("frontend", 0, 60, failIn([2]int{10, 15}, [2]int{40, 60})).probes("api", 0, 60, failIn()).run(60, "recover-start")
 	r := build(t, s, meta())
-	// breached [10,24) and [40,60): 34 s; down 5 + 20 s.
-	checkService(t, r, "frontend", measures{Availability: 0.583333, Down: 25, Breached: 34, FirstBreach: f(10), Detect: f(5)})
+	// from the change at 5: breached [5,19) and [35,55): 34 s; down 5 + 20 s;
+	// 10 bad of 110 probes at 10 s (9%): a page at once. Availability 300/550.
+	checkService(t, r, "frontend", measures{Availability: 0.545455, Down: 25, Breached: 34, FirstBreach: f(5), Detect: f(0)})
 	if r.Recovered || r.Components[2].Share != 1 {
 		t.Errorf("recovered %v, recovery share %v", r.Recovered, r.Components[2].Share)
 	}
@@ -203,30 +239,34 @@ func TestNoDataIsNoRecovery(t *testing.T) {
 	s := newSynth().step(5, "bad-release", "release", true).
 		probes("frontend", 0, 40, failIn([2]int{20, 30})).probes("api", 0, 60, failIn()).run(60, "recover-start")
 	r := build(t, s, meta())
-	checkService(t, r, "frontend", measures{Availability: 0.75, Down: 10, Breached: 19, FirstBreach: f(20), Detect: f(15)})
+	// from the change at 5: fails [15,25) of its 350 probes; 20 bad of 220 at 21 s.
+	checkService(t, r, "frontend", measures{Availability: 0.714286, Down: 10, Breached: 19, FirstBreach: f(15), Detect: f(1)})
 	if r.Services[0].NoDataSeconds != 20 {
 		t.Errorf("no data %v s, want 20", r.Services[0].NoDataSeconds)
 	}
 }
 
-func TestOutageBeforeFirstFault(t *testing.T) {
-	// fails [5,8) while the first fault comes at 30: breached [5,17), first
-	// breach before any fault; no breach after it, so nothing detected;
-	// recovered 12 s after the breach (holds from 17).
+func TestOutageBeforeFirstChange(t *testing.T) {
+	// fails [5,8) while the first change comes at 30: the span starts at the
+	// change, so the outage is not scored, and the words say it happened.
 	s := newSynth().step(30, "bad-release", "release", true).
 		probes("frontend", 0, 60, failIn([2]int{5, 8})).probes("api", 0, 60, failIn()).run(60, "recover-start")
 	r := build(t, s, meta())
-	checkService(t, r, "frontend", measures{Availability: 0.95, Down: 3, Breached: 12,
-		FirstBreach: f(5), Recover: f(12), Recovered: true, BeforeFault: true})
-	if r.TimeToDetectSeconds != nil || len(r.ChangesInFlight) != 0 {
-		t.Errorf("detect %v, changes in flight %v: the breach came before any change", r.TimeToDetectSeconds, r.ChangesInFlight)
+	checkService(t, r, "frontend", measures{Availability: 1, Recovered: true})
+	if r.Score != 100 || len(r.BreachedBeforeSpan) != 1 || r.BreachedBeforeSpan[0] != "frontend" {
+		t.Errorf("score %v, breached before the span %v", r.Score, r.BreachedBeforeSpan)
+	}
+	if why := strings.Join(r.Explanation, "\n"); !strings.Contains(why, "Before the first change (30 s into the timeline), frontend already breached") {
+		t.Errorf("explanation:\n%s", why)
 	}
 }
 
 func TestDegradedOnly(t *testing.T) {
-	// Every request answered, degraded and slow (1.2 s) in [20,30): no
-	// downtime, availability 1, degraded 10 s; p95 over a window holding a slow
-	// second is slow, so breached [20,39) on latency: detection 10 s, recovery 19 s.
+	// Every request answered, degraded and slow (1.2 s) in [20,30) (10-20 from
+	// the change): no downtime, availability 1, degraded 10 s; p95 over a
+	// window holding a slow second is slow, so breached [10,29) on latency,
+	// recovery 19 s; a slow answer is a bad event: 20 of 220 at 21 s, a page
+	// 1 s after the breach.
 	slow := func(sec int) outcome {
 		if sec >= 20 && sec < 30 {
 			return outcome{ok: true, degraded: true, latencyMs: 1200}
@@ -237,10 +277,10 @@ func TestDegradedOnly(t *testing.T) {
 		probes("frontend", 0, 60, slow).probes("api", 0, 60, failIn()).run(60, "recover-start")
 	r := build(t, s, meta())
 	checkService(t, r, "frontend", measures{Availability: 1, Degraded: 10, Breached: 19,
-		FirstBreach: f(20), Detect: f(10), Recover: f(19), Recovered: true})
-	// availability 0, downtime 0, recovery 15 x 19/60 = 4.75 -> 4.8, blast 25 x 0.5/4 = 3.125 -> 3.1.
-	if r.Score != 92.1 || r.BlastRadius.RequestsFailed != 0 {
-		t.Errorf("score %v (want 92.1), failed requests %d", r.Score, r.BlastRadius.RequestsFailed)
+		FirstBreach: f(10), Detect: f(1), Recover: f(19), Recovered: true})
+	// availability 0, downtime 0, recovery 15 x 19/50 = 5.7, blast 25 x 0.5/4 = 3.125 -> 3.1.
+	if r.Score != 91.2 || r.BlastRadius.RequestsFailed != 0 {
+		t.Errorf("score %v (want 91.2), failed requests %d", r.Score, r.BlastRadius.RequestsFailed)
 	}
 	if why := strings.Join(r.Explanation, "\n"); !strings.Contains(why, "The frontend stayed up (0 s down") {
 		t.Errorf("explanation:\n%s", why)
@@ -279,11 +319,11 @@ func TestNoTimelineStart(t *testing.T) {
 }
 
 func TestKilledRunScoresWhatWasSeen(t *testing.T) {
-	// No recover-start: the span ends at the last entry.
+	// No recover-start: the span ends at the last entry, 19.901 s after the change.
 	s := newSynth().step(10, "bad-release", "release", true).probes("frontend", 0, 30, failIn()).probes("api", 0, 30, failIn())
 	r := build(t, s, meta())
-	if r.SpanSeconds != 29.901 {
-		t.Errorf("span %v, want the last probe's offset 29.901", r.SpanSeconds)
+	if r.SpanSeconds != 19.901 {
+		t.Errorf("span %v, want the last probe's offset from the change, 19.901", r.SpanSeconds)
 	}
 }
 

@@ -37,20 +37,20 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		ew.printf("| %s | %.0f | %s | -%.1f | %s |\n", c.Name, c.Weight, pct(c.Share), c.Penalty, mdEscape(c.Detail))
 	}
 	ew.printf("| **score** | | | | **%s** |\n", ScoreText(r.Score))
-	ew.printf("\n## Services\n\n| service | availability | down | degraded | breached | detect | recover | budget burned | burn rate | objective |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	ew.printf("\n## Services\n\n| service | availability | down | degraded | breached | impact | detect | mitigate | recover | budget burned | burn rate | objective |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range r.Services {
-		ew.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %.1fx | %s |\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
-			seconds(s.DegradedSeconds), seconds(s.BreachedSeconds), optSeconds(s.TimeToDetectSeconds, "-"),
-			recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
+		ew.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1fx | %s |\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
+			seconds(s.DegradedSeconds), seconds(s.BreachedSeconds), optSeconds(s.TimeToImpactSeconds, "-"), optSeconds(s.TimeToDetectSeconds, "-"),
+			optSeconds(s.TimeToMitigateSeconds, "-"), recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
 			s.ErrorBudget.BurnRate, r.objectiveVerdict(s.Name))
 	}
+	ew.printf("\nTimes: impact from the first change to the first breach; detect from the first breach to %s; mitigate to the last change before recovery; recover to the moment from which the objective holds.\n", mdEscape(r.DetectionAlert))
 	b := r.BlastRadius
 	ew.printf("\n## Blast radius\n\n- services breached: %s (%s)\n- requests failed: %s (%d of %d)\n- pods disrupted: %d of %d (%d killed or evicted, %d restarts)\n- nodes lost: %d of %d\n- pools touched: %s (%s)\n",
 		pct(b.ServicesShare), strings.Join(orNone(b.ServicesBreached), ", "), pct(b.RequestsFailedShare), b.RequestsFailed, b.Requests,
 		b.PodsDisrupted, b.PodsAtStart, b.PodsKilled, b.PodRestarts, b.NodesLost, b.NodesAtStart,
 		strings.Join(orNone(b.PoolsTouched), ", "), pct(b.PoolsShare))
-	ew.printf("\nDetection %s, recovery %s, downtime %s, first fault at %s.\n", optSeconds(r.TimeToDetectSeconds, "-"),
-		recoverText(r.TimeToRecoverSeconds, r.Recovered, r.FirstBreach != nil), seconds(r.DowntimeSeconds), optOffset(r.FirstFaultSeconds))
+	ew.printf("\n%s.\n", mdEscape(upperFirst(r.timesLine())))
 	ew.printf("\n## Changes in flight before the first breach\n\n")
 	switch {
 	case r.FirstBreach == nil:
@@ -70,9 +70,16 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, v := range append(append([]Verdict{}, r.Objectives...), r.BusinessWindows...) {
 		ew.printf("- **%s** %s: %s\n", passFail(v.Passed), mdEscape(v.Name), mdEscape(v.Message))
 	}
+	ew.printf("\n## Changes\n\nEvery change seen in the span, whoever made it.\n\n| at | change | by |\n|---|---|---|\n")
+	for _, ch := range r.Changes {
+		ew.printf("| %s | %s | %s |\n", offset(ch.AtSeconds), mdEscape(ch.Message), mdEscape(byWhom(ch)))
+	}
 	ew.printf("\n## Timeline\n\n| at | step | action | by |\n|---|---|---|---|\n")
 	for _, st := range r.Steps {
-		by := "scenario"
+		by := st.Actor
+		if by == "" {
+			by = ActorScenario
+		}
 		if st.Rule != "" {
 			by = "automation " + st.Rule
 		}
@@ -83,6 +90,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		ew.printf("| %s | %s%s | %s | %s |\n", offset(st.AtSeconds), st.Step, blocked, st.Action, by)
 	}
 	return ew.err
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // mdEscape keeps table cells and lists intact.

@@ -22,11 +22,11 @@ func WriteText(w io.Writer, r *Report) error {
 	tw.Flush()
 	ew.printf("\n")
 	tw = newTabWriter(ew)
-	fmt.Fprintln(tw, "SERVICE\tAVAILABILITY\tDOWN\tDEGRADED\tBREACHED\tDETECT\tRECOVER\tBUDGET BURNED\tBURN RATE\tOBJECTIVE")
+	fmt.Fprintln(tw, "SERVICE\tAVAILABILITY\tDOWN\tDEGRADED\tBREACHED\tIMPACT\tDETECT\tMITIGATE\tRECOVER\tBUDGET BURNED\tBURN RATE\tOBJECTIVE")
 	for _, s := range r.Services {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
-			seconds(s.DegradedSeconds), seconds(s.BreachedSeconds), optSeconds(s.TimeToDetectSeconds, "-"),
-			recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, pct(s.Availability), seconds(s.DowntimeSeconds),
+			seconds(s.DegradedSeconds), seconds(s.BreachedSeconds), optSeconds(s.TimeToImpactSeconds, "-"), optSeconds(s.TimeToDetectSeconds, "-"),
+			optSeconds(s.TimeToMitigateSeconds, "-"), recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
 			fmt.Sprintf("%.1fx", s.ErrorBudget.BurnRate), r.objectiveVerdict(s.Name))
 	}
 	tw.Flush()
@@ -35,8 +35,7 @@ func WriteText(w io.Writer, r *Report) error {
 		pct(b.ServicesShare), strings.Join(orNone(b.ServicesBreached), ", "), pct(b.RequestsFailedShare),
 		b.PodsDisrupted, b.PodsAtStart, b.PodsKilled, b.PodRestarts, b.NodesLost, b.NodesAtStart,
 		strings.Join(orNone(b.PoolsTouched), ", "), pct(b.PoolsShare))
-	ew.printf("detect %s, recover %s, down %s (first fault %s)\n", optSeconds(r.TimeToDetectSeconds, "-"),
-		recoverText(r.TimeToRecoverSeconds, r.Recovered, r.FirstBreach != nil), seconds(r.DowntimeSeconds), optOffset(r.FirstFaultSeconds))
+	ew.printf("%s\n", r.timesLine())
 	if r.FirstBreach != nil {
 		ew.printf("\nchanges in flight before the first breach (%s at %s):\n", r.FirstBreach.Service, offset(r.FirstBreach.AtSeconds))
 		if len(r.ChangesInFlight) == 0 {
@@ -65,19 +64,36 @@ func changeLine(ch Change) string {
 	if ch.ControlPlane {
 		flag = "!! CONTROL PLANE UPGRADED !! "
 	}
-	by := ""
-	if ch.Rule != "" {
-		by = " (automation " + ch.Rule + ")"
-	}
 	var before []string
 	for _, p := range ch.Preceded {
 		before = append(before, fmt.Sprintf("%s before %s breached", seconds(math.Round(p.BeforeSeconds)), p.Service))
 	}
-	msg := ""
-	if ch.Message != "" {
-		msg = ": " + ch.Message
+	return fmt.Sprintf("%s%s %s [%s]; %s", flag, offset(ch.AtSeconds), ch.Message, byWhom(ch), strings.Join(before, ", "))
+}
+
+// byWhom says who made a change: "automation node-group-health-check, step
+// drain", "outside: not made by the run".
+func byWhom(ch Change) string {
+	switch {
+	case ch.Actor == ActorOutside:
+		return "outside: not made by the run"
+	case ch.Rule != "":
+		return fmt.Sprintf("%s %s, step %s", ch.Actor, ch.Rule, ch.Step)
+	case ch.Step != "":
+		return fmt.Sprintf("%s, step %s", ch.Actor, ch.Step)
 	}
-	return fmt.Sprintf("%s%s %s [%s]%s%s; %s", flag, offset(ch.AtSeconds), ch.Step, ch.Action, by, msg, strings.Join(before, ", "))
+	return ch.Actor
+}
+
+// timesLine is the run's times in one line.
+func (r *Report) timesLine() string {
+	first := "none"
+	if r.FirstFaultSeconds != nil {
+		first = fmt.Sprintf("%s, %s", offset(*r.FirstFaultSeconds), r.FirstFault)
+	}
+	return fmt.Sprintf("impact %s, detect %s, mitigate %s, recover %s, down %s (first fault %s)", optSeconds(r.TimeToImpactSeconds, "-"),
+		optSeconds(r.TimeToDetectSeconds, "-"), optSeconds(r.TimeToMitigateSeconds, "-"),
+		recoverText(r.TimeToRecoverSeconds, r.Recovered, r.FirstBreach != nil), seconds(r.DowntimeSeconds), first)
 }
 
 func newTabWriter(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 2, ' ', 0) }

@@ -22,11 +22,27 @@ type Report struct {
 	Cluster    string    `json:"cluster,omitempty"`
 	Start      time.Time `json:"start"` // the timeline's start: offsets count from here
 	StoryScale float64   `json:"story_scale,omitempty"`
-	// SpanSeconds is the measured span: timeline start to the start of
-	// recovery (the run's own recovery is not part of the incident).
-	SpanSeconds   float64 `json:"span_seconds"`
-	BucketSeconds float64 `json:"bucket_seconds"`
-	Aborted       string  `json:"aborted,omitempty"`
+	// SpanSeconds is the measured span: from the first change (whoever made
+	// it; the timeline's start if nothing changed) to the horizon, or to the
+	// start of the run's recovery if that came first (the run's own
+	// recovery is not part of the incident).
+	SpanSeconds float64 `json:"span_seconds"`
+	// HorizonSeconds is the score's span, fixed by the scenario: every share
+	// of the score is of it, so that waiting longer before the first change
+	// or after recovery moves nothing. HorizonReached is false when the run
+	// ended before it (aborted, killed): the rest was not observed.
+	HorizonSeconds float64 `json:"horizon_seconds"`
+	HorizonReached bool    `json:"horizon_reached"`
+	// FirstChangeOffsetSeconds is when the first change came, from the
+	// timeline's start (where the scenario's offsets count from).
+	FirstChangeOffsetSeconds float64 `json:"first_change_offset_seconds"`
+	// BreachedBeforeSpan are the services that breached their objective
+	// between the timeline's start and the first change: not scored.
+	BreachedBeforeSpan []string `json:"breached_before_span,omitempty"`
+	// DetectionAlert says what the time to detect waits for.
+	DetectionAlert string  `json:"detection_alert"`
+	BucketSeconds  float64 `json:"bucket_seconds"`
+	Aborted        string  `json:"aborted,omitempty"`
 
 	Score      float64     `json:"score"`
 	Components []Component `json:"components"`
@@ -36,21 +52,27 @@ type Report struct {
 	// Run-wide measures: downtime is the time at least one service was down;
 	// detection and recovery span every service (nil: no breach, or none
 	// after the first fault / no recovery).
-	DowntimeSeconds      float64  `json:"downtime_seconds"`
-	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds" jsonschema:"oneof_type=number;null"`
-	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds" jsonschema:"oneof_type=number;null"`
-	Recovered            bool     `json:"recovered"`
-	FirstFaultSeconds    *float64 `json:"first_fault_seconds" jsonschema:"oneof_type=number;null"`
-	FirstBreach          *Breach  `json:"first_breach"`
+	DowntimeSeconds       float64  `json:"downtime_seconds"`
+	TimeToImpactSeconds   *float64 `json:"time_to_impact_seconds" jsonschema:"oneof_type=number;null"`
+	TimeToDetectSeconds   *float64 `json:"time_to_detect_seconds" jsonschema:"oneof_type=number;null"`
+	TimeToMitigateSeconds *float64 `json:"time_to_mitigate_seconds" jsonschema:"oneof_type=number;null"`
+	TimeToRecoverSeconds  *float64 `json:"time_to_recover_seconds" jsonschema:"oneof_type=number;null"`
+	Recovered             bool     `json:"recovered"`
+	// FirstFaultSeconds is the first change not made by the operator.
+	FirstFaultSeconds *float64 `json:"first_fault_seconds" jsonschema:"oneof_type=number;null"`
+	FirstFault        string   `json:"first_fault,omitempty"`
+	FirstBreach       *Breach  `json:"first_breach"`
 
-	BlastRadius     BlastRadius   `json:"blast_radius"`
-	Services        []Service     `json:"services"`
-	Objectives      []Verdict     `json:"objectives"`
-	BusinessWindows []Verdict     `json:"business_windows"`
-	ChangesInFlight []Change      `json:"changes_in_flight"`
-	Steps           []StepMark    `json:"steps"`
-	Nodes           []NodeLane    `json:"nodes"`
-	Pools           []PoolSummary `json:"pools"`
+	BlastRadius     BlastRadius `json:"blast_radius"`
+	Services        []Service   `json:"services"`
+	Objectives      []Verdict   `json:"objectives"`
+	BusinessWindows []Verdict   `json:"business_windows"`
+	ChangesInFlight []Change    `json:"changes_in_flight"`
+	// Changes are every change seen in the span, whoever made it.
+	Changes []Change      `json:"changes"`
+	Steps   []StepMark    `json:"steps"`
+	Nodes   []NodeLane    `json:"nodes"`
+	Pools   []PoolSummary `json:"pools"`
 
 	breached [][]bool // per service (in Services' order), per bucket
 }
@@ -108,13 +130,21 @@ type Service struct {
 	DegradedSeconds float64 `json:"degraded_seconds"`
 	BreachedSeconds float64 `json:"breached_seconds"`
 	// NoDataSeconds had no probe answer at all (the prober stalled).
-	NoDataSeconds        float64  `json:"no_data_seconds"`
-	FirstBreachSeconds   *float64 `json:"first_breach_seconds" jsonschema:"oneof_type=number;null"`
-	BreachedBeforeFault  bool     `json:"breached_before_fault"`
-	TimeToDetectSeconds  *float64 `json:"time_to_detect_seconds" jsonschema:"oneof_type=number;null"`
-	TimeToRecoverSeconds *float64 `json:"time_to_recover_seconds" jsonschema:"oneof_type=number;null"`
-	Recovered            bool     `json:"recovered"`
-	ErrorBudget          Budget   `json:"error_budget"`
+	NoDataSeconds       float64  `json:"no_data_seconds"`
+	FirstBreachSeconds  *float64 `json:"first_breach_seconds" jsonschema:"oneof_type=number;null"`
+	BreachedBeforeFault bool     `json:"breached_before_fault"`
+	// The service's times, from its first breach except impact (from the
+	// first change to it); nil when there is none.
+	TimeToImpactSeconds *float64 `json:"time_to_impact_seconds" jsonschema:"oneof_type=number;null"`
+	TimeToDetectSeconds *float64 `json:"time_to_detect_seconds" jsonschema:"oneof_type=number;null"`
+	DetectedAtSeconds   *float64 `json:"detected_at_seconds" jsonschema:"oneof_type=number;null"`
+	// TimeToMitigateSeconds runs to the last change before its recovery:
+	// the change the recovery follows (MitigatedBy says which).
+	TimeToMitigateSeconds *float64 `json:"time_to_mitigate_seconds" jsonschema:"oneof_type=number;null"`
+	MitigatedBy           string   `json:"mitigated_by,omitempty"`
+	TimeToRecoverSeconds  *float64 `json:"time_to_recover_seconds" jsonschema:"oneof_type=number;null"`
+	Recovered             bool     `json:"recovered"`
+	ErrorBudget           Budget   `json:"error_budget"`
 	// States are the service's state over time, merged into spans.
 	States []Span `json:"states"`
 	// Series is the share of probes answered per bucket (-1: no probe).
@@ -173,14 +203,25 @@ type Verdict struct {
 	ToSeconds   *float64 `json:"to_seconds,omitempty"`
 }
 
-// Change is a change the timeline holds (a step that changes the cluster or
-// the system, made by the scenario or by automation) before the first breach.
+// Change is a change seen in the cluster, whoever made it: the run's steps
+// (actor scenario, automation or operator) or anyone else (outside).
 type Change struct {
 	AtSeconds float64 `json:"at_seconds"`
-	Step      string  `json:"step"`
-	Action    string  `json:"action"`
-	Rule      string  `json:"rule,omitempty"`
-	Message   string  `json:"message,omitempty"`
+	Actor     string  `json:"actor"`
+	// Object and Field say what changed (deployment/api replicas, node/x
+	// ready, control-plane version), From and To how.
+	Object string `json:"object"`
+	Field  string `json:"field"`
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	// Manager is the field manager the API server recorded (kubectl-scale).
+	Manager string `json:"manager,omitempty"`
+	// The step that made it, if one did.
+	Step   string `json:"step,omitempty"`
+	Action string `json:"action,omitempty"`
+	Rule   string `json:"rule,omitempty"`
+	// Message says it in words.
+	Message string `json:"message"`
 	// ControlPlane marks a control-plane upgrade: the change nobody knew of.
 	ControlPlane bool `json:"control_plane"`
 	// Preceded lists the breaches it came before, with how long before.
@@ -199,6 +240,7 @@ type StepMark struct {
 	Step      string  `json:"step"`
 	Action    string  `json:"action"`
 	Rule      string  `json:"rule,omitempty"`
+	Actor     string  `json:"actor,omitempty"`
 	Change    bool    `json:"change"`
 	Blocked   bool    `json:"blocked,omitempty"`
 }

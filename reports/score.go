@@ -21,7 +21,9 @@ const (
 
 // score computes the components and the score.
 func score(r *Report) {
-	span := math.Max(r.SpanSeconds, Bucket.Seconds())
+	// Every share is of the horizon, which the scenario fixes: not of the
+	// run's length, which waiting would stretch.
+	span := math.Max(r.HorizonSeconds, Bucket.Seconds())
 	var down, recov float64
 	for _, s := range r.Services {
 		down += s.DowntimeSeconds / span
@@ -52,7 +54,7 @@ func score(r *Report) {
 	r.Components = []Component{
 		component("availability", WeightAvailability, b.RequestsFailedShare,
 			fmt.Sprintf("%d of %d requests failed", b.RequestsFailed, b.Requests)),
-		component("downtime", WeightDowntime, down, "down: "+strings.Join(downs, ", ")+" of "+seconds(math.Round(r.SpanSeconds))),
+		component("downtime", WeightDowntime, down, "down: "+strings.Join(downs, ", ")+" of "+seconds(math.Round(r.HorizonSeconds))),
 		component("recovery", WeightRecovery, recov, recovDetail),
 		component("blast radius", WeightBlastRadius, blast, fmt.Sprintf("services %s, pools %s, nodes %d/%d, pods %d/%d",
 			pct(b.ServicesShare), pct(b.PoolsShare), b.NodesLost, b.NodesAtStart, b.PodsDisrupted, b.PodsAtStart)),
@@ -81,9 +83,28 @@ func explain(r *Report) {
 		worst := slices.MaxFunc(r.Components, func(a, b Component) int { return cmpFloat(a.Penalty, b.Penalty) })
 		out = append(out, fmt.Sprintf("Score %s/100; what hurt most: %s (-%.1f: %s).", ScoreText(r.Score), worst.Name, worst.Penalty, worst.Detail))
 	}
+	if !r.HorizonReached {
+		out = append(out, fmt.Sprintf("The run ended %s after the first change, before its scoring horizon (%s): the score counts what was observed, and the rest as if nothing went wrong.",
+			seconds(math.Round(r.SpanSeconds)), seconds(r.HorizonSeconds)))
+	}
+	if len(r.BreachedBeforeSpan) > 0 {
+		out = append(out, fmt.Sprintf("Before the first change (%s into the timeline), %s already breached its objective: that is not scored, as the span starts at the first change; check the steady state.",
+			seconds(math.Round(r.FirstChangeOffsetSeconds)), strings.Join(r.BreachedBeforeSpan, " and ")))
+	}
 	crashing := r.crashLoopingTiers()
 	for _, s := range r.Services {
 		shared := r.sharedTouchedPools(s)
+		cause := r.causeOf(s)
+		if cause != nil && cause.Actor == ActorOutside {
+			// A change the scenario did not make came last before the
+			// breach: name it, not the pools.
+			what := fmt.Sprintf("missed its objective for %s, from %s", seconds(s.BreachedSeconds), offset(*s.FirstBreachSeconds))
+			if from, ok := s.firstDown(); ok {
+				what = fmt.Sprintf("was down %s, from %s", seconds(s.DowntimeSeconds), offset(from))
+			}
+			out = append(out, fmt.Sprintf("The %s %s, after %s at %s, a change the scenario did not make.", s.Name, what, cause.Message, offset(cause.AtSeconds)))
+			continue
+		}
 		switch {
 		case s.DowntimeSeconds > 0 && len(shared) > 0:
 			var with []string
@@ -119,6 +140,9 @@ func explain(r *Report) {
 		default:
 			out = append(out, fmt.Sprintf("The %s stayed up and met its objective throughout.", s.Name))
 		}
+		if cause != nil {
+			out = append(out, fmt.Sprintf("Its first breach, at %s, came after %s at %s (%s).", offset(*s.FirstBreachSeconds), cause.Message, offset(cause.AtSeconds), byWhom(*cause)))
+		}
 	}
 	for _, st := range r.Steps {
 		if st.Blocked {
@@ -134,6 +158,31 @@ func explain(r *Report) {
 		out = append(out, "The run ended before every service held its objective for a full window again: it never recovered.")
 	}
 	r.Explanation = out
+}
+
+// causeOf is the last change before a service's first breach (in its
+// second or before), nil if none or it did not breach.
+func (r *Report) causeOf(s Service) *Change {
+	if s.FirstBreachSeconds == nil {
+		return nil
+	}
+	var last *Change
+	for i, ch := range r.Changes {
+		if ch.AtSeconds < *s.FirstBreachSeconds+Bucket.Seconds() {
+			last = &r.Changes[i]
+		}
+	}
+	return last
+}
+
+// firstDown is when the service was first down.
+func (s Service) firstDown() (float64, bool) {
+	for _, sp := range s.States {
+		if sp.State == StateDown {
+			return sp.From, true
+		}
+	}
+	return 0, false
 }
 
 // crashLoopingTiers are the tiers whose pods were seen crash-looping.

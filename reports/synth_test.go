@@ -42,6 +42,17 @@ func (s *synth) step(sec float64, name, action string, change bool) *synth {
 	return s.add(sec+0.01, timeline.Entry{Kind: timeline.KindStep, Phase: "end", Step: name, Action: action, Change: change, Message: name + " done"})
 }
 
+// stepOn adds a step that acted on targets, by actor.
+func (s *synth) stepOn(sec, dur float64, name, action, actor string, targets ...string) *synth {
+	s.add(sec, timeline.Entry{Kind: timeline.KindStep, Phase: "start", Step: name, Action: action, Actor: actor, Change: true})
+	return s.add(sec+dur, timeline.Entry{Kind: timeline.KindStep, Phase: "end", Step: name, Action: action, Actor: actor, Change: true, Targets: targets})
+}
+
+// change adds a change the observers saw.
+func (s *synth) change(sec float64, object, field, from, to, manager string) *synth {
+	return s.add(sec, timeline.Entry{Kind: timeline.KindChange, Object: object, Field: field, From: from, To: to, Manager: manager})
+}
+
 // outcome is what a probe in a given second gets.
 type outcome struct {
 	ok, degraded bool

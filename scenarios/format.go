@@ -29,6 +29,7 @@ type scenarioFile struct {
 	Automation      []ruleFile           `yaml:"automation,omitempty" jsonschema:"description=What the cloud does by itself when a condition holds; each rule fires at most once."`
 	Abort           []conditionFile      `yaml:"abort,omitempty" jsonschema:"description=Conditions that stop the timeline (the run still recovers)."`
 	MaxDuration     *time.Duration       `yaml:"maxDuration,omitempty" jsonschema:"description=Bound on the timeline; past it the run aborts. Default 15m."`
+	Horizon         *time.Duration       `yaml:"horizon,omitempty" jsonschema:"description=The score's span: from the first change (any actor) this long, the same on every topology and run; the run observes at least this long before it recovers. Default 5m, at most maxDuration."`
 }
 
 type fixturesFile struct {
@@ -74,6 +75,7 @@ type stepFile struct {
 	Duration *time.Duration `yaml:"duration,omitempty" jsonschema:"description=wait: how long."`
 	Timeout  *time.Duration `yaml:"timeout,omitempty" jsonschema:"description=drain, node-start, kubelet-start, provision-pool: bound on the step."`
 	Message  string         `yaml:"message,omitempty" jsonschema:"description=note: the text."`
+	Actor    string         `yaml:"actor,omitempty" jsonschema:"enum=scenario,enum=operator,description=Who makes the step in the story: scenario (a fault; the default) or operator (a remediation). Automation steps are the automation's."`
 }
 
 type targetFile struct {

@@ -28,6 +28,7 @@ const (
 	DefaultSteadyFor    = 10 * time.Second
 	DefaultSteadyWithin = 2 * time.Minute
 	DefaultMaxDuration  = 15 * time.Minute
+	DefaultHorizon      = 5 * time.Minute
 	// MaxProbeRate bounds the probes: they share two cores with the cluster.
 	MaxProbeRate = 50.0
 )
@@ -90,6 +91,13 @@ func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, f
 		errs = append(errs, field.Invalid(field.NewPath("storyScale"), f.StoryScale, "must not be negative"))
 	}
 	errs = append(errs, positive(field.NewPath("maxDuration"), s.MaxDuration)...)
+	s.Horizon = durOr(f.Horizon, DefaultHorizon)
+	if f.Horizon != nil {
+		errs = append(errs, positive(field.NewPath("horizon"), s.Horizon)...)
+	}
+	if s.Horizon > s.MaxDuration && s.MaxDuration > 0 {
+		errs = append(errs, field.Invalid(field.NewPath("horizon"), s.Horizon.String(), fmt.Sprintf("longer than maxDuration (%s): the run could never observe it", s.MaxDuration)))
+	}
 
 	v := &validator{s: s}
 	errs = append(errs, v.topologies(f.Topologies, dir)...)
@@ -363,8 +371,19 @@ func (v *validator) businessWindows(fs []businessWindowFile) field.ErrorList {
 
 func (v *validator) step(f stepFile, p *field.Path, defName string, inTimeline bool) (Step, field.ErrorList) {
 	st := Step{Name: f.Name, Action: Action(f.Action), At: f.At, Delay: durOr(f.Delay, 0),
-		Version: f.Version, Duration: durOr(f.Duration, 0), Timeout: durOr(f.Timeout, 0), Message: strings.TrimSpace(f.Message)}
+		Version: f.Version, Duration: durOr(f.Duration, 0), Timeout: durOr(f.Timeout, 0), Message: strings.TrimSpace(f.Message),
+		Actor: ActorScenario}
 	var errs field.ErrorList
+	switch {
+	case !inTimeline && f.Actor != "":
+		errs = append(errs, field.Forbidden(p.Child("actor"), "an automation step is the automation's"))
+	case !inTimeline:
+		st.Actor = ActorAutomation
+	case f.Actor == string(ActorScenario) || f.Actor == string(ActorOperator):
+		st.Actor = Actor(f.Actor)
+	case f.Actor != "":
+		errs = append(errs, field.NotSupported(p.Child("actor"), f.Actor, []string{string(ActorScenario), string(ActorOperator)}))
+	}
 	if st.Name == "" {
 		st.Name = defName
 	} else {

@@ -41,13 +41,13 @@ func WritePlan(w io.Writer, s *Scenario, t cluster.Topology) error {
 	for _, pr := range ProbeMix {
 		paths = append(paths, string(pr.Service)+" "+pr.Path)
 	}
-	p.f("  3. observe   probes from the host at %g/s each (%s, timeout %s); informers on nodes, pods, deployments, events\n",
+	p.f("  3. observe   probes from the host at %g/s each (%s, timeout %s); informers on nodes, pods, deployments, events; every change to deployments, nodes, services, PDBs, config maps, secrets and the control plane's version, whoever makes it\n",
 		s.Probes.Rate, strings.Join(paths, ", "), s.Probes.Timeout)
 	p.f("  4. steady    every objective holds for %s (waiting up to %s):\n", s.SteadyState.Duration, s.SteadyState.Timeout)
 	for _, o := range s.Objectives {
 		p.f("                %s: %g%% of probes succeed and p95 latency <= %s over %s\n", o.Service, o.SuccessRatio*100, o.Latency, o.Window)
 	}
-	p.f("  5. timeline  at most %s\n", s.MaxDuration)
+	p.f("  5. timeline  at most %s; observed at least %s from the first change (the score's horizon)\n", s.MaxDuration, s.Horizon)
 	for _, st := range s.Timeline {
 		when := "right after the previous step"
 		switch {
@@ -59,7 +59,11 @@ func WritePlan(w io.Writer, s *Scenario, t cluster.Topology) error {
 				when += "; then " + st.Delay.String() + " more"
 			}
 		}
-		p.f("                %s (%s): %s\n", st.Name, when, describeStep(st, t))
+		by := ""
+		if st.Actor == ActorOperator {
+			by = " [operator]"
+		}
+		p.f("                %s%s (%s): %s\n", st.Name, by, when, describeStep(st, t))
 	}
 	for _, r := range s.Automation {
 		p.f("     automation %s: when %s, once:\n", r.Name, describeCondition(r.When, t))

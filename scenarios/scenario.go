@@ -34,6 +34,9 @@ type Scenario struct {
 	Abort           []Condition
 	// MaxDuration bounds the timeline; past it the run aborts (and recovers).
 	MaxDuration time.Duration
+	// Horizon is the score's span, counted from the first change: the run
+	// observes at least this long before it recovers.
+	Horizon time.Duration
 }
 
 // Probes configures the host-side HTTP probes.
@@ -96,7 +99,22 @@ type Step struct {
 	Duration time.Duration
 	Timeout  time.Duration
 	Message  string
+	// Actor is who makes the step in the story.
+	Actor Actor
 }
+
+// Actor is who made a step or a change.
+type Actor string
+
+// The actors. Timeline steps are the scenario's (faults) or the operator's
+// (remediation); automation rules' steps are the automation's; a change seen
+// in the cluster that no step made is the outside's.
+const (
+	ActorScenario   Actor = "scenario"
+	ActorOperator   Actor = "operator"
+	ActorAutomation Actor = "automation"
+	ActorOutside    Actor = "outside"
+)
 
 // Selector picks what a step or condition acts on: a pool's nodes, a tier's
 // pods (or, for node actions, the nodes of the pool hosting the tier), or

@@ -182,7 +182,8 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 
 // MetaFor is what a report needs of scenario s run on a topology.
 func MetaFor(s *scenarios.Scenario, topology, clusterName string) timeline.Meta {
-	m := timeline.Meta{Scenario: s.Name, Topology: topology, Cluster: clusterName, StoryScale: s.StoryScale}
+	m := timeline.Meta{Scenario: s.Name, Topology: topology, Cluster: clusterName, StoryScale: s.StoryScale,
+		Horizon: timeline.Duration(s.Horizon)}
 	for _, o := range s.Objectives {
 		m.Objectives = append(m.Objectives, timeline.Objective{Service: string(o.Service), SuccessRatio: o.SuccessRatio,
 			Latency: timeline.Duration(o.Latency), Window: timeline.Duration(o.Window)})
@@ -292,13 +293,20 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 	}()
 
 	var err error
+	var acted time.Time // when the first step that acts on the cluster began
 	for _, st := range s.Timeline {
 		if err = waitFor(tctx, st, start, w); err != nil {
 			break
 		}
+		if acted.IsZero() && st.Action != scenarios.ActionWait && st.Action != scenarios.ActionNote {
+			acted = time.Now()
+		}
 		if err = applyStep(tctx, env, st, "", tl, logger); err != nil {
 			break
 		}
+	}
+	if err == nil {
+		err = observeHorizon(tctx, s.Horizon, start, acted, w.obs, logger)
 	}
 	stop(nil)
 	<-loopDone
@@ -318,6 +326,26 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 		return "", err
 	}
 	return "", ctx.Err()
+}
+
+// observeHorizon keeps observing until the scoring horizon has passed: the
+// score spans Horizon from the first change, whoever made it, so every run
+// must have seen that much, however soon its steps were done.
+func observeHorizon(ctx context.Context, horizon time.Duration, start, acted time.Time, obs *observe.Cluster, logger log.Logger) error {
+	anchor := start
+	if !acted.IsZero() {
+		anchor = acted
+	}
+	if first := obs.FirstChange(); !first.IsZero() && first.Before(anchor) {
+		anchor = first
+	}
+	// One more second: the score counts whole seconds from the change's.
+	until := anchor.Add(horizon + time.Second)
+	if time.Until(until) <= 0 {
+		return nil
+	}
+	logger.V(0).Infof(" • observing until the scoring horizon, %s after the first change (%s more)", horizon, time.Until(until).Round(time.Second))
+	return sleep(ctx, time.Until(until))
 }
 
 type abortError struct{ msg string }
@@ -371,11 +399,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 func applyStep(ctx context.Context, env *steps.Env, st scenarios.Step, rule string, tl *timeline.Writer, logger log.Logger) error {
 	spec, _ := st.Action.Spec()
-	tl.Write(timeline.Entry{Kind: timeline.KindStep, Phase: "start", Step: st.Name, Action: string(st.Action), Rule: rule, Change: spec.Change})
+	tl.Write(timeline.Entry{Kind: timeline.KindStep, Phase: "start", Step: st.Name, Action: string(st.Action), Rule: rule, Change: spec.Change, Actor: string(st.Actor)})
 	began := time.Now()
 	out, err := steps.Apply(ctx, env, st)
 	e := timeline.Entry{Kind: timeline.KindStep, Phase: "end", Step: st.Name, Action: string(st.Action), Rule: rule,
-		Targets: out.Targets, Blocked: out.Blocked, Message: out.Message, Change: spec.Change}
+		Targets: out.Targets, Blocked: out.Blocked, Message: out.Message, Change: spec.Change, Actor: string(st.Actor)}
 	if err != nil {
 		e.Error = err.Error()
 	}

@@ -8,6 +8,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -30,6 +32,8 @@ type Cluster struct {
 	tl     *timeline.Writer
 	mu     sync.Mutex
 	last   map[string]string
+	fields map[string]map[string]watched // per object, its fields as last seen
+	first  time.Time                     // the first change seen
 	cancel context.CancelFunc
 }
 
@@ -38,7 +42,12 @@ func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer
 	ctx, cancel := context.WithCancel(ctx)
 	all := informers.NewSharedInformerFactory(client, 0)
 	ns := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(fixtures.Namespace))
-	c := &Cluster{tl: tl, last: map[string]string{}, cancel: cancel}
+	// gameday's marker, where the control plane's version is recorded.
+	marker := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(metav1.NamespaceSystem),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", cluster.MarkerConfigMap).String()
+		}))
+	c := &Cluster{tl: tl, last: map[string]string{}, fields: map[string]map[string]watched{}, cancel: cancel}
 	nodes := all.Core().V1().Nodes()
 	events := all.Core().V1().Events()
 	pods := ns.Core().V1().Pods()
@@ -62,20 +71,32 @@ func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer
 		if _, err := h.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { fn(obj, false) },
 			UpdateFunc: func(_, obj any) { fn(obj, false) },
-			DeleteFunc: func(obj any) {
-				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = d.Obj
-				}
-				fn(obj, true)
-			},
+			DeleteFunc: func(obj any) { fn(unwrap(obj), true) },
 		}); err != nil {
 			cancel()
 			return nil, err
 		}
 		synced = append(synced, h.inf.HasSynced)
 	}
+	// Changes: every object a change can be made to, whoever makes it.
+	for _, inf := range []cache.SharedIndexInformer{nodes.Informer(), deps.Informer(),
+		ns.Policy().V1().PodDisruptionBudgets().Informer(), ns.Core().V1().Services().Informer(),
+		ns.Core().V1().ConfigMaps().Informer(), ns.Core().V1().Secrets().Informer(),
+		marker.Core().V1().ConfigMaps().Informer()} {
+		reg, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+			AddFunc:    func(obj any, initial bool) { c.change(obj, initial, false) },
+			UpdateFunc: func(_, obj any) { c.change(obj, false, false) },
+			DeleteFunc: func(obj any) { c.change(unwrap(obj), false, true) },
+		})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		synced = append(synced, reg.HasSynced)
+	}
 	all.Start(ctx.Done())
 	ns.Start(ctx.Done())
+	marker.Start(ctx.Done())
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
 	defer syncCancel()
 	if !cache.WaitForCacheSync(syncCtx.Done(), synced...) {
@@ -87,6 +108,51 @@ func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer
 
 // Stop stops the informers.
 func (c *Cluster) Stop() { c.cancel() }
+
+func unwrap(obj any) any {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return d.Obj
+	}
+	return obj
+}
+
+// change writes what changed in obj since it was last seen; objects of the
+// first list are only remembered.
+func (c *Cluster) change(obj any, initial, deleted bool) {
+	object, now := fieldsOf(obj)
+	if object == "" {
+		return
+	}
+	meta, _ := obj.(metav1.Object)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before, seen := c.fields[object]
+	if deleted {
+		delete(c.fields, object)
+	} else {
+		c.fields[object] = now
+	}
+	if initial && !seen {
+		return
+	}
+	es := changes(object, before, now, meta, deleted)
+	if len(es) > 0 && c.first.IsZero() {
+		c.first = time.Now()
+	}
+	for _, e := range es {
+		c.tl.Write(e)
+	}
+}
+
+// FirstChange is when the first change was seen (zero: none yet).
+func (c *Cluster) FirstChange() time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first
+}
 
 // changed reports whether key's summary differs from the last one written.
 func (c *Cluster) changed(key, summary string) bool {

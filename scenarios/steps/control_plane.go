@@ -12,11 +12,9 @@ import (
 	"gameday.dev/gameday/scenarios"
 )
 
-// ControlPlaneVersionAnno, on gameday's marker ConfigMap, is the control
-// plane's version as a scenario upgraded it. kind cannot upgrade a control
-// plane in place, so the upgrade is recorded here and steps that join nodes
-// honour it.
-const ControlPlaneVersionAnno = "gameday.dev/control-plane-version"
+// ControlPlaneVersionAnno is cluster.ControlPlaneVersionAnno: steps that
+// join nodes honour the version recorded there.
+const ControlPlaneVersionAnno = cluster.ControlPlaneVersionAnno
 
 // ControlPlaneVersion is the recorded version, else the control-plane node's
 // kubelet version.

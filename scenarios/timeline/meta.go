@@ -25,6 +25,9 @@ type Meta struct {
 	StoryScale      float64          `json:"story_scale,omitempty"`
 	Objectives      []Objective      `json:"objectives"`
 	BusinessWindows []BusinessWindow `json:"business_windows,omitempty"`
+	// Horizon is the score's span from the first change; zero in runs
+	// recorded before it existed (their span is the whole run).
+	Horizon Duration `json:"horizon,omitempty"`
 }
 
 // Objective is a service's SLO: over any Window at least SuccessRatio of its

@@ -24,7 +24,15 @@ const (
 	KindPod        = "pod"        // a fixture pod's state changed
 	KindDeployment = "deployment" // a tier's deployment changed
 	KindEvent      = "event"      // a Kubernetes event
+	// KindChange is a change seen in the cluster, whoever made it: Object
+	// and Field say what, From and To how, Manager who the API server
+	// recorded (its field manager; empty for what a node's status shows).
+	KindChange = "change"
 )
+
+// Manager is the field manager the API server records for gameday's own
+// requests (its clients identify themselves with this user agent).
+const Manager = "gameday"
 
 // Entry is one line of a timeline; fields unused by its kind are empty.
 type Entry struct {
@@ -39,6 +47,8 @@ type Entry struct {
 	Targets []string `json:"targets,omitempty"`
 	Blocked bool     `json:"blocked,omitempty"`
 	Change  bool     `json:"change,omitempty"`
+	// Actor is who made a step: scenario, operator or automation.
+	Actor string `json:"actor,omitempty"`
 	Message string   `json:"message,omitempty"`
 	Error   string   `json:"error,omitempty"`
 
@@ -71,6 +81,12 @@ type Entry struct {
 	EventType   string `json:"eventType,omitempty"`
 	RecordKind  string `json:"recordKind,omitempty"`
 	Value       string `json:"value,omitempty"`
+
+	// changes
+	Field   string `json:"field,omitempty"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to,omitempty"`
+	Manager string `json:"manager,omitempty"`
 }
 
 // Bool is a *bool for Entry's optional flags.

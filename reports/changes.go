@@ -1,0 +1,286 @@
+package reports
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// The actors of a change (see scenarios.Actor).
+const (
+	ActorScenario   = "scenario"
+	ActorOperator   = "operator"
+	ActorAutomation = "automation"
+	ActorOutside    = "outside"
+)
+
+// How long after a step a change that nobody's field manager records (a
+// node going NotReady, a pod deleted) may still be its effect: a stopped
+// kubelet is noticed only after the node monitor's grace period.
+const effectWindow = 3 * time.Minute
+
+// ownSlack is how long after a step's end gameday's own write may still be
+// the step's (the step's end entry is written after its last request).
+const ownSlack = 2 * time.Second
+
+// stepRun is a step as the timeline recorded it, start to end.
+type stepRun struct {
+	name, action, rule, actor string
+	start, end                time.Time
+	targets                   []string
+	blocked                   bool
+	message, err              string
+	change                    bool
+}
+
+// stepRuns pairs each step's start with its end (a step without an end, as
+// in a killed run, lasts to the end of the timeline).
+func stepRuns(es []timeline.Entry) []stepRun {
+	var out []stepRun
+	open := map[string]int{}
+	for _, e := range es {
+		if e.Kind != timeline.KindStep {
+			continue
+		}
+		key := e.Rule + "/" + e.Step
+		switch e.Phase {
+		case "start":
+			actor := e.Actor
+			switch {
+			case actor != "":
+			case e.Rule != "": // recorded before steps had actors
+				actor = ActorAutomation
+			default:
+				actor = ActorScenario
+			}
+			open[key] = len(out)
+			out = append(out, stepRun{name: e.Step, action: e.Action, rule: e.Rule, actor: actor, start: e.Time, change: e.Change})
+		case "end":
+			i, ok := open[key]
+			if !ok {
+				continue
+			}
+			delete(open, key)
+			s := &out[i]
+			s.end, s.targets, s.blocked, s.message, s.err = e.Time, e.Targets, e.Blocked, e.Message, e.Error
+		}
+	}
+	if len(es) > 0 {
+		for _, i := range open {
+			out[i].end = es[len(es)-1].Time
+		}
+	}
+	return out
+}
+
+// effects says which actions a change that no field manager records can
+// be the effect of.
+var effects = map[string][]string{
+	"ready=false": {"node-stop", "kubelet-stop", "pool-outage"},
+	"ready=true":  {"node-start", "kubelet-start", "provision-pool"},
+	"deleted":     {"pod-kill", "drain"},
+}
+
+// observedChanges is every change the timeline holds, whoever made it, each
+// matched to the step that made it or, if none did, the outside's. A change
+// gameday's clients made (their field manager) is the step's that was
+// running on that object; a node's readiness or a pod's deletion, which no
+// field manager records, is the effect of the latest step that acted on
+// that object in a way that causes it, within effectWindow; anything else
+// was made outside the run, by the field manager the API server recorded.
+//
+// Timelines recorded before changes were observed hold none: their
+// declared change steps stand in for them.
+func observedChanges(es []timeline.Entry, runs []stepRun) []observed {
+	var out []observed
+	any := false
+	for _, e := range es {
+		switch {
+		case e.Kind == timeline.KindChange:
+			any = true
+			out = append(out, attribute(observed{at: e.Time, object: e.Object, field: e.Field, from: e.From, to: e.To, manager: e.Manager}, runs))
+		case e.Kind == timeline.KindPod && e.Deleted:
+			// A pod deleted by a step that named it: pod-kill or a drain's eviction.
+			o := observed{at: e.Time, object: "pod/" + e.Name, field: "deleted"}
+			if a := attribute(o, runs); a.step != "" {
+				out = append(out, a)
+			}
+		}
+	}
+	if any {
+		return dedupePods(out)
+	}
+	out = out[:0]
+	for _, s := range runs {
+		if s.change {
+			out = append(out, observed{at: s.start, object: "step/" + s.name, field: s.action, step: s.name, action: s.action,
+				rule: s.rule, actor: s.actor, declared: true, message: s.message, failed: s.err})
+		}
+	}
+	return out
+}
+
+// dedupePods keeps one deletion per pod (a pod is seen deleting, then gone).
+func dedupePods(in []observed) []observed {
+	seen := map[string]bool{}
+	return slices.DeleteFunc(in, func(o observed) bool {
+		if !strings.HasPrefix(o.object, "pod/") {
+			return false
+		}
+		if seen[o.object] {
+			return true
+		}
+		seen[o.object] = true
+		return false
+	})
+}
+
+// observed is one change with who made it.
+type observed struct {
+	at                        time.Time
+	object, field, from, to   string
+	manager                   string
+	actor, step, action, rule string
+	declared                  bool // a declared step standing in (old timelines)
+	message, failed           string
+}
+
+func attribute(o observed, runs []stepRun) observed {
+	name := o.object[strings.Index(o.object, "/")+1:]
+	targets := func(s stepRun) bool { return slices.Contains(s.targets, name) }
+	take := func(s stepRun) observed {
+		o.actor, o.step, o.action, o.rule = s.actor, s.name, s.action, s.rule
+		return o
+	}
+	switch o.manager {
+	case timeline.Manager:
+		// gameday's own write: the step running then, the one acting on
+		// this object first.
+		var running []stepRun
+		for _, s := range runs {
+			if !o.at.Before(s.start) && !o.at.After(s.end.Add(ownSlack)) {
+				running = append(running, s)
+			}
+		}
+		if i := slices.IndexFunc(running, targets); i >= 0 {
+			return take(running[i])
+		}
+		if len(running) > 0 {
+			return take(running[len(running)-1])
+		}
+		o.actor = ActorScenario // gameday, between steps
+		return o
+	case "":
+		key := o.field
+		if o.field == "ready" {
+			key += "=" + o.to
+		}
+		causes := effects[key]
+		for i := len(runs) - 1; i >= 0; i-- {
+			s := runs[i]
+			if s.start.After(o.at) || o.at.After(s.end.Add(effectWindow)) || !slices.Contains(causes, s.action) || !targets(s) {
+				continue
+			}
+			return take(s)
+		}
+	}
+	o.actor = ActorOutside
+	return o
+}
+
+// words says what a change was, for people: "deployment/api was scaled
+// 2 -> 0 by kubectl-scale".
+func (o observed) words() string {
+	if o.declared {
+		w := fmt.Sprintf("step %s (%s)", o.step, o.action)
+		if o.message != "" {
+			w += ": " + o.message
+		}
+		return w
+	}
+	var w string
+	switch {
+	case o.field == "created":
+		w = o.object + " was created"
+	case o.field == "deleted":
+		w = o.object + " was deleted"
+	case o.object == "control-plane" && o.to != "":
+		w = "the control plane was upgraded to " + o.to
+	case o.object == "control-plane":
+		w = "the control plane's recorded version " + o.from + " was removed"
+	case o.field == "replicas":
+		w = fmt.Sprintf("%s was scaled %s -> %s", o.object, o.from, o.to)
+	case o.field == "release":
+		w = fmt.Sprintf("%s was released %s -> %s", o.object, noneIfEmpty(o.from), noneIfEmpty(o.to))
+	case o.field == "template":
+		w = fmt.Sprintf("%s's pod template changed (%s)", o.object, strings.Join(templateDiff(o.from, o.to), ", "))
+	case o.field == "unschedulable" && o.to == "true":
+		w = o.object + " was cordoned"
+	case o.field == "unschedulable":
+		w = o.object + " was uncordoned"
+	case o.field == "ready" && o.to == "true":
+		w = o.object + " became Ready"
+	case o.field == "ready":
+		w = o.object + " went NotReady"
+	case o.field == "data":
+		w = o.object + "'s data changed"
+	default:
+		w = fmt.Sprintf("%s's %s changed %s -> %s", o.object, o.field, noneIfEmpty(o.from), noneIfEmpty(o.to))
+	}
+	if o.manager != "" && o.manager != timeline.Manager {
+		w += " by " + o.manager
+	}
+	return w
+}
+
+func noneIfEmpty(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// templateDiff names the parts of a pod template summary that differ.
+func templateDiff(from, to string) []string {
+	var out []string
+	for _, part := range []string{"image", "args", "env", "resources"} {
+		if templatePart(from, part) != templatePart(to, part) {
+			out = append(out, part)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"containers"}
+	}
+	return out
+}
+
+func templatePart(summary, part string) string {
+	var out []string
+	for _, c := range strings.Split(summary, "; ") {
+		i := strings.Index(c, " "+part+"=")
+		if i < 0 {
+			continue
+		}
+		rest := c[i+len(part)+2:]
+		if j := strings.Index(rest, " "+nextPart(part)+"="); j >= 0 && nextPart(part) != "" {
+			rest = rest[:j]
+		}
+		out = append(out, rest)
+	}
+	return strings.Join(out, "|")
+}
+
+func nextPart(part string) string {
+	switch part {
+	case "image":
+		return "args"
+	case "args":
+		return "env"
+	case "env":
+		return "resources"
+	}
+	return ""
+}

@@ -1,0 +1,247 @@
+package reports
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+func withHorizon(d time.Duration) timeline.Meta {
+	m := meta()
+	m.Horizon = timeline.Duration(d)
+	return m
+}
+
+// The seed's lesson: a change nobody declared. Someone scales the API to
+// zero with kubectl at 15 s and back at 35 s; the run itself only notes.
+// Worked by hand: the span starts at the scale (15 s); the API fails from
+// 16 s to 35 s: down 19 s from +0:01; impact 1 s; the scale back at +0:20
+// is the last change before its recovery at +0:20 (last failing second
+// 34 s = +0:19, breached to +0:28 ... recovery counted from the end of the
+// last breach), so it mitigated it: 19 s.
+func TestOutsideChangeIsAttributedAndNamed(t *testing.T) {
+	s := newSynth().cluster().step(0, "a-note", "note", false).
+		change(15, "deployment/api", "replicas", "2", "0", "kubectl-scale").
+		change(35, "deployment/api", "replicas", "0", "2", "kubectl-scale").
+		probes("frontend", -10, 120, failIn()).probes("api", -10, 120, failIn([2]int{16, 35})).
+		run(120, "recover-start")
+	r := build(t, s, withHorizon(90*time.Second))
+	if len(r.ChangesInFlight) != 1 {
+		t.Fatalf("changes in flight: %+v", r.ChangesInFlight)
+	}
+	ch := r.ChangesInFlight[0]
+	if ch.Actor != ActorOutside || ch.Manager != "kubectl-scale" || ch.Message != "deployment/api was scaled 2 -> 0 by kubectl-scale" || ch.AtSeconds != 0 {
+		t.Errorf("change in flight: %+v", ch)
+	}
+	if r.FirstFaultSeconds == nil || *r.FirstFaultSeconds != 0 || r.FirstChangeOffsetSeconds != 15 {
+		t.Errorf("first fault %v, first change at %v s into the timeline", r.FirstFaultSeconds, r.FirstChangeOffsetSeconds)
+	}
+	api := r.Services[1]
+	if api.DowntimeSeconds != 19 || *api.TimeToImpactSeconds != 1 || *api.TimeToMitigateSeconds != 19 ||
+		api.MitigatedBy != "deployment/api was scaled 0 -> 2 by kubectl-scale" {
+		t.Errorf("api: down %v impact %v mitigate %v by %q", api.DowntimeSeconds, api.TimeToImpactSeconds, api.TimeToMitigateSeconds, api.MitigatedBy)
+	}
+	want := "The api was down 19 s, from +0:01, after deployment/api was scaled 2 -> 0 by kubectl-scale at +0:00, a change the scenario did not make."
+	if why := strings.Join(r.Explanation, "\n"); !strings.Contains(why, want) || strings.Contains(why, "pool `app` was hit") {
+		t.Errorf("explanation does not name the outside change as the cause:\n%s", why)
+	}
+}
+
+// A scenario whose only fault is node-stop: its first fault is the node
+// going NotReady (observed, the step's effect), and impact counts from it.
+func TestNodeStopOnlyHasAFirstFault(t *testing.T) {
+	s := newSynth().cluster().stepOn(10, 0.2, "stop-n1", "node-stop", "scenario", "n1").
+		change(25, "node/n1", "ready", "true", "false", "").
+		probes("frontend", -10, 100, failIn([2]int{27, 37})).probes("api", -10, 100, failIn()).
+		run(100, "recover-start")
+	r := build(t, s, withHorizon(60*time.Second))
+	if r.FirstFaultSeconds == nil || *r.FirstFaultSeconds != 0 || r.FirstFault != "node/n1 went NotReady" || r.FirstChangeOffsetSeconds != 25 {
+		t.Fatalf("first fault %v %q at %v s", r.FirstFaultSeconds, r.FirstFault, r.FirstChangeOffsetSeconds)
+	}
+	if c := r.Changes[0]; c.Actor != ActorScenario || c.Step != "stop-n1" {
+		t.Errorf("the NotReady node is the node-stop's effect: %+v", c)
+	}
+	if r.TimeToImpactSeconds == nil || *r.TimeToImpactSeconds != 2 {
+		t.Errorf("impact %v, want 2 s (node lost at 25 s, frontend failing from 27 s)", r.TimeToImpactSeconds)
+	}
+	if r.SpanSeconds != 60 || !r.HorizonReached {
+		t.Errorf("span %v reached %v", r.SpanSeconds, r.HorizonReached)
+	}
+}
+
+// gameday's own writes are the step's that ran then: the automation's,
+// the operator's; the same write by someone else is the outside's.
+func TestChangesMatchedToTheirStep(t *testing.T) {
+	s := newSynth().cluster().
+		stepOn(5, 1, "drain", "drain", "automation", "n1", "n2").
+		change(5.5, "node/n1", "unschedulable", "false", "true", timeline.Manager).
+		stepOn(20, 1, "rollback", "rollback", "operator", "workers").
+		change(20.5, "deployment/workers", "release", "v2", "v1", timeline.Manager).
+		change(30, "node/n2", "unschedulable", "false", "true", "kubectl-cordon").
+		change(40, "node/n2", "ready", "true", "false", "").
+		probes("frontend", 0, 60, failIn()).probes("api", 0, 60, failIn()).run(60, "recover-start")
+	r := build(t, s, withHorizon(50*time.Second))
+	var got []string
+	for _, c := range r.Changes {
+		got = append(got, c.Actor+" "+c.Step+": "+c.Message)
+	}
+	want := []string{
+		"automation drain: node/n1 was cordoned",
+		"operator rollback: deployment/workers was released v2 -> v1",
+		"outside : node/n2 was cordoned by kubectl-cordon",
+		"outside : node/n2 went NotReady", // a drain does not make a node NotReady
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+	// The operator's change is not the first fault.
+	if r.FirstFault != "node/n1 was cordoned" {
+		t.Errorf("first fault %q", r.FirstFault)
+	}
+}
+
+// Detection is a page from the SRE workbook's multi-window burn-rate alert,
+// windows scaled by the story scale. At scale 60: 14.4x over 60 s and 5 s,
+// or 6x over 360 s and 30 s. 70 s of good probes (60 before the change,
+// 10 after it), then every probe fails: after k+1 failing seconds the 360 s
+// window holds 10(k+1) bad of 10(71+k), which reaches 6% at k = 4 (5/75),
+// while the 30 s window holds 50 of 300 (17%): a page 4 s after the first
+// breach. The 60 s window reaches 14.4% only at k = 8. Without the minute
+// of history before the change, the page comes at once.
+func TestBurnRateDetection(t *testing.T) {
+	m := withHorizon(60 * time.Second)
+	m.StoryScale = 60
+	s := newSynth().change(0, "deployment/api", "replicas", "2", "0", "kubectl-scale").
+		probes("frontend", -60, 100, failIn()).probes("api", -60, 100, failIn([2]int{10, 100})).run(100, "recover-start")
+	r := build(t, s, m)
+	api := r.Services[1]
+	if api.FirstBreachSeconds == nil || *api.FirstBreachSeconds != 10 || api.TimeToDetectSeconds == nil || *api.TimeToDetectSeconds != 4 {
+		t.Errorf("api: first breach %v, detect %v; want 10 and 4", api.FirstBreachSeconds, *api.TimeToDetectSeconds)
+	}
+	if !strings.Contains(r.DetectionAlert, "14.4x over both 60 s and 5 s") || !strings.Contains(r.DetectionAlert, "6x over both 360 s and 30 s") {
+		t.Errorf("detection alert: %s", r.DetectionAlert)
+	}
+	// Little history (10 good seconds): the same failures page at once, as
+	// 10 bad of 110 is over 6%.
+	s = newSynth().change(0, "deployment/api", "replicas", "2", "0", "kubectl-scale").
+		probes("frontend", 0, 100, failIn()).probes("api", 0, 100, failIn([2]int{10, 100})).run(100, "recover-start")
+	if d := build(t, s, m).Services[1].TimeToDetectSeconds; d == nil || *d != 0 {
+		t.Errorf("detect without history %v, want 0", d)
+	}
+	// A latency-only breach is bad events too: slow answers page.
+	slow := func(sec int) outcome {
+		if sec >= 10 {
+			return outcome{ok: true, latencyMs: 1500}
+		}
+		return fine
+	}
+	s = newSynth().change(0, "deployment/api", "replicas", "2", "0", "kubectl-scale").
+		probes("frontend", -60, 100, failIn()).probes("api", -60, 100, slow).run(100, "recover-start")
+	if d := build(t, s, m).Services[1].TimeToDetectSeconds; d == nil || *d != 4 {
+		t.Errorf("detect on slow answers %v, want 4", d)
+	}
+}
+
+// The score is of the incident, not of the run: appending a wait of any
+// length after recovery, waiting longer before the first change, or a
+// longer steady state changes no figure of the score.
+func TestPaddingMovesNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	const horizon = 40
+	checked := 0
+	for i := 0; i < 120; i++ {
+		base := randomRun(rng)
+		fault := base.firstChange()
+		if base.end()-fault < horizon {
+			continue // the run must reach its horizon
+		}
+		checked++
+		m := withHorizon(horizon * time.Second)
+		want := scoreFigures(build(t, base, m))
+		pads := map[string]*synth{
+			"a wait after recovery":         base.padEnd(float64(1 + rng.IntN(300))),
+			"a longer wait before a change": base.padStart(float64(1 + rng.IntN(120))),
+			"a longer steady state":         base.padSteady(float64(1 + rng.IntN(120))),
+		}
+		for what, p := range pads {
+			if d := cmp.Diff(want, scoreFigures(build(t, p, m))); d != "" {
+				t.Fatalf("case %d: %s moved the score (-before +after):\n%s", i, what, d)
+			}
+		}
+	}
+	if checked < 30 {
+		t.Fatalf("only %d random runs reached the horizon", checked)
+	}
+}
+
+// scoreFigures is everything the score is made of.
+type figures struct {
+	Score      float64
+	Components []Component
+	Blast      BlastRadius
+	Services   []measures
+}
+
+func scoreFigures(r *Report) figures {
+	f := figures{Score: r.Score, Components: r.Components, Blast: r.BlastRadius}
+	for _, s := range r.Services {
+		m := measuresOf(s)
+		m.Detect = nil // the alert's long windows look back over what came before
+		f.Services = append(f.Services, m)
+	}
+	return f
+}
+
+func (s *synth) firstChange() float64 {
+	for _, e := range s.es {
+		if (e.Kind == timeline.KindStep && e.Change) || e.Kind == timeline.KindChange {
+			return e.Time.Sub(s.t0).Seconds()
+		}
+	}
+	return 0
+}
+
+func (s *synth) end() float64 {
+	for _, e := range s.es {
+		if e.Kind == timeline.KindRun && e.Phase == "recover-start" {
+			return e.Time.Sub(s.t0).Seconds()
+		}
+	}
+	return s.es[len(s.es)-1].Time.Sub(s.t0).Seconds()
+}
+
+// padEnd waits d more seconds before recovery, every probe answering.
+func (s *synth) padEnd(d float64) *synth {
+	end := s.end()
+	p := &synth{t0: s.t0, es: slices.DeleteFunc(slices.Clone(s.es), func(e timeline.Entry) bool {
+		return e.Kind == timeline.KindRun && e.Phase == "recover-start"
+	})}
+	p.probes("frontend", int(end), int(end+d), failIn()).probes("api", int(end), int(end+d), failIn())
+	return p.run(end+d, "recover-start")
+}
+
+// padStart waits d more seconds between the timeline's start and the
+// first change: everything from it on comes d later.
+func (s *synth) padStart(d float64) *synth {
+	first := s.firstChange()
+	p := &synth{t0: s.t0}
+	for _, e := range s.es {
+		if at := e.Time.Sub(s.t0).Seconds(); at >= first {
+			e.Time = e.Time.Add(time.Duration(d * float64(time.Second)))
+		}
+		p.es = append(p.es, e)
+	}
+	return p.probes("frontend", int(first), int(first+d), failIn()).probes("api", int(first), int(first+d), failIn())
+}
+
+// padSteady checks the steady state d seconds longer before the timeline.
+func (s *synth) padSteady(d float64) *synth {
+	p := &synth{t0: s.t0, es: slices.Clone(s.es)}
+	return p.probes("frontend", -int(d), 0, failIn()).probes("api", -int(d), 0, failIn())
+}
