@@ -48,9 +48,9 @@ type Entry struct {
 	Blocked bool     `json:"blocked,omitempty"`
 	Change  bool     `json:"change,omitempty"`
 	// Actor is who made a step: scenario, operator or automation.
-	Actor string `json:"actor,omitempty"`
-	Message string   `json:"message,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	Actor   string `json:"actor,omitempty"`
+	Message string `json:"message,omitempty"`
+	Error   string `json:"error,omitempty"`
 
 	// probes
 	Service   string  `json:"service,omitempty"`
