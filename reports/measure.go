@@ -30,7 +30,7 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	es := slices.Clone(entries)
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Time.Before(es[j].Time) })
 	var t0, runEnd time.Time
-	r := &Report{Schema: Schema, Scenario: m.Scenario, Topology: m.Topology, Cluster: m.Cluster, StoryScale: m.StoryScale,
+	r := &Report{Schema: Schema, Scenario: m.Scenario, ScenarioDigest: m.ScenarioDigest, ScoringVersion: ScoringVersion, Topology: m.Topology, Cluster: m.Cluster, StoryScale: m.StoryScale,
 		BucketSeconds: Bucket.Seconds()}
 	for _, e := range es {
 		if e.Kind != timeline.KindRun {

@@ -128,3 +128,21 @@ func BenchmarkScore(b *testing.B) {
 		}
 	}
 }
+
+// A report says which scenario file ran (from run.json) and which version
+// of the score computed it: today's, whatever gameday recorded the run. A
+// run.json from before digests (the recorded runs) leaves the digest unknown.
+func TestReportCarriesDigestAndScoringVersion(t *testing.T) {
+	m, es := recorded(t, "shared")
+	r, err := Build(m, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ScenarioDigest != "" || r.ScoringVersion != ScoringVersion {
+		t.Errorf("old run.json: digest %q, scoring version %d; want none and %d", r.ScenarioDigest, r.ScoringVersion, ScoringVersion)
+	}
+	m.ScenarioDigest, m.ScoringVersion = "sha256:abc", ScoringVersion-1
+	if r, err = Build(m, es); err != nil || r.ScenarioDigest != "sha256:abc" || r.ScoringVersion != ScoringVersion {
+		t.Errorf("digest %q, scoring version %d (%v); want sha256:abc and %d", r.ScenarioDigest, r.ScoringVersion, err, ScoringVersion)
+	}
+}

@@ -16,12 +16,18 @@ const Schema = "gameday.dev/report/v1"
 
 // Report is what a run measured, scored and concluded.
 type Report struct {
-	Schema     string    `json:"schema"`
-	Scenario   string    `json:"scenario"`
-	Topology   string    `json:"topology"`
-	Cluster    string    `json:"cluster,omitempty"`
-	Start      time.Time `json:"start"` // the timeline's start: offsets count from here
-	StoryScale float64   `json:"story_scale,omitempty"`
+	Schema   string `json:"schema"`
+	Scenario string `json:"scenario"`
+	// ScenarioDigest identifies the scenario file that ran (run.json's);
+	// empty for a run recorded before digests.
+	ScenarioDigest string `json:"scenario_digest,omitempty"`
+	// ScoringVersion is the version of the score that computed Score
+	// (ScoringVersion when built by this gameday); 0 for older reports.
+	ScoringVersion int       `json:"scoring_version,omitempty"`
+	Topology       string    `json:"topology"`
+	Cluster        string    `json:"cluster,omitempty"`
+	Start          time.Time `json:"start"` // the first change: offsets count from here
+	StoryScale     float64   `json:"story_scale,omitempty"`
 	// SpanSeconds is the measured span: from the first change (whoever made
 	// it; the timeline's start if nothing changed) to the horizon, or to the
 	// start of the run's recovery if that came first (the run's own

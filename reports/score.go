@@ -8,6 +8,14 @@ import (
 	"strings"
 )
 
+// ScoringVersion versions the score's definition: what is measured and how
+// it is weighed. A change that can move a score for the same timeline bumps
+// it, so that a gate never compares scores of two definitions (a baseline
+// scored by another version is scored again from its timeline, or refused).
+// Reports and run.json files without one predate it: their version is
+// unknown.
+const ScoringVersion = 2
+
 // The score's weights: each component takes its weight times a share (0:
 // nothing went wrong, 1: everything did) off 100. Every share grows with
 // failed requests, downtime, slower recovery or a wider blast radius, and

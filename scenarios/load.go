@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -56,10 +58,19 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	s, errs := f.convert(doc, filepath.Dir(file))
 	s.File = file
+	s.Digest = Digest(data)
 	if err := doc.FieldErrors(errs); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Digest identifies a scenario file's bytes: "sha256:" and their hex SHA-256.
+// A run records it so that a gate compares only runs of the same scenario,
+// not of another file that happens to share its name.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func durOr(d *time.Duration, def time.Duration) time.Duration {

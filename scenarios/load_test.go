@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -81,6 +83,32 @@ func TestLoadInvalid(t *testing.T) {
 		_, err := Load(f)
 		return err
 	})
+}
+
+// A run records which scenario file ran: the digest of its bytes, a
+// built-in's embedded ones included, so one byte more is another scenario.
+func TestDigest(t *testing.T) {
+	s, data, err := Resolve("cascading-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if want := "sha256:" + hex.EncodeToString(sum[:]); s.Digest != want {
+		t.Errorf("built-in's digest %q, want %q", s.Digest, want)
+	}
+	f := filepath.Join(t.TempDir(), "copy.yaml")
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, err := Resolve(f); err != nil || c.Digest != s.Digest {
+		t.Errorf("a byte-for-byte copy's digest %q (%v), want the built-in's %q", c.Digest, err, s.Digest)
+	}
+	if err := os.WriteFile(f, append(data, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, err := Resolve(f); err != nil || c.Digest == s.Digest {
+		t.Errorf("a changed copy has the built-in's digest (%v)", err)
+	}
 }
 
 func TestResolve(t *testing.T) {

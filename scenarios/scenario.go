@@ -18,6 +18,9 @@ type Scenario struct {
 	Description string
 	// File is where the scenario was loaded from ("" for a built-in's embedded copy).
 	File string
+	// Digest is the SHA-256 of the file's bytes as loaded (a built-in's
+	// embedded copy): see Digest.
+	Digest string
 	// Topologies the scenario runs on, in order; each resolved.
 	Topologies []cluster.Topology
 	// StoryScale is how many minutes of the real incident one minute of run

@@ -16,9 +16,15 @@ import (
 // `gameday run` leaves it (run.json, timeline.jsonl) and returns that folder.
 func RecordedRun(t testing.TB, dir, topology string) string {
 	t.Helper()
+	return RecordedRunAt(t, filepath.Join(dir, topology), topology)
+}
+
+// RecordedRunAt writes the recorded run of topology into dst itself (for
+// example a repeated run's folder, OUT/<topology>/run-2) and returns dst.
+func RecordedRunAt(t testing.TB, dst, topology string) string {
+	t.Helper()
 	_, self, _, _ := runtime.Caller(0)
 	src := filepath.Join(filepath.Dir(self), "..", "testdata", "runs", topology)
-	dst := filepath.Join(dir, topology)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}

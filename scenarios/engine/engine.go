@@ -21,6 +21,7 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/observe"
 	"gameday.dev/gameday/scenarios/steps"
@@ -182,8 +183,8 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 
 // MetaFor is what a report needs of scenario s run on a topology.
 func MetaFor(s *scenarios.Scenario, topology, clusterName string) timeline.Meta {
-	m := timeline.Meta{Scenario: s.Name, Topology: topology, Cluster: clusterName, StoryScale: s.StoryScale,
-		Horizon: timeline.Duration(s.Horizon)}
+	m := timeline.Meta{Scenario: s.Name, ScenarioDigest: s.Digest, ScoringVersion: reports.ScoringVersion,
+		Topology: topology, Cluster: clusterName, StoryScale: s.StoryScale, Horizon: timeline.Duration(s.Horizon)}
 	for _, o := range s.Objectives {
 		m.Objectives = append(m.Objectives, timeline.Objective{Service: string(o.Service), SuccessRatio: o.SuccessRatio,
 			Latency: timeline.Duration(o.Latency), Window: timeline.Duration(o.Window)})

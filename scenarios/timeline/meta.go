@@ -15,11 +15,18 @@ const MetaSchema = "gameday.dev/run/v1"
 const MetaFile = "run.json"
 
 // Meta is what a report needs to know of a run besides its timeline: the
-// scenario's objectives, business windows and story scale. The engine writes
-// it as run.json before the first entry, so a killed run can still be scored.
+// scenario's objectives, business windows and story scale, and what a gate
+// needs to compare like with like: which scenario file ran and which version
+// of the score was current. The engine writes it as run.json before the first
+// entry, so a killed run can still be scored. Runs recorded before a field
+// existed lack it: its zero value means unknown.
 type Meta struct {
-	Schema          string           `json:"schema"`
-	Scenario        string           `json:"scenario"`
+	Schema   string `json:"schema"`
+	Scenario string `json:"scenario"`
+	// ScenarioDigest is the scenario file's digest (scenarios.Digest).
+	ScenarioDigest string `json:"scenario_digest,omitempty"`
+	// ScoringVersion is reports.ScoringVersion of the gameday that ran it.
+	ScoringVersion  int              `json:"scoring_version,omitempty"`
 	Topology        string           `json:"topology"`
 	Cluster         string           `json:"cluster"`
 	StoryScale      float64          `json:"story_scale,omitempty"`

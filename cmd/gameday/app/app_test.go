@@ -30,6 +30,10 @@ func TestExitCodes(t *testing.T) {
 	t.Setenv("GAMEDAY_HOME", dir)
 	recorded := reporttest.RecordedRun(t, t.TempDir(), "separate")
 	scen := "../../../scenarios/testdata/scenario/"
+	oldReport := filepath.Join(t.TempDir(), "report.json") // a report.json of before scoring versions, without its timeline
+	if err := os.WriteFile(oldReport, []byte(`{"schema":"gameday.dev/report/v1","scenario":"cascading-outage","topology":"separate","score":69.9}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -85,6 +89,16 @@ func TestExitCodes(t *testing.T) {
 		{name: "dry run checks the baseline too", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", filepath.Join(dir, "nope.json")}, code: 2, errHas: "--baseline: no run at"},
 		{name: "run with a negative max regression", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", recorded, "--max-regression", "-1"}, code: 2, errHas: "must be 0 or more points"},
 		{name: "scenarios schema", args: []string{"scenarios", "schema"}, code: 0, stdoHas: `"$id": "https://gameday.dev/schemas/scenario-v1alpha1.json"`},
+		{name: "run help shows --repeat", args: []string{"run", "--help"}, code: 0, stdoHas: "--repeat 3 --out out"},
+		{name: "run with --repeat 0", args: []string{"run", "cascading-outage", "--dry-run", "--repeat", "0"}, code: 2, errHas: "--repeat 0: each topology needs 1 run or more"},
+		{name: "run with a negative --repeat", args: []string{"run", "cascading-outage", "--dry-run", "--repeat", "-2"}, code: 2, errHas: "--repeat -2"},
+		{name: "run with --retain and --repeat", args: []string{"run", "cascading-outage", "--dry-run", "--repeat", "2", "--retain"}, code: 2, errHas: "use --retain with --repeat 1"},
+		{name: "run against a baseline of another scenario", args: []string{"run", scen + "valid-minimal.yaml", "--dry-run", "--baseline", recorded}, code: 2,
+			errHas: "is a run of scenario cascading-outage, this run is of scenario minimal"},
+		{name: "run against a baseline of another scenario, allowed", args: []string{"run", scen + "valid-minimal.yaml", "--dry-run", "--baseline", recorded, "--allow-other-scenario"}, code: 0},
+		{name: "run against a baseline of its own scenario", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", recorded}, code: 0},
+		{name: "run against a report.json of an older score", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", oldReport}, code: 2,
+			errHas: oldReport + " was scored by an older gameday (no scoring version)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,5 +168,29 @@ func TestDockerUnreachable(t *testing.T) {
 	stdout, _, code, _ := run(t, "doctor")
 	if code != 1 || !strings.Contains(stdout, "✗  docker") || !strings.Contains(stdout, "to fix docker: sudo hack/setup-docker.sh") {
 		t.Errorf("doctor: exit %d:\n%s", code, stdout)
+	}
+}
+
+// Bad input to the gate is refused before anything exists: no cluster (no
+// Docker daemon is reachable here, so trying would exit 1), no folder.
+func TestRunRefusesBadGateInputFirst(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	t.Setenv("GAMEDAY_HOME", t.TempDir())
+	recorded := reporttest.RecordedRun(t, t.TempDir(), "separate")
+	for _, tc := range []struct {
+		args   []string
+		errHas string
+	}{
+		{[]string{"cascading-outage", "--repeat", "0"}, "--repeat 0"},
+		{[]string{"../../../scenarios/testdata/scenario/valid-minimal.yaml", "--baseline", recorded}, "this run is of scenario minimal"},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		_, _, code, err := run(t, append([]string{"run", "--out", out}, tc.args...)...)
+		if code != 2 || err == nil || !strings.Contains(err.Error(), tc.errHas) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: exit %d, err %v; want one line with %q, exit 2", tc.args, code, err, tc.errHas)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v: %s exists (%v)", tc.args, out, err)
+		}
 	}
 }

@@ -2,10 +2,13 @@ package run
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/reports"
+	"gameday.dev/gameday/scenarios"
 )
 
 // gate is a baseline: one report for every topology, or one per topology.
@@ -18,12 +21,13 @@ type gate struct {
 
 // loadBaseline reads --baseline: a report.json or a topology folder (one
 // report, the baseline of every topology run), or a run's folder (each
-// topology against its own).
+// topology against its own). Every baseline score is today's code's: a
+// folder's timeline is scored again (reports.LoadBaseline).
 func loadBaseline(path string, maxDrop float64) (*gate, error) {
 	if maxDrop < 0 {
 		return nil, cli.Usagef("--max-regression %g: must be 0 or more points", maxDrop)
 	}
-	rs, err := reports.LoadRun(path)
+	rs, err := reports.LoadBaseline(path)
 	if err != nil {
 		return nil, cli.Usage(fmt.Errorf("--baseline: %w", err))
 	}
@@ -36,6 +40,44 @@ func loadBaseline(path string, maxDrop float64) (*gate, error) {
 		g.byTopo[r.Topology] = r
 	}
 	return g, nil
+}
+
+// sameScenario refuses a baseline of another scenario: a score compares
+// only with one of the same incident. The digest tells another version of a
+// file with the same name; a baseline recorded before digests is compared
+// by name.
+func (g *gate) sameScenario(s *scenarios.Scenario) error {
+	for _, b := range g.all() {
+		switch {
+		case b.Scenario != s.Name:
+			return cli.Usagef("--baseline %s is a run of scenario %s, this run is of scenario %s: a score compares only with the same scenario's (--allow-other-scenario to gate against it anyway)",
+				g.path, b.Scenario, s.Name)
+		case b.ScenarioDigest != "" && b.ScenarioDigest != s.Digest:
+			return cli.Usagef("--baseline %s is a run of another version of scenario %s (file %s, this one %s): a score compares only with the same scenario's (--allow-other-scenario to gate against it anyway)",
+				g.path, s.Name, short(b.ScenarioDigest), short(s.Digest))
+		}
+	}
+	return nil
+}
+
+// short is a digest's first 12 hex digits, enough to tell two files apart.
+func short(digest string) string {
+	if d := strings.TrimPrefix(digest, "sha256:"); len(d) > 12 {
+		return "sha256:" + d[:12]
+	}
+	return digest
+}
+
+// all lists every baseline report, in topology order.
+func (g *gate) all() []*reports.Report {
+	if g.single != nil {
+		return []*reports.Report{g.single}
+	}
+	var out []*reports.Report
+	for _, t := range slices.Sorted(maps.Keys(g.byTopo)) {
+		out = append(out, g.byTopo[t])
+	}
+	return out
 }
 
 func (g *gate) baselineFor(topology string) *reports.Report {
@@ -54,9 +96,9 @@ func (g *gate) check(gl *cli.Globals, rs []*reports.Report) error {
 			lines = append(lines, fmt.Sprintf("%s: no baseline for this topology in %s", r.Topology, g.path))
 			continue
 		}
-		if b.Scenario != r.Scenario {
-			lines = append(lines, fmt.Sprintf("%s: the baseline is of scenario %s, this run of %s", r.Topology, b.Scenario, r.Scenario))
-			continue
+		if b.Scenario != r.Scenario || (b.ScenarioDigest != "" && b.ScenarioDigest != r.ScenarioDigest) {
+			// sameScenario refused it before the run, unless --allow-other-scenario.
+			fmt.Fprintf(gl.Streams.Out, "gate %s: the baseline is a run of %s, allowed by --allow-other-scenario\n", r.Topology, scenarioText(b))
 		}
 		why := reports.Gate(r, b, g.maxDrop)
 		verdict := "PASS"
@@ -74,4 +116,12 @@ func (g *gate) check(gl *cli.Globals, rs []*reports.Report) error {
 		return nil
 	}
 	return cli.WithCode(cli.ExitObjectives, fmt.Errorf("regression against the baseline %s: %s", g.path, strings.Join(lines, "; ")))
+}
+
+// scenarioText names a report's scenario, with its file's short digest.
+func scenarioText(r *reports.Report) string {
+	if r.ScenarioDigest == "" {
+		return "scenario " + r.Scenario
+	}
+	return fmt.Sprintf("scenario %s (%s)", r.Scenario, short(r.ScenarioDigest))
 }

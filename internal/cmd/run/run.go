@@ -29,6 +29,10 @@ type flagpole struct {
 	Image         string
 	Baseline      string
 	MaxRegression float64
+	// AllowOtherScenario gates against a baseline of another scenario.
+	AllowOtherScenario bool
+	// Repeat is how many runs each topology gets.
+	Repeat int
 }
 
 // NewCommand returns `gameday run`.
@@ -43,7 +47,18 @@ timeline with its automation, recover everything the run changed, and
 delete the cluster unless --retain.
 
 --dry-run prints that plan for each topology, with every target resolved to
-the topology's pools, and changes nothing.`,
+the topology's pools, and changes nothing.
+
+--baseline gates the run against an earlier one (exit 3 on a regression).
+A baseline folder that holds its timeline is scored again by this gameday;
+a report.json alone must have been scored by this version of the score. A
+baseline of another scenario, or of another version of its file, is refused
+(exit 2) unless --allow-other-scenario.
+
+--repeat N runs each topology N times, each run in DIR/<topology>/run-<i>/;
+the summary, the comparison and the gate take each topology's median run,
+and DIR/<topology>/repeat.json lists every run's score with the median, the
+lowest and the highest.`,
 		Example: `  # what the seed incident's replay does on each topology
   gameday run cascading-outage --dry-run
 
@@ -51,7 +66,11 @@ the topology's pools, and changes nothing.`,
   gameday run cascading-outage --out out
 
   # only on the shared topology, keeping the cluster afterwards
-  gameday run cascading-outage --topology shared --retain`,
+  gameday run cascading-outage --topology shared --retain
+
+  # in CI: 3 runs on separate, the median gated against a kept run's folder
+  gameday run cascading-outage --topology separate --repeat 3 --out out \
+    --baseline .gameday/baseline --max-regression 5`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), g, f, args[0]) },
 	}
@@ -61,12 +80,20 @@ the topology's pools, and changes nothing.`,
 	cmd.Flags().StringVar(&f.Out, "out", "", "folder for each topology's timeline, DIR/<topology>/timeline.jsonl (default gameday-<scenario>-<time>)")
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: each topology's cluster is <name>-<topology>")
 	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
-	cmd.Flags().StringVar(&f.Baseline, "baseline", "", "a report.json, or a run's folder (one report per topology), to gate against: exit 3 on a regression")
+	cmd.Flags().StringVar(&f.Baseline, "baseline", "", "a run's folder (one baseline per topology), a topology's folder or a report.json to gate against: exit 3 on a regression")
 	cmd.Flags().Float64Var(&f.MaxRegression, "max-regression", 5, "with --baseline: the most points the score may drop")
+	cmd.Flags().BoolVar(&f.AllowOtherScenario, "allow-other-scenario", false, "with --baseline: gate against a run of another scenario, or of another version of its file")
+	cmd.Flags().IntVar(&f.Repeat, "repeat", 1, "runs per topology: report and gate on each topology's median run, with the spread")
 	return cmd
 }
 
 func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
+	if f.Repeat < 1 {
+		return cli.Usagef("--repeat %d: each topology needs 1 run or more", f.Repeat)
+	}
+	if f.Repeat > 1 && f.Retain {
+		return cli.Usagef("--retain keeps a topology's cluster, so that its next run could not create it: use --retain with --repeat 1")
+	}
 	s, _, err := scenarios.Resolve(arg)
 	if err != nil {
 		return err
@@ -84,6 +111,11 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if f.Baseline != "" { // bad input fails before any cluster exists, --dry-run included
 		if baseline, err = loadBaseline(f.Baseline, f.MaxRegression); err != nil {
 			return err
+		}
+		if !f.AllowOtherScenario {
+			if err := baseline.sameScenario(s); err != nil {
+				return err
+			}
 		}
 	}
 	if !f.DryRun {
@@ -121,7 +153,11 @@ func pick(s *scenarios.Scenario, names []string) ([]cluster.Topology, error) {
 }
 
 // replay runs the scenario on each topology in turn (one cluster at a time:
-// two on a small machine make both flaky), then reports, compares and gates.
+// two on a small machine make both flaky), --repeat times, then reports,
+// compares and gates. Repeated runs take turns (shared, separate, shared,
+// separate...) rather than coming in blocks: whatever drifts on the machine
+// over the command (a warmer cache, another job) then weighs on every
+// topology alike, not on the last topology's runs alone.
 func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology, baseline *gate) error {
 	k, err := cluster.NewKind(g.Logger())
 	if err != nil {
@@ -133,30 +169,40 @@ func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scena
 	}
 	var results []*engine.Result
 	var runErr error
-	for _, t := range topos {
-		g.Logger().V(0).Infof("Replaying %s on topology %s", s.Name, t.Name)
-		res, err := engine.Run(ctx, k, engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
-			OutDir: filepath.Join(out, t.Name), Retain: f.Retain, Image: f.Image, Logger: g.Logger()})
-		results = append(results, res)
-		if err != nil {
-			runErr = fmt.Errorf("topology %s: %w", t.Name, err)
-			res.Failed = true
-			break
+rounds:
+	for i := 1; i <= f.Repeat; i++ {
+		for _, t := range topos {
+			dir, which := filepath.Join(out, t.Name), "topology "+t.Name
+			if f.Repeat > 1 {
+				dir, which = filepath.Join(dir, runDir(i)), fmt.Sprintf("%s, run %d of %d", which, i, f.Repeat)
+			}
+			g.Logger().V(0).Infof("Replaying %s on %s", s.Name, which)
+			res, err := engine.Run(ctx, k, engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
+				OutDir: dir, Retain: f.Retain, Image: f.Image, Logger: g.Logger()})
+			results = append(results, res)
+			if err != nil {
+				runErr = fmt.Errorf("%s: %w", which, err)
+				res.Failed = true
+				break rounds
+			}
 		}
 	}
 	if runErr != nil {
 		baseline = nil // a run that failed or was interrupted keeps its own exit code
 	}
-	return errors.Join(runErr, finish(g, out, results, baseline))
+	return errors.Join(runErr, finish(g, out, results, f.Repeat, baseline))
 }
 
+// runDir is the folder of a topology's i-th run with --repeat.
+func runDir(i int) string { return fmt.Sprintf("run-%d", i) }
+
 // finish writes each run's reports and the comparison, prints the summary,
-// and applies the baseline gate (exit 3 on a regression).
-func finish(g *cli.Globals, out string, results []*engine.Result, baseline *gate) error {
-	var rs []*reports.Report
+// and applies the baseline gate (exit 3 on a regression). With --repeat, each
+// topology's median run stands for it in all three.
+func finish(g *cli.Globals, out string, results []*engine.Result, repeat int, baseline *gate) error {
 	var errs []error
-	scores := map[string]string{}
-	for _, res := range results {
+	scored := make([]*reports.Report, len(results)) // nil: not scored
+	for i, res := range results {
 		dir := filepath.Dir(res.Timeline)
 		r, err := reports.FromRun(dir)
 		if errors.Is(err, reports.ErrNoTimeline) || errors.Is(err, fs.ErrNotExist) {
@@ -166,13 +212,33 @@ func finish(g *cli.Globals, out string, results []*engine.Result, baseline *gate
 			_, err = reports.WriteFiles(dir, r)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("report of topology %s: %w", res.Topology, err))
+			which := "topology " + res.Topology
+			if repeat > 1 {
+				which += ", " + filepath.Base(dir)
+			}
+			errs = append(errs, fmt.Errorf("report of %s: %w", which, err))
+			continue
+		}
+		scored[i] = r
+	}
+	topos := byTopology(results, scored)
+	var rs []*reports.Report // each topology's median run's
+	for _, tr := range topos {
+		if repeat > 1 && len(tr.spread.Runs) > 0 {
+			if err := reports.WriteRepeat(filepath.Join(out, tr.name), tr.spread); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		r := tr.medianReport()
+		if r == nil {
 			continue
 		}
 		rs = append(rs, r)
-		scores[res.Topology] = reports.ScoreText(r.Score)
-	}
-	for _, r := range rs {
+		if repeat > 1 {
+			sp := tr.spread
+			fmt.Fprintf(g.Streams.Out, "%s: the median of %d scored runs is %s's (%s; lowest %s, highest %s):\n\n", tr.name, len(sp.Runs),
+				sp.MedianRun, reports.ScoreText(sp.Median), reports.ScoreText(sp.Min), reports.ScoreText(sp.Max))
+		}
 		if err := reports.WriteText(g.Streams.Out, r); err != nil {
 			return err
 		}
@@ -188,22 +254,13 @@ func finish(g *cli.Globals, out string, results []*engine.Result, baseline *gate
 		}
 		fmt.Fprintln(g.Streams.Out)
 	}
-	tbl := cli.NewTable(g.Streams.Out, "TOPOLOGY", "RESULT", "SCORE", "REPLAY", "PROBES", "REPORT")
-	for _, r := range results {
-		result := "completed"
-		switch {
-		case r.Aborted != "":
-			result = "aborted: " + r.Aborted
-		case r.Failed:
-			result = "failed (below)"
-		}
-		score, report := "-", "-"
-		if sc, ok := scores[r.Topology]; ok {
-			score, report = sc, filepath.Join(filepath.Dir(r.Timeline), reports.HTMLFile)
-		}
-		tbl.Row(r.Topology, result, score, r.Replay.Round(100*time.Millisecond).String(), fmt.Sprintf("%.1f/s", r.ProbeRate), report)
+	var err error
+	if repeat > 1 {
+		err = writeRepeatSummary(g.Streams.Out, topos, repeat)
+	} else {
+		err = writeSummary(g.Streams.Out, topos)
 	}
-	if err := tbl.Flush(); err != nil {
+	if err != nil {
 		return err
 	}
 	if len(errs) > 0 || baseline == nil {
