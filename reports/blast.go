@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"math"
 	"slices"
 
 	"gameday.dev/gameday/scenarios/timeline"
@@ -62,10 +63,10 @@ func measureBlast(r *Report, es []timeline.Entry, c *clock) {
 			pool(e.Pool)
 		}
 		st := nodeState(e)
-		if e.Time.After(c.t0) {
+		if !e.Time.Before(c.from()) { // the state at the start is what came strictly before it
 			if len(n.states) == 0 || n.states[len(n.states)-1] != st {
 				n.states = append(n.states, st)
-				n.at = append(n.at, c.at(e.Time))
+				n.at = append(n.at, math.Max(0, c.at(e.Time))) // a lane starts at the span's start
 			}
 			if n.service && (st == NodeNotReady || st == NodeGone) {
 				touched[n.pool] = true
@@ -126,7 +127,7 @@ func measureBlast(r *Report, es []timeline.Entry, c *clock) {
 				current[e.Tier] = e.Release
 			}
 		case timeline.KindPod:
-			if !e.Time.After(c.t0) {
+			if e.Time.Before(c.from()) {
 				restarts[e.Name] = e.Restarts
 				if p := podPool(e, nodePool); p != "" && p != systemPool && !slices.Contains(pool(p).Tiers, e.Tier) && !e.Deleted {
 					pool(p).Tiers = append(pool(p).Tiers, e.Tier)

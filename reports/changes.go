@@ -26,6 +26,9 @@ const effectWindow = 3 * time.Minute
 // the step's (the step's end entry is written after its last request).
 const ownSlack = 2 * time.Second
 
+// acts reports whether a step acts on the cluster (waits and notes do not).
+func (s stepRun) acts() bool { return s.action != "wait" && s.action != "note" }
+
 // stepRun is a step as the timeline recorded it, start to end.
 type stepRun struct {
 	name, action, rule, actor string
@@ -81,7 +84,7 @@ func stepRuns(es []timeline.Entry) []stepRun {
 var effects = map[string][]string{
 	"ready=false": {"node-stop", "kubelet-stop", "pool-outage"},
 	"ready=true":  {"node-start", "kubelet-start", "provision-pool"},
-	"deleted":     {"pod-kill", "drain"},
+	"deleted":     {"pod-kill"},
 }
 
 // observedChanges is every change the timeline holds, whoever made it, each
@@ -89,8 +92,10 @@ var effects = map[string][]string{
 // gameday's clients made (their field manager) is the step's that was
 // running on that object; a node's readiness or a pod's deletion, which no
 // field manager records, is the effect of the latest step that acted on
-// that object in a way that causes it, within effectWindow; anything else
-// was made outside the run, by the field manager the API server recorded.
+// that object in a way that causes it, within effectWindow; a field removed
+// (which leaves no manager either: an uncordon, a taint taken off) is the
+// step's that was running on that object then; anything else was made
+// outside the run, by the field manager the API server recorded.
 //
 // Timelines recorded before changes were observed hold none: their
 // declared change steps stand in for them.
@@ -103,7 +108,9 @@ func observedChanges(es []timeline.Entry, runs []stepRun) []observed {
 			any = true
 			out = append(out, attribute(observed{at: e.Time, object: e.Object, field: e.Field, from: e.From, to: e.To, manager: e.Manager}, runs))
 		case e.Kind == timeline.KindPod && e.Deleted:
-			// A pod deleted by a step that named it: pod-kill or a drain's eviction.
+			// A pod deleted by a step that named it (pod-kill). Other pod
+			// deletions (rollouts, evictions) are not changes anyone made to
+			// the pod: the change behind them (a release, a cordon) is.
 			o := observed{at: e.Time, object: "pod/" + e.Name, field: "deleted"}
 			if a := attribute(o, runs); a.step != "" {
 				out = append(out, a)
@@ -144,7 +151,8 @@ type observed struct {
 	object, field, from, to   string
 	manager                   string
 	actor, step, action, rule string
-	declared                  bool // a declared step standing in (old timelines)
+	declared                  bool      // a declared step standing in (old timelines)
+	made                      time.Time // its step's start, if earlier
 	message, failed           string
 }
 
@@ -153,6 +161,9 @@ func attribute(o observed, runs []stepRun) observed {
 	targets := func(s stepRun) bool { return slices.Contains(s.targets, name) }
 	take := func(s stepRun) observed {
 		o.actor, o.step, o.action, o.rule = s.actor, s.name, s.action, s.rule
+		if s.start.Before(o.at) {
+			o.made = s.start
+		}
 		return o
 	}
 	switch o.manager {
@@ -185,6 +196,13 @@ func attribute(o observed, runs []stepRun) observed {
 				continue
 			}
 			return take(s)
+		}
+		// A field removed leaves no manager: the step running on it then.
+		for i := len(runs) - 1; i >= 0; i-- {
+			s := runs[i]
+			if !o.at.Before(s.start) && !o.at.After(s.end.Add(ownSlack)) && targets(s) {
+				return take(s)
+			}
 		}
 	}
 	o.actor = ActorOutside

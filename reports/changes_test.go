@@ -39,8 +39,8 @@ func TestOutsideChangeIsAttributedAndNamed(t *testing.T) {
 	if ch.Actor != ActorOutside || ch.Manager != "kubectl-scale" || ch.Message != "deployment/api was scaled 2 -> 0 by kubectl-scale" || ch.AtSeconds != 0 {
 		t.Errorf("change in flight: %+v", ch)
 	}
-	if r.FirstFaultSeconds == nil || *r.FirstFaultSeconds != 0 || r.FirstChangeOffsetSeconds != 15 {
-		t.Errorf("first fault %v, first change at %v s into the timeline", r.FirstFaultSeconds, r.FirstChangeOffsetSeconds)
+	if r.FirstFaultSeconds == nil || *r.FirstFaultSeconds != 0 || r.StartOffsetSeconds != 15 {
+		t.Errorf("first fault %v, first change at %v s into the timeline", r.FirstFaultSeconds, r.StartOffsetSeconds)
 	}
 	api := r.Services[1]
 	if api.DowntimeSeconds != 19 || *api.TimeToImpactSeconds != 1 || *api.TimeToMitigateSeconds != 19 ||
@@ -53,22 +53,26 @@ func TestOutsideChangeIsAttributedAndNamed(t *testing.T) {
 	}
 }
 
-// A scenario whose only fault is node-stop: its first fault is the node
-// going NotReady (observed, the step's effect), and impact counts from it.
+// A scenario whose only fault is node-stop: the control plane sees the
+// node NotReady only 15 s later, while the pods on it fail at once. Its
+// first fault is that change (observed, the step's effect), made when the
+// step began; the span and impact count from there, so the failures before
+// the node is seen lost are the incident's.
 func TestNodeStopOnlyHasAFirstFault(t *testing.T) {
 	s := newSynth().cluster().stepOn(10, 0.2, "stop-n1", "node-stop", "scenario", "n1").
 		change(25, "node/n1", "ready", "true", "false", "").
-		probes("frontend", -10, 100, failIn([2]int{27, 37})).probes("api", -10, 100, failIn()).
+		probes("frontend", -10, 100, failIn([2]int{12, 37})).probes("api", -10, 100, failIn()).
 		run(100, "recover-start")
 	r := build(t, s, withHorizon(60*time.Second))
-	if r.FirstFaultSeconds == nil || *r.FirstFaultSeconds != 0 || r.FirstFault != "node/n1 went NotReady" || r.FirstChangeOffsetSeconds != 25 {
-		t.Fatalf("first fault %v %q at %v s", r.FirstFaultSeconds, r.FirstFault, r.FirstChangeOffsetSeconds)
+	if r.FirstFaultSeconds == nil || *r.FirstFaultSeconds != 0 || r.FirstFault != "node/n1 went NotReady" || r.StartOffsetSeconds != 10 {
+		t.Fatalf("first fault %v %q, span from %v s", r.FirstFaultSeconds, r.FirstFault, r.StartOffsetSeconds)
 	}
-	if c := r.Changes[0]; c.Actor != ActorScenario || c.Step != "stop-n1" {
-		t.Errorf("the NotReady node is the node-stop's effect: %+v", c)
+	if c := r.Changes[0]; c.Actor != ActorScenario || c.Step != "stop-n1" || c.AtSeconds != 15 || c.MadeAtSeconds != 0 {
+		t.Errorf("the NotReady node is the node-stop's effect, seen at +0:15, made at +0:00: %+v", c)
 	}
-	if r.TimeToImpactSeconds == nil || *r.TimeToImpactSeconds != 2 {
-		t.Errorf("impact %v, want 2 s (node lost at 25 s, frontend failing from 27 s)", r.TimeToImpactSeconds)
+	if r.TimeToImpactSeconds == nil || *r.TimeToImpactSeconds != 2 || r.Services[0].DowntimeSeconds != 25 || len(r.BreachedBeforeSpan) != 0 {
+		t.Errorf("impact %v (want 2 s: stopped at 10 s, frontend failing from 12 s), down %v (want 25), breached before %v",
+			r.TimeToImpactSeconds, r.Services[0].DowntimeSeconds, r.BreachedBeforeSpan)
 	}
 	if r.SpanSeconds != 60 || !r.HorizonReached {
 		t.Errorf("span %v reached %v", r.SpanSeconds, r.HorizonReached)
@@ -85,6 +89,11 @@ func TestChangesMatchedToTheirStep(t *testing.T) {
 		change(20.5, "deployment/workers", "release", "v2", "v1", timeline.Manager).
 		change(30, "node/n2", "unschedulable", "false", "true", "kubectl-cordon").
 		change(40, "node/n2", "ready", "true", "false", "").
+		stepOn(44, 3, "provision-pool", "provision-pool", "operator", "n3").
+		// Bringing the spare in: its taint removed and uncordoned, which
+		// leaves no field manager, then Ready: all the operator's step.
+		change(44.5, "node/n3", "unschedulable", "true", "false", "").
+		change(45, "node/n3", "ready", "n/a", "true", "").
 		probes("frontend", 0, 60, failIn()).probes("api", 0, 60, failIn()).run(60, "recover-start")
 	r := build(t, s, withHorizon(50*time.Second))
 	var got []string
@@ -96,6 +105,8 @@ func TestChangesMatchedToTheirStep(t *testing.T) {
 		"operator rollback: deployment/workers was released v2 -> v1",
 		"outside : node/n2 was cordoned by kubectl-cordon",
 		"outside : node/n2 went NotReady", // a drain does not make a node NotReady
+		"operator provision-pool: node/n3 was uncordoned",
+		"operator provision-pool: node/n3 became Ready",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("changes (-want +got):\n%s", d)
@@ -122,7 +133,7 @@ func TestBurnRateDetection(t *testing.T) {
 	r := build(t, s, m)
 	api := r.Services[1]
 	if api.FirstBreachSeconds == nil || *api.FirstBreachSeconds != 10 || api.TimeToDetectSeconds == nil || *api.TimeToDetectSeconds != 4 {
-		t.Errorf("api: first breach %v, detect %v; want 10 and 4", api.FirstBreachSeconds, *api.TimeToDetectSeconds)
+		t.Errorf("api: first breach %v, detect %v; want 10 and 4", api.FirstBreachSeconds, api.TimeToDetectSeconds)
 	}
 	if !strings.Contains(r.DetectionAlert, "14.4x over both 60 s and 5 s") || !strings.Contains(r.DetectionAlert, "6x over both 360 s and 30 s") {
 		t.Errorf("detection alert: %s", r.DetectionAlert)
@@ -145,6 +156,24 @@ func TestBurnRateDetection(t *testing.T) {
 		probes("frontend", -60, 100, failIn()).probes("api", -60, 100, slow).run(100, "recover-start")
 	if d := build(t, s, m).Services[1].TimeToDetectSeconds; d == nil || *d != 4 {
 		t.Errorf("detect on slow answers %v, want 4", d)
+	}
+}
+
+// A run that ends before its horizon scores every share of the horizon, not
+// of what it saw: down 10 s of a horizon of 100 s in a run killed at 30 s.
+func TestSharesAreOfTheHorizon(t *testing.T) {
+	s := newSynth().stepOn(0, 0.1, "fault", "release", "scenario", "api").
+		probes("frontend", 0, 30, failIn([2]int{10, 20})).probes("api", 0, 30, failIn())
+	r := build(t, s, withHorizon(100*time.Second))
+	if r.HorizonReached || r.HorizonSeconds != 100 {
+		t.Fatalf("horizon %v reached %v", r.HorizonSeconds, r.HorizonReached)
+	}
+	// downtime: mean over two services of 10/100 and 0.
+	if c := r.Components[1]; c.Share != 0.05 {
+		t.Errorf("downtime share %v, want 0.05 (10 s of 100, one service of two)", c.Share)
+	}
+	if why := strings.Join(r.Explanation, "\n"); !strings.Contains(why, "before its scoring horizon (100 s)") {
+		t.Errorf("explanation does not say the run ended early:\n%s", why)
 	}
 }
 

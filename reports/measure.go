@@ -57,11 +57,16 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	}
 	runs := stepRuns(es)
 	all := slices.DeleteFunc(observedChanges(es, runs), func(o observed) bool { return o.at.Before(t0) || !o.at.Before(runEnd) })
-	// The incident starts at the first change, whoever made it; with none,
-	// at the timeline's start. The span depends on no measure, so making a
-	// run worse can never move it (the score stays monotonic).
+	// The incident starts when the run first acts (a step that is not a
+	// wait or a note, whoever's); in a run that never acts, at the first
+	// change seen; else at the timeline's start. The span depends on no
+	// measure and on no change made before the run acts, so making a run
+	// worse can never move it (the score stays monotonic), and a stop's
+	// effect seen later (a node NotReady after its grace period) is inside.
 	anchor := t0
-	if len(all) > 0 {
+	if i := slices.IndexFunc(runs, func(s stepRun) bool { return s.acts() && !s.start.Before(t0) }); i >= 0 {
+		anchor = runs[i].start
+	} else if len(all) > 0 {
 		anchor = all[0].at
 	}
 	if anchor.After(t0) { // a breach before it is not the incident's: say so
@@ -82,11 +87,11 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 		return nil, fmt.Errorf("%w (it ended as it started)", ErrNoTimeline)
 	}
 	r.Start = anchor
-	r.FirstChangeOffsetSeconds = round3(anchor.Sub(t0).Seconds())
+	r.StartOffsetSeconds = round3(anchor.Sub(t0).Seconds())
 	r.SpanSeconds = round3(end.Sub(anchor).Seconds())
 	r.HorizonSeconds = round3(horizon.Seconds())
 	n := int(math.Ceil(float64(end.Sub(anchor)) / float64(Bucket)))
-	c := &clock{t0: anchor, end: end, n: n}
+	c := &clock{t0: anchor, end: end, n: n, origin: t0}
 
 	c.changes(r, runs, all)
 	measureServices(r, m, es, c)
@@ -97,10 +102,21 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	return r, nil
 }
 
-// clock maps times onto the measured span and its buckets.
+// clock maps times onto the measured span and its buckets. origin is the
+// timeline's start: the blast radius counts from there, so that what broke
+// before the run acted still counts (making a run worse never helps).
 type clock struct {
 	t0, end time.Time
 	n       int
+	origin  time.Time
+}
+
+// from is where the blast radius counts from.
+func (c *clock) from() time.Time {
+	if c.origin.IsZero() || c.origin.After(c.t0) {
+		return c.t0
+	}
+	return c.origin
 }
 
 func (c *clock) in(t time.Time) bool { return !t.Before(c.t0) && t.Before(c.end) }
@@ -132,15 +148,19 @@ func (c *clock) changes(r *Report, runs []stepRun, all []observed) {
 		if !c.in(o.at) {
 			continue
 		}
-		ch := Change{AtSeconds: c.at(o.at), Actor: o.actor, Object: o.object, Field: o.field, From: o.from, To: o.to,
+		made := o.at
+		if !o.made.IsZero() && !o.made.Before(c.t0) {
+			made = o.made
+		}
+		ch := Change{AtSeconds: c.at(o.at), MadeAtSeconds: c.at(made), Actor: o.actor, Object: o.object, Field: o.field, From: o.from, To: o.to,
 			Manager: o.manager, Step: o.step, Action: o.action, Rule: o.rule, Message: o.words(),
 			ControlPlane: o.object == "control-plane" && o.to != "" || o.action == "control-plane-upgrade"}
 		if o.failed != "" {
 			ch.Message += " (failed: " + o.failed + ")"
 		}
 		r.Changes = append(r.Changes, ch)
-		if r.FirstFaultSeconds == nil && o.actor != ActorOperator {
-			r.FirstFaultSeconds = ptr(ch.AtSeconds)
+		if o.actor != ActorOperator && (r.FirstFaultSeconds == nil || ch.MadeAtSeconds < *r.FirstFaultSeconds) {
+			r.FirstFaultSeconds = ptr(ch.MadeAtSeconds)
 			r.FirstFault = ch.Message
 		}
 	}
@@ -279,8 +299,8 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 				fault = *r.FirstFaultSeconds
 			}
 			s.BreachedBeforeFault = c.start(first+1) <= fault
-			if len(r.Changes) > 0 && r.Changes[0].AtSeconds <= c.start(first+1) {
-				s.TimeToImpactSeconds = ptr(round3(math.Max(0, c.start(first)-r.Changes[0].AtSeconds)))
+			if made, ok := r.firstMade(); ok && made <= c.start(first+1) {
+				s.TimeToImpactSeconds = ptr(round3(math.Max(0, c.start(first)-made)))
 			}
 			if i := alertAt(before[o.Service], b, first, o.SuccessRatio, alerts); i >= 0 {
 				s.DetectedAtSeconds = ptr(c.start(i))
@@ -379,8 +399,8 @@ func runWide(r *Report) {
 		r.BlastRadius.ServicesShare = round6(float64(len(r.BlastRadius.ServicesBreached)) / float64(len(r.Services)))
 	}
 	if firstBreach != nil {
-		if len(r.Changes) > 0 && r.Changes[0].AtSeconds <= *firstBreach+Bucket.Seconds() {
-			r.TimeToImpactSeconds = ptr(round3(math.Max(0, *firstBreach-r.Changes[0].AtSeconds)))
+		if made, ok := r.firstMade(); ok && made <= *firstBreach+Bucket.Seconds() {
+			r.TimeToImpactSeconds = ptr(round3(math.Max(0, *firstBreach-made)))
 		}
 		if detected {
 			r.TimeToDetectSeconds = ptr(round3(detectedAt - *firstBreach))
@@ -408,6 +428,18 @@ func runWide(r *Report) {
 	}
 }
 
+// firstMade is when the first change was made.
+func (r *Report) firstMade() (float64, bool) {
+	if len(r.Changes) == 0 {
+		return 0, false
+	}
+	made := r.Changes[0].MadeAtSeconds
+	for _, ch := range r.Changes {
+		made = math.Min(made, ch.MadeAtSeconds)
+	}
+	return made, true
+}
+
 // budget is the error budget a service burned: its failed share over the
 // span, scaled to story time, against (1 - SLO) of a 30-day month.
 func budget(slo float64, s Service, r *Report) Budget {
@@ -431,7 +463,7 @@ func startPools(es []timeline.Entry, c *clock) map[string][]string {
 	last := map[string]timeline.Entry{}
 	pools := nodePools(es)
 	for _, e := range es {
-		if e.Kind == timeline.KindPod && !e.Time.After(c.t0) {
+		if e.Kind == timeline.KindPod && e.Time.Before(c.t0) {
 			last[e.Name] = e
 		}
 	}
@@ -484,8 +516,8 @@ func spans(states []string) []Span {
 func measureWindows(r *Report, m timeline.Meta) {
 	for _, w := range m.BusinessWindows {
 		// The scenario gives them from the timeline's start.
-		from := time.Duration(w.Start).Seconds() - r.FirstChangeOffsetSeconds
-		to := time.Duration(w.End).Seconds() - r.FirstChangeOffsetSeconds
+		from := time.Duration(w.Start).Seconds() - r.StartOffsetSeconds
+		to := time.Duration(w.End).Seconds() - r.StartOffsetSeconds
 		v := Verdict{Name: w.Name, Service: w.Service, FromSeconds: ptr(from), ToSeconds: ptr(to)}
 		idx := slices.IndexFunc(r.Services, func(s Service) bool { return s.Name == w.Service })
 		span := fmt.Sprintf("%s-%s", offset(from), offset(to))
@@ -514,7 +546,12 @@ func measureWindows(r *Report, m timeline.Meta) {
 			} else {
 				v.Message = fmt.Sprintf("%s: %s breached its objective for %s, first at %s", span, w.Service, seconds(bad), offset(first))
 			}
-			if to > r.SpanSeconds {
+			switch {
+			case from < 0 && to > r.SpanSeconds:
+				v.Message += fmt.Sprintf(" (observed from the span's start, +0:00, until %s)", offset(r.SpanSeconds))
+			case from < 0:
+				v.Message += " (observed from the span's start, +0:00)"
+			case to > r.SpanSeconds:
 				v.Message += fmt.Sprintf(" (observed until %s)", offset(r.SpanSeconds))
 			}
 		}

@@ -256,7 +256,7 @@ func TestOutageBeforeFirstChange(t *testing.T) {
 	if r.Score != 100 || len(r.BreachedBeforeSpan) != 1 || r.BreachedBeforeSpan[0] != "frontend" {
 		t.Errorf("score %v, breached before the span %v", r.Score, r.BreachedBeforeSpan)
 	}
-	if why := strings.Join(r.Explanation, "\n"); !strings.Contains(why, "Before the first change (30 s into the timeline), frontend already breached") {
+	if why := strings.Join(r.Explanation, "\n"); !strings.Contains(why, "Before the run first acted (30 s into the timeline), frontend already breached") {
 		t.Errorf("explanation:\n%s", why)
 	}
 }

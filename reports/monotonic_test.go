@@ -56,7 +56,9 @@ func worsen(rng *rand.Rand, s *synth) (*synth, string) {
 		}
 	}
 	end := w.es[len(w.es)-1].Time.Sub(w.t0).Seconds()
-	switch k := rng.IntN(5); k {
+	switch k := rng.IntN(6); k {
+	case 5: // a change made outside the run, at any moment, even before it acts
+		return w.change(rng.Float64()*end-10, "node/n1", "unschedulable", "false", "true", "kubectl-cordon"), "an outside cordon"
 	case 0, 1: // fail a random share of requests, or a whole stretch
 		from, n := rng.IntN(len(probes)), 1+rng.IntN(len(probes)/4)
 		for _, i := range probes[from:min(len(probes), from+n)] {

@@ -26,7 +26,7 @@ type Report struct {
 	ScoringVersion int       `json:"scoring_version,omitempty"`
 	Topology       string    `json:"topology"`
 	Cluster        string    `json:"cluster,omitempty"`
-	Start          time.Time `json:"start"` // the first change: offsets count from here
+	Start          time.Time `json:"start"` // the span's start: offsets count from here
 	StoryScale     float64   `json:"story_scale,omitempty"`
 	// SpanSeconds is the measured span: from the first change (whoever made
 	// it; the timeline's start if nothing changed) to the horizon, or to the
@@ -39,9 +39,9 @@ type Report struct {
 	// ended before it (aborted, killed): the rest was not observed.
 	HorizonSeconds float64 `json:"horizon_seconds"`
 	HorizonReached bool    `json:"horizon_reached"`
-	// FirstChangeOffsetSeconds is when the first change came, from the
-	// timeline's start (where the scenario's offsets count from).
-	FirstChangeOffsetSeconds float64 `json:"first_change_offset_seconds"`
+	// StartOffsetSeconds is when the span starts (the run's first act),
+	// from the timeline's start (where the scenario's offsets count from).
+	StartOffsetSeconds float64 `json:"start_offset_seconds"`
 	// BreachedBeforeSpan are the services that breached their objective
 	// between the timeline's start and the first change: not scored.
 	BreachedBeforeSpan []string `json:"breached_before_span,omitempty"`
@@ -222,6 +222,9 @@ type Change struct {
 	To     string `json:"to,omitempty"`
 	// Manager is the field manager the API server recorded (kubectl-scale).
 	Manager string `json:"manager,omitempty"`
+	// MadeAtSeconds is when it was made: its step's start when a step made
+	// it (a node is seen NotReady only a grace period after its stop).
+	MadeAtSeconds float64 `json:"made_at_seconds"`
 	// The step that made it, if one did.
 	Step   string `json:"step,omitempty"`
 	Action string `json:"action,omitempty"`

@@ -96,8 +96,8 @@ func explain(r *Report) {
 			seconds(math.Round(r.SpanSeconds)), seconds(r.HorizonSeconds)))
 	}
 	if len(r.BreachedBeforeSpan) > 0 {
-		out = append(out, fmt.Sprintf("Before the first change (%s into the timeline), %s already breached its objective: that is not scored, as the span starts at the first change; check the steady state.",
-			seconds(math.Round(r.FirstChangeOffsetSeconds)), strings.Join(r.BreachedBeforeSpan, " and ")))
+		out = append(out, fmt.Sprintf("Before the run first acted (%s into the timeline), %s already breached its objective: that is not scored, as the span starts there; check the steady state.",
+			seconds(math.Round(r.StartOffsetSeconds)), strings.Join(r.BreachedBeforeSpan, " and ")))
 	}
 	crashing := r.crashLoopingTiers()
 	for _, s := range r.Services {

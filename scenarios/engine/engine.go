@@ -330,23 +330,38 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 }
 
 // observeHorizon keeps observing until the scoring horizon has passed: the
-// score spans Horizon from the first change, whoever made it, so every run
-// must have seen that much, however soon its steps were done.
+// score spans Horizon from when the run first acted (the first change seen,
+// in a run that never acts), so every run must have seen that much, however
+// soon its steps were done. It never runs past the timeline's deadline
+// (maxDuration): a run cut there says in its report that it ended early.
 func observeHorizon(ctx context.Context, horizon time.Duration, start, acted time.Time, obs *observe.Cluster, logger log.Logger) error {
-	anchor := start
-	if !acted.IsZero() {
-		anchor = acted
+	// A run that never acts is scored from the first change seen, which may
+	// come while it waits here: the end is worked out again as it waits.
+	until := func() time.Time {
+		anchor := start
+		switch first := obs.FirstChange(); {
+		case !acted.IsZero():
+			anchor = acted
+		case first.After(start):
+			anchor = first
+		}
+		// One more second: the score counts whole seconds from the anchor.
+		u := anchor.Add(horizon + time.Second)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(u) {
+			u = dl.Add(-time.Second)
+		}
+		return u
 	}
-	if first := obs.FirstChange(); !first.IsZero() && first.Before(anchor) {
-		anchor = first
-	}
-	// One more second: the score counts whole seconds from the change's.
-	until := anchor.Add(horizon + time.Second)
-	if time.Until(until) <= 0 {
+	if time.Until(until()) <= 0 {
 		return nil
 	}
-	logger.V(0).Infof(" • observing until the scoring horizon, %s after the first change (%s more)", horizon, time.Until(until).Round(time.Second))
-	return sleep(ctx, time.Until(until))
+	logger.V(0).Infof(" • observing until the scoring horizon, %s after the run first acted (%s more)", horizon, time.Until(until()).Round(time.Second))
+	for time.Until(until()) > 0 {
+		if err := sleep(ctx, min(250*time.Millisecond, time.Until(until()))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type abortError struct{ msg string }

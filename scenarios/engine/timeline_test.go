@@ -92,3 +92,60 @@ abort:
 		t.Fatalf("steps started: %v; the abort must stop the wait and skip what follows", ran)
 	}
 }
+
+// The timeline observes until the scoring horizon has passed, counted from
+// the first change seen when the run never acts, and never past
+// maxDuration (which would abort it).
+func TestTimelineObservesUntilTheHorizon(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		change      bool
+		least, most time.Duration
+	}{
+		{name: "from the timeline's start", extra: "horizon: 2s\n", least: 3 * time.Second, most: 5 * time.Second},
+		{name: "from a change seen", extra: "horizon: 2s\n", change: true, least: 3500 * time.Millisecond, most: 6 * time.Second},
+		{name: "cut at maxDuration", extra: "horizon: 3s\nmaxDuration: 3s\n", least: 1500 * time.Millisecond, most: 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dep := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "gameday"}}
+			client := fake.NewClientset(dep)
+			tl, err := timeline.Create(filepath.Join(t.TempDir(), "timeline.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tl.Close()
+			obs, err := observe.Watch(ctx, client, tl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer obs.Stop()
+			topo, _ := cluster.Builtin("shared")
+			s, err := scenarios.Parse("horizon.yaml", []byte("apiVersion: gameday.dev/v1alpha1\nkind: Scenario\nname: horizon\ntimeline:\n  - {name: only, action: note, message: watch}\n"+tc.extra))
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, err := OpenJournal(filepath.Join(t.TempDir(), JournalFile), tl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := &steps.Env{Client: client, Topology: topo, Rand: rand.New(rand.NewPCG(1, 2)), Journal: j}
+			if tc.change { // someone changes a config map 1.5 s in
+				go func() {
+					time.Sleep(1500 * time.Millisecond)
+					cm := dep.DeepCopy()
+					cm.Data = map[string]string{"k": "v"}
+					client.CoreV1().ConfigMaps("gameday").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+				}()
+			}
+			start := time.Now()
+			aborted, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
+			if err != nil || aborted != "" {
+				t.Fatalf("aborted %q, err %v", aborted, err)
+			}
+			if d := time.Since(start); d < tc.least || d > tc.most {
+				t.Errorf("the timeline took %s, want %s to %s", d, tc.least, tc.most)
+			}
+		})
+	}
+}

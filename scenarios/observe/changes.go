@@ -1,9 +1,10 @@
 package observe
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
@@ -29,8 +30,9 @@ type watched struct {
 }
 
 // fieldsOf sums up the fields of obj that a change is made of. Objects of
-// other types have none.
-func fieldsOf(obj any) (object string, fields map[string]watched) {
+// other types have none. key keys the digest of data that must not be
+// written down.
+func fieldsOf(obj any, key []byte) (object string, fields map[string]watched) {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
 		replicas := int32(1)
@@ -47,7 +49,7 @@ func fieldsOf(obj any) (object string, fields map[string]watched) {
 			"unschedulable": {strconv.FormatBool(o.Spec.Unschedulable), []string{"f:spec", "f:unschedulable"}},
 			"taints":        {taintsOf(o.Spec.Taints), []string{"f:spec", "f:taints"}},
 			"labels":        {setOf(o.Labels), []string{"f:metadata", "f:labels"}},
-			"ready":         {strconv.FormatBool(cluster.IsReady(o)), nil},
+			"ready":         {readiness(o), nil},
 		}
 	case *corev1.Service:
 		return "service/" + o.Name, map[string]watched{
@@ -67,15 +69,25 @@ func fieldsOf(obj any) (object string, fields map[string]watched) {
 			}
 		}
 		return "configmap/" + o.Name, map[string]watched{
-			"data": {digest(o.Data, o.BinaryData), []string{"f:data"}},
+			"data": {digest(key, o.Data, o.BinaryData), []string{"f:data"}},
 		}
 	case *corev1.Secret:
 		// Never a value: only that the data changed.
 		return "secret/" + o.Name, map[string]watched{
-			"data": {digest(nil, o.Data), []string{"f:data"}},
+			"data": {digest(key, nil, o.Data), []string{"f:data"}},
 		}
 	}
 	return "", nil
+}
+
+// readiness is a node's Ready, "n/a" while it is out of service (a spare
+// whose kubelet gameday stopped): a spare going NotReady out of service is
+// nobody's change; brought into service, it becomes Ready.
+func readiness(n *corev1.Node) string {
+	if !cluster.InService(n) {
+		return "n/a"
+	}
+	return strconv.FormatBool(cluster.IsReady(n))
 }
 
 // templateOf sums up what a pod template runs: per container its image,
@@ -153,9 +165,10 @@ func budgetOf(s policyv1.PodDisruptionBudgetSpec) string {
 }
 
 // digest stands for data that must not be written down: its keys and a
-// hash of the values, so that a change shows without what changed.
-func digest(str map[string]string, bin map[string][]byte) string {
-	h := fnv.New64a()
+// keyed hash of the values (the key is the run's own, random, never
+// written), so that a change shows and nothing of the values can be guessed.
+func digest(key []byte, str map[string]string, bin map[string][]byte) string {
+	h := hmac.New(sha256.New, key)
 	var keys []string
 	for _, k := range slices.Sorted(maps.Keys(str)) {
 		keys = append(keys, k)
@@ -165,7 +178,7 @@ func digest(str map[string]string, bin map[string][]byte) string {
 		keys = append(keys, k)
 		fmt.Fprintf(h, "%s=%x\x00", k, bin[k])
 	}
-	return fmt.Sprintf("keys %s (hash %08x)", strings.Join(keys, ","), h.Sum64()&0xffffffff)
+	return fmt.Sprintf("keys %s (hash %x)", strings.Join(keys, ","), h.Sum(nil)[:8])
 }
 
 // managerOf is the field manager that last set anything under path in an

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/scenarios/timeline"
 )
@@ -53,6 +54,26 @@ func TestWatchWritesChangesWithTheirManager(t *testing.T) {
 	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: "kubectl-cordon"}); err != nil {
 		t.Fatal(err)
 	}
+	// An uncordon removes the field: the API records no manager for it.
+	n, err = client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Spec.Unschedulable = false
+	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: "gameday"}); err != nil {
+		t.Fatal(err)
+	}
+	// A node taken out of service: its readiness is no one's change then.
+	n, _ = client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: cluster.OutOfServiceTaint, Effect: corev1.TaintEffectNoExecute})
+	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: "gameday"}); err != nil {
+		t.Fatal(err)
+	}
+	n, _ = client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	n.Status.Conditions[0].Status = corev1.ConditionFalse
+	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{FieldManager: "kube-controller-manager"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := client.CoreV1().Nodes().Delete(ctx, "n1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +82,9 @@ func TestWatchWritesChangesWithTheirManager(t *testing.T) {
 		"deployment/api replicas 2 -> 0 by kubectl-scale",
 		"node/n1 ready true -> false by ",
 		"node/n1 unschedulable false -> true by kubectl-cordon",
+		"node/n1 unschedulable true -> false by ",
+		"node/n1 ready false -> n/a by ",
+		"node/n1 taints  -> " + cluster.OutOfServiceTaint + "=:NoExecute by gameday",
 		"node/n1 deleted  ->  by ",
 	}
 	var got []string

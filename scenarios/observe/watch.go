@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ type Cluster struct {
 	last   map[string]string
 	fields map[string]map[string]watched // per object, its fields as last seen
 	first  time.Time                     // the first change seen
+	key    []byte                        // keys the digests of data
 	cancel context.CancelFunc
 }
 
@@ -47,7 +49,11 @@ func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", cluster.MarkerConfigMap).String()
 		}))
-	c := &Cluster{tl: tl, last: map[string]string{}, fields: map[string]map[string]watched{}, cancel: cancel}
+	c := &Cluster{tl: tl, last: map[string]string{}, fields: map[string]map[string]watched{}, cancel: cancel, key: make([]byte, 32)}
+	if _, err := rand.Read(c.key); err != nil {
+		cancel()
+		return nil, err
+	}
 	nodes := all.Core().V1().Nodes()
 	events := all.Core().V1().Events()
 	pods := ns.Core().V1().Pods()
@@ -119,7 +125,7 @@ func unwrap(obj any) any {
 // change writes what changed in obj since it was last seen; objects of the
 // first list are only remembered.
 func (c *Cluster) change(obj any, initial, deleted bool) {
-	object, now := fieldsOf(obj)
+	object, now := fieldsOf(obj, c.key)
 	if object == "" {
 		return
 	}
