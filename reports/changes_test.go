@@ -274,3 +274,67 @@ func (s *synth) padSteady(d float64) *synth {
 	p := &synth{t0: s.t0, es: slices.Clone(s.es)}
 	return p.probes("frontend", -int(d), 0, failIn()).probes("api", -int(d), 0, failIn())
 }
+
+// probesOn adds 10 probes a second on one endpoint of a service.
+func (s *synth) probesOn(endpoint string, from, to int, fn func(sec int) outcome) *synth {
+	svc, _, _ := strings.Cut(endpoint, " ")
+	for sec := from; sec < to; sec++ {
+		o := fn(sec)
+		for j := 0; j < 10; j++ {
+			s.add(float64(sec)+float64(j)/10+0.001, timeline.Entry{Kind: timeline.KindProbe, Service: svc,
+				Endpoint: endpoint, OK: timeline.Bool(o.ok), Degraded: o.degraded, LatencyMs: o.latencyMs})
+		}
+	}
+	return s
+}
+
+// The API down for 10 s: the frontend's pages that need it fail, the others
+// answer. Two of five frontend journeys failing is 40% of its probes, which
+// alone would read "degraded"; as the failing ones are critical, the
+// frontend is down, and each journey says what it saw (availability
+// 2800 of 3000 in the 60 s horizon). An objective on a
+// journey that does not need the API holds throughout.
+func TestJourneysAndCriticalOnes(t *testing.T) {
+	m := withHorizon(60 * time.Second)
+	m.Journeys = nil
+	for _, j := range []struct {
+		name     string
+		critical bool
+	}{{"frontend /", false}, {"frontend /app", false}, {"frontend /static/app.js", false},
+		{"frontend /items", true}, {"frontend /items/1", true}, {"api /api/items", true}} {
+		svc, _, _ := strings.Cut(j.name, " ")
+		m.Journeys = append(m.Journeys, timeline.Journey{Name: j.name, Service: svc, Critical: j.critical})
+	}
+	m.Objectives = append(m.Objectives, timeline.Objective{Service: "frontend", Journey: "/app", SuccessRatio: 0.99,
+		Latency: timeline.Duration(time.Second), Window: timeline.Duration(10 * time.Second)})
+	apiDown := failIn([2]int{20, 30})
+	s := newSynth().stepOn(0, 0.1, "fault", "release", "scenario", "api")
+	for _, ep := range []string{"frontend /", "frontend /app", "frontend /static/app.js"} {
+		s.probesOn(ep, 0, 70, failIn())
+	}
+	for _, ep := range []string{"frontend /items", "frontend /items/1", "api /api/items"} {
+		s.probesOn(ep, 0, 70, apiDown)
+	}
+	r := build(t, s.run(70, "recover-start"), m)
+	fe, api, app := r.Services[0], r.Services[1], r.Services[2]
+	if fe.DowntimeSeconds != 10 || fe.Availability != 0.933333 || api.DowntimeSeconds != 10 {
+		t.Errorf("frontend down %v (want 10: its critical journeys were), availability %v; api down %v", fe.DowntimeSeconds, fe.Availability, api.DowntimeSeconds)
+	}
+	got := map[string]float64{}
+	for _, j := range fe.Journeys {
+		got[j.Name] = j.DowntimeSeconds
+	}
+	want := map[string]float64{"frontend /": 0, "frontend /app": 0, "frontend /static/app.js": 0, "frontend /items": 10, "frontend /items/1": 10}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("journeys' downtime (-want +got):\n%s", d)
+	}
+	if app.Name != "frontend /app" || app.FirstBreachSeconds != nil || app.Requests != 600 || len(app.Journeys) != 0 {
+		t.Errorf("the objective on /app: %+v", app)
+	}
+	// Runs recorded before journeys were said: no journey is critical, and
+	// the frontend reads degraded, as it did then.
+	m.Journeys = nil
+	if fe := build(t, s, m).Services[0]; fe.DowntimeSeconds != 0 || fe.DegradedSeconds != 10 || len(fe.Journeys) != 5 {
+		t.Errorf("without journeys in run.json: down %v degraded %v, %d journeys", fe.DowntimeSeconds, fe.DegradedSeconds, len(fe.Journeys))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"gameday.dev/gameday/scenarios/timeline"
@@ -190,43 +191,36 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	lookback := alerts[len(alerts)-1].long
 	before := map[string][]probeCount{}
 	slow := map[string]float64{}
+	// Objectives are on a service, or on one of its journeys (an endpoint).
+	journeyObjective := map[string]bool{}
 	for _, o := range m.Objectives {
-		byService[o.Service] = make([]probeCount, c.n)
-		before[o.Service] = make([]probeCount, lookback)
-		slow[o.Service] = float64(time.Duration(o.Latency)) / float64(time.Millisecond)
+		byService[o.Key()] = make([]probeCount, c.n)
+		before[o.Key()] = make([]probeCount, lookback)
+		slow[o.Key()] = float64(time.Duration(o.Latency)) / float64(time.Millisecond)
+		journeyObjective[o.Key()] = o.Journey != ""
+	}
+	journeys := journeysOf(m, es)
+	byJourney := map[string][]probeCount{}
+	for _, j := range journeys {
+		byJourney[j.Name] = make([]probeCount, c.n)
 	}
 	for _, e := range es {
 		if e.Kind != timeline.KindProbe || !e.Time.Before(c.end) {
 			continue
 		}
-		b, ok := byService[e.Service]
-		if !ok {
-			continue
-		}
-		var pc *probeCount
-		if i := c.bucket(e.Time); e.Time.Before(c.t0) {
-			i = int(math.Floor(float64(e.Time.Sub(c.t0)) / float64(Bucket)))
-			if i < -lookback {
-				continue
-			}
-			pc = &before[e.Service][lookback+i]
-		} else {
-			pc = &b[i]
-		}
-		pc.n++
-		switch {
-		case e.OK == nil || !*e.OK:
-			pc.failed++
-			pc.bad++
-		case e.LatencyMs > slow[e.Service]:
-			pc.bad++
-			if e.Degraded {
+		if jb, ok := byJourney[e.Endpoint]; ok && !e.Time.Before(c.t0) {
+			pc := &jb[c.bucket(e.Time)]
+			pc.n++
+			switch {
+			case e.OK == nil || !*e.OK:
+				pc.failed++
+			case e.Degraded:
 				pc.degraded++
 			}
-		case e.Degraded:
-			pc.degraded++
 		}
-		pc.lat = append(pc.lat, e.LatencyMs)
+		for _, key := range []string{e.Service, e.Endpoint} {
+			measureProbe(e, key, byService, before, slow, lookback, c)
+		}
 	}
 	r.DetectionAlert = describeAlerts(alerts, r.StoryScale)
 	pools := startPools(es, c)
@@ -234,10 +228,32 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	anyDown := make([]bool, c.n)
 	var totalReq, totalFailed int
 	for _, o := range m.Objectives {
-		b := byService[o.Service]
-		s := Service{Name: o.Service, Objective: Objective{SuccessRatio: o.SuccessRatio,
+		b := byService[o.Key()]
+		s := Service{Name: o.Key(), Objective: Objective{SuccessRatio: o.SuccessRatio,
 			LatencyMs: float64(time.Duration(o.Latency).Milliseconds()), WindowSeconds: time.Duration(o.Window).Seconds()},
 			Pools: pools[o.Service], Series: make([]float64, c.n)}
+		var critical []string
+		if !journeyObjective[o.Key()] {
+			for _, j := range journeys {
+				if j.Service == o.Service {
+					s.Journeys = append(s.Journeys, measureJourney(j, byJourney[j.Name], c))
+					if j.Critical {
+						critical = append(critical, j.Name)
+					}
+				}
+			}
+		}
+		// A critical journey down takes the service down, whatever its
+		// other journeys do: most pages answering must not hide the API's
+		// total outage as "degraded".
+		criticalDown := func(i int) bool {
+			for _, name := range critical {
+				if pc := byJourney[name][i]; pc.n > 0 && 2*pc.failed >= pc.n {
+					return true
+				}
+			}
+			return false
+		}
 		latency := float64(time.Duration(o.Latency)) / float64(time.Millisecond)
 		states := make([]string, c.n)
 		breached := make([]bool, c.n)
@@ -250,7 +266,7 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 			case pc.n == 0:
 				states[i] = StateNoData
 				s.Series[i] = -1
-			case 2*pc.failed >= pc.n:
+			case 2*pc.failed >= pc.n || criticalDown(i):
 				states[i] = StateDown
 			case pc.failed > 0 || pc.degraded > 0 || pc.p95() > latency:
 				states[i] = StateDegraded
@@ -361,6 +377,87 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	}
 	r.DowntimeSeconds = round3(r.DowntimeSeconds)
 	runWide(r)
+}
+
+// measureProbe counts probe e under key when an objective is measured on
+// key (a service, or one journey): in the span's buckets, or in the lookback
+// before it (for the detection alert).
+func measureProbe(e timeline.Entry, key string, byService, before map[string][]probeCount, slow map[string]float64, lookback int, c *clock) {
+	b, ok := byService[key]
+	if !ok {
+		return
+	}
+	var pc *probeCount
+	if e.Time.Before(c.t0) {
+		i := int(math.Floor(float64(e.Time.Sub(c.t0)) / float64(Bucket)))
+		if i < -lookback {
+			return
+		}
+		pc = &before[key][lookback+i]
+	} else {
+		pc = &b[c.bucket(e.Time)]
+	}
+	pc.n++
+	switch {
+	case e.OK == nil || !*e.OK:
+		pc.failed++
+		pc.bad++
+	case e.LatencyMs > slow[key]:
+		pc.bad++
+		if e.Degraded {
+			pc.degraded++
+		}
+	case e.Degraded:
+		pc.degraded++
+	}
+	pc.lat = append(pc.lat, e.LatencyMs)
+}
+
+// journeysOf are the run's journeys: run.json's, or, for runs recorded
+// before it said, every probed endpoint (none critical).
+func journeysOf(m timeline.Meta, es []timeline.Entry) []timeline.Journey {
+	if len(m.Journeys) > 0 {
+		return m.Journeys
+	}
+	var out []timeline.Journey
+	seen := map[string]bool{}
+	for _, e := range es {
+		if e.Kind == timeline.KindProbe && !seen[e.Endpoint] {
+			seen[e.Endpoint] = true
+			out = append(out, timeline.Journey{Name: e.Endpoint, Service: e.Service})
+		}
+	}
+	slices.SortFunc(out, func(a, b timeline.Journey) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// measureJourney is one journey's share of answers and states over the span.
+func measureJourney(j timeline.Journey, b []probeCount, c *clock) Journey {
+	out := Journey{Name: j.Name, Critical: j.Critical}
+	states := make([]string, len(b))
+	for i, pc := range b {
+		out.Requests += pc.n
+		out.Failed += pc.failed
+		switch {
+		case pc.n == 0:
+			states[i] = StateNoData
+		case 2*pc.failed >= pc.n:
+			states[i] = StateDown
+			out.DowntimeSeconds += c.length(i)
+		case pc.failed > 0 || pc.degraded > 0:
+			states[i] = StateDegraded
+			out.DegradedSeconds += c.length(i)
+		default:
+			states[i] = StateOK
+		}
+	}
+	out.DowntimeSeconds, out.DegradedSeconds = round3(out.DowntimeSeconds), round3(out.DegradedSeconds)
+	out.Availability = 1
+	if out.Requests > 0 {
+		out.Availability = round6(float64(out.Requests-out.Failed) / float64(out.Requests))
+	}
+	out.States = spans(states)
+	return out
 }
 
 // runWide derives the run's times, first breach and changes in flight from

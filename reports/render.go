@@ -44,6 +44,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			optSeconds(s.TimeToMitigateSeconds, "-"), recoverText(s.TimeToRecoverSeconds, s.Recovered, s.FirstBreachSeconds != nil), pct(s.ErrorBudget.BurnedShare),
 			s.ErrorBudget.BurnRate, r.objectiveVerdict(s.Name))
 	}
+	for _, s := range r.Services {
+		if line := journeysLine(s); line != "" {
+			ew.printf("\n%s's journeys (* critical: down takes the service down): %s\n", s.Name, mdEscape(line))
+		}
+	}
 	ew.printf("\nTimes: impact from the first change to the first breach; detect from the first breach to %s; mitigate to the last change before recovery; recover to the moment from which the objective holds.\n", mdEscape(r.DetectionAlert))
 	b := r.BlastRadius
 	ew.printf("\n## Blast radius\n\n- services breached: %s (%s)\n- requests failed: %s (%d of %d)\n- pods disrupted: %d of %d (%d killed or evicted, %d restarts)\n- nodes lost: %d of %d\n- pools touched: %s (%s)\n",

@@ -30,6 +30,11 @@ func WriteText(w io.Writer, r *Report) error {
 			fmt.Sprintf("%.1fx", s.ErrorBudget.BurnRate), r.objectiveVerdict(s.Name))
 	}
 	tw.Flush()
+	for _, s := range r.Services {
+		if line := journeysLine(s); line != "" {
+			ew.printf("  %s journeys: %s\n", s.Name, line)
+		}
+	}
 	b := r.BlastRadius
 	ew.printf("\nblast radius: services %s (%s), requests failed %s, pods disrupted %d of %d (%d killed or evicted, %d restarts), nodes lost %d of %d, pools touched %s (%s)\n",
 		pct(b.ServicesShare), strings.Join(orNone(b.ServicesBreached), ", "), pct(b.RequestsFailedShare),
@@ -83,6 +88,24 @@ func byWhom(ch Change) string {
 		return fmt.Sprintf("%s, step %s", ch.Actor, ch.Step)
 	}
 	return ch.Actor
+}
+
+// journeysLine sums up a service's journeys: "/items* 83.3% down 10 s,
+// / 100%" (* critical: down takes the service down).
+func journeysLine(s Service) string {
+	var parts []string
+	for _, j := range s.Journeys {
+		name := strings.TrimPrefix(j.Name, s.Name+" ")
+		if j.Critical {
+			name += "*"
+		}
+		part := name + " " + pct(j.Availability)
+		if j.DowntimeSeconds > 0 {
+			part += " down " + seconds(j.DowntimeSeconds)
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // timesLine is the run's times in one line.

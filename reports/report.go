@@ -155,8 +155,23 @@ type Service struct {
 	States []Span `json:"states"`
 	// Series is the share of probes answered per bucket (-1: no probe).
 	Series []float64 `json:"series"`
+	// Journeys are its probed endpoints, each measured on its own; a
+	// critical one down takes the service down.
+	Journeys []Journey `json:"journeys,omitempty"`
 	// Pools are the pools that hosted its pods when the timeline started.
 	Pools []string `json:"pools"`
+}
+
+// Journey is one user journey (a probed endpoint) of a service.
+type Journey struct {
+	Name            string  `json:"name"`
+	Critical        bool    `json:"critical"`
+	Availability    float64 `json:"availability"`
+	Requests        int     `json:"requests"`
+	Failed          int     `json:"failed"`
+	DowntimeSeconds float64 `json:"downtime_seconds"`
+	DegradedSeconds float64 `json:"degraded_seconds"`
+	States          []Span  `json:"states"`
 }
 
 // Objective is the SLO a service is measured against.

@@ -42,10 +42,14 @@ type fixturesFile struct {
 type probesFile struct {
 	Rate    float64        `yaml:"rate,omitempty" jsonschema:"minimum=0,maximum=50,description=Requests per second per endpoint. Default 10."`
 	Timeout *time.Duration `yaml:"timeout,omitempty" jsonschema:"description=Per-request timeout. Default 2s."`
+	// A pointer: 0 is a value (every probe on a new connection).
+	KeepAlive *float64 `yaml:"keepAlive,omitempty" jsonschema:"minimum=0,maximum=1,description=Share of probes sent on kept-alive connections; the others open a new connection each, as arriving visitors do. Default 0."`
+	Critical  []string `yaml:"critical,omitempty" jsonschema:"description=The user journeys (probed paths, such as /items) whose failure takes their service down whatever the other journeys do. Default: the pages that need the API, and the API's own."`
 }
 
 type objectiveFile struct {
 	Service      string         `yaml:"service" jsonschema:"required,enum=frontend,enum=api"`
+	Journey      string         `yaml:"journey,omitempty" jsonschema:"description=One user journey of the service (a probed path, such as /items): the objective is measured on its probes only."`
 	SuccessRatio *float64       `yaml:"successRatio,omitempty" jsonschema:"minimum=0,maximum=1,description=Share of probes that must succeed over the window. Default 0.99."`
 	Latency      *time.Duration `yaml:"latency,omitempty" jsonschema:"description=Bound on the 95th-percentile latency over the window. Default 1s."`
 	Window       *time.Duration `yaml:"window,omitempty" jsonschema:"description=Sliding window the objective is measured over. Default 10s."`

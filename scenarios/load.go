@@ -295,12 +295,29 @@ func (v *validator) fixtures(f *fixturesFile) field.ErrorList {
 }
 
 func (v *validator) probes(f *probesFile) field.ErrorList {
-	v.s.Probes = Probes{Rate: DefaultProbeRate, Timeout: DefaultProbeTimeout}
+	v.s.Probes = Probes{Rate: DefaultProbeRate, Timeout: DefaultProbeTimeout, Critical: DefaultCritical()}
 	if f == nil {
 		return nil
 	}
 	var errs field.ErrorList
 	p := field.NewPath("probes")
+	if f.KeepAlive != nil {
+		v.s.Probes.KeepAlive = *f.KeepAlive
+		if k := *f.KeepAlive; !(k >= 0 && k <= 1) {
+			errs = append(errs, field.Invalid(p.Child("keepAlive"), k, "must be a share from 0 to 1"))
+		}
+	}
+	if f.Critical != nil {
+		v.s.Probes.Critical = nil
+		for i, path := range f.Critical {
+			j := slices.IndexFunc(ProbeMix, func(pr Probe) bool { return pr.Path == path })
+			if j < 0 {
+				errs = append(errs, field.NotSupported(p.Child("critical").Index(i), path, probePaths()))
+				continue
+			}
+			v.s.Probes.Critical = append(v.s.Probes.Critical, ProbeMix[j].Name())
+		}
+	}
 	if f.Rate != 0 {
 		if f.Rate < 0 || f.Rate > MaxProbeRate {
 			errs = append(errs, field.Invalid(p.Child("rate"), f.Rate, fmt.Sprintf("must be between 0 and %g requests per second", MaxProbeRate)))
@@ -319,16 +336,25 @@ func (v *validator) objectives(fs []objectiveFile) field.ErrorList {
 		}
 		return nil
 	}
-	seen := map[Service]bool{}
+	seen := map[string]bool{}
 	for i, f := range fs {
 		p := field.NewPath("objectives").Index(i)
-		o := Objective{Service: Service(f.Service), SuccessRatio: DefaultSuccessRatio,
+		o := Objective{Service: Service(f.Service), Journey: f.Journey, SuccessRatio: DefaultSuccessRatio,
 			Latency: durOr(f.Latency, DefaultLatency), Window: durOr(f.Window, DefaultWindow)}
 		errs = append(errs, service(p.Child("service"), f.Service)...)
-		if seen[o.Service] {
-			errs = append(errs, field.Duplicate(p.Child("service"), f.Service))
+		if f.Journey != "" && !slices.ContainsFunc(ProbeMix, func(pr Probe) bool { return pr.Service == o.Service && pr.Path == f.Journey }) {
+			var paths []string
+			for _, pr := range ProbeMix {
+				if pr.Service == o.Service {
+					paths = append(paths, pr.Path)
+				}
+			}
+			errs = append(errs, field.NotSupported(p.Child("journey"), f.Journey, paths))
 		}
-		seen[o.Service] = true
+		if seen[o.Key()] {
+			errs = append(errs, field.Duplicate(p.Child("service"), o.Key()))
+		}
+		seen[o.Key()] = true
 		if f.SuccessRatio != nil {
 			o.SuccessRatio = *f.SuccessRatio
 			if o.SuccessRatio <= 0 || o.SuccessRatio > 1 {
@@ -340,6 +366,14 @@ func (v *validator) objectives(fs []objectiveFile) field.ErrorList {
 		v.s.Objectives = append(v.s.Objectives, o)
 	}
 	return errs
+}
+
+func probePaths() []string {
+	var out []string
+	for _, pr := range ProbeMix {
+		out = append(out, pr.Path)
+	}
+	return out
 }
 
 func service(p *field.Path, s string) field.ErrorList {

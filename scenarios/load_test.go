@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -56,8 +57,8 @@ func TestLoadDefaults(t *testing.T) {
 	if len(s.Topologies) != 2 || s.Topologies[0].Name != "shared" || s.Topologies[1].Name != "separate" {
 		t.Errorf("topologies = %v, want shared and separate", s.Topologies)
 	}
-	if s.Probes != (Probes{Rate: 10, Timeout: 2 * time.Second}) {
-		t.Errorf("probes = %+v", s.Probes)
+	if want := (Probes{Rate: 10, Timeout: 2 * time.Second, Critical: []string{"frontend /items", "frontend /items/1", "api /api/items"}}); !reflect.DeepEqual(s.Probes, want) {
+		t.Errorf("probes = %+v, want every probe on a new connection and the pages that need the API critical", s.Probes)
 	}
 	want := []Objective{
 		{Service: ServiceFrontend, SuccessRatio: 0.99, Latency: time.Second, Window: 10 * time.Second},

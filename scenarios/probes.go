@@ -26,6 +26,21 @@ var ProbeMix = []Probe{
 	{Service: ServiceAPI, Path: "/api/items", NeedsAPI: true},
 }
 
+// Name is a probe's endpoint name: "<service> <path>".
+func (p Probe) Name() string { return string(p.Service) + " " + p.Path }
+
+// DefaultCritical are the journeys critical by default: the pages that
+// need the API, and the API's own.
+func DefaultCritical() []string {
+	var out []string
+	for _, p := range ProbeMix {
+		if p.NeedsAPI {
+			out = append(out, p.Name())
+		}
+	}
+	return out
+}
+
 // ProbeEndpoints are the traffic generator's endpoints for the probe mix on
 // a cluster reached at urls; each endpoint is named "<service> <path>".
 func ProbeEndpoints(urls fixtures.HostURLs, rate float64) []traffic.Endpoint {

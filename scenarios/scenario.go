@@ -46,6 +46,12 @@ type Scenario struct {
 type Probes struct {
 	Rate    float64       // requests per second per endpoint
 	Timeout time.Duration // per request
+	// KeepAlive is the share of probes on kept-alive connections; the
+	// others open a new connection each, as arriving visitors do.
+	KeepAlive float64
+	// Critical are the journeys ("frontend /items") whose failure takes
+	// their service down.
+	Critical []string
 }
 
 // Service is a user-visible service the probes measure.
@@ -63,10 +69,21 @@ var Services = []Service{ServiceFrontend, ServiceAPI}
 // Objective is a service's SLO: over any Window, at least SuccessRatio of its
 // probes succeed and their 95th-percentile latency is at most Latency.
 type Objective struct {
-	Service      Service
+	Service Service
+	// Journey, when set, is the one path of the service it is measured on.
+	Journey      string
 	SuccessRatio float64
 	Latency      time.Duration
 	Window       time.Duration
+}
+
+// Key is what the objective is measured on: its service, or one of its
+// journeys ("frontend /items").
+func (o Objective) Key() string {
+	if o.Journey != "" {
+		return string(o.Service) + " " + o.Journey
+	}
+	return string(o.Service)
 }
 
 // SteadyState is the check before any fault: every objective holds over

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -121,7 +122,8 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 		return res, err
 	}
 	defer obs.Stop()
-	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(fixtures.Endpoints(rec), o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout, tl)
+	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(fixtures.Endpoints(rec), o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout,
+		o.Scenario.Probes.KeepAlive, tl)
 	defer func() {
 		probes.Stop()
 		res.ProbeRate = probes.Rate()
@@ -186,8 +188,12 @@ func MetaFor(s *scenarios.Scenario, topology, clusterName string) timeline.Meta 
 	m := timeline.Meta{Scenario: s.Name, ScenarioDigest: s.Digest, ScoringVersion: reports.ScoringVersion,
 		Topology: topology, Cluster: clusterName, StoryScale: s.StoryScale, Horizon: timeline.Duration(s.Horizon)}
 	for _, o := range s.Objectives {
-		m.Objectives = append(m.Objectives, timeline.Objective{Service: string(o.Service), SuccessRatio: o.SuccessRatio,
+		m.Objectives = append(m.Objectives, timeline.Objective{Service: string(o.Service), Journey: o.Journey, SuccessRatio: o.SuccessRatio,
 			Latency: timeline.Duration(o.Latency), Window: timeline.Duration(o.Window)})
+	}
+	m.KeepAlive = s.Probes.KeepAlive
+	for _, p := range scenarios.ProbeMix {
+		m.Journeys = append(m.Journeys, timeline.Journey{Name: p.Name(), Service: string(p.Service), Critical: slices.Contains(s.Probes.Critical, p.Name())})
 	}
 	for _, w := range s.BusinessWindows {
 		m.BusinessWindows = append(m.BusinessWindows, timeline.BusinessWindow{Name: w.Name, Description: w.Description,
@@ -204,7 +210,7 @@ func steadyState(ctx context.Context, s *scenarios.Scenario, probes *observe.Pro
 	for {
 		why = ""
 		for _, obj := range s.Objectives {
-			win := probes.Last(string(obj.Service), s.SteadyState.Duration)
+			win := probes.Last(obj.Key(), s.SteadyState.Duration)
 			switch {
 			case win.Total == 0:
 				why = fmt.Sprintf("no probe of %s answered yet", obj.Service)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gameday.dev/gameday/fixtures/traffic"
@@ -26,7 +27,8 @@ type sample struct {
 }
 
 // Probes requests every endpoint at its rate and keeps recent results per
-// service (the endpoint name's first word) for objectives and conditions.
+// service (the endpoint name's first word) and per endpoint, for
+// objectives and conditions.
 type Probes struct {
 	mu      sync.Mutex
 	recent  map[string][]sample
@@ -37,8 +39,12 @@ type Probes struct {
 	done    chan struct{}
 }
 
-// StartProbes starts probing until Stop.
-func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time.Duration, tl *timeline.Writer) *Probes {
+// StartProbes starts probing until Stop. keepAlive is the share of
+// requests sent on kept-alive connections; the others open a new
+// connection each, as a stream of arriving visitors does, so that a change
+// that only new connections see (a Service's endpoints emptied, a pod out
+// of a Service by its readiness) is seen when users would see it.
+func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time.Duration, keepAlive float64, tl *timeline.Writer) *Probes {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Probes{recent: map[string][]sample{}, started: time.Now(), cancel: cancel, done: make(chan struct{})}
 	// Enough requests in flight that a slow answer (up to the timeout) never
@@ -49,7 +55,9 @@ func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time
 	}
 	inFlight := int(math.Ceil(rate*timeout.Seconds())) + 2
 	gen := &traffic.Generator{Endpoints: endpoints, Timeout: timeout, MaxInFlight: inFlight,
-		Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableKeepAlives: false}}}
+		Client: &http.Client{Transport: &mixed{share: keepAlive,
+			kept:  &http.Transport{MaxIdleConnsPerHost: 16},
+			fresh: &http.Transport{DisableKeepAlives: true}}}}
 	go func() {
 		defer close(p.done)
 		gen.Run(ctx, func(r traffic.Result) {
@@ -57,21 +65,48 @@ func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time
 			tl.Write(timeline.Entry{Time: r.Time, Kind: timeline.KindProbe, Service: svc, Endpoint: r.Endpoint, Status: r.Status,
 				LatencyMs: float64(r.Latency.Microseconds()) / 1000, OK: timeline.Bool(r.OK()), Degraded: r.Degraded, Class: r.Class, Error: r.Error})
 			p.add(svc, sample{at: r.Time, ok: r.OK(), latency: r.Latency})
+			p.add(r.Endpoint, sample{at: r.Time, ok: r.OK(), latency: r.Latency})
 		})
 	}()
 	return p
 }
 
-func (p *Probes) add(svc string, s sample) {
+// mixed sends a share of requests on kept-alive connections and the
+// others on a new connection each, spread evenly (every request's place in
+// a run of 100 decides).
+type mixed struct {
+	share       float64
+	kept, fresh http.RoundTripper
+	n           atomic.Uint64
+}
+
+func (m *mixed) RoundTrip(r *http.Request) (*http.Response, error) {
+	if keepAliveTurn(m.n.Add(1)-1, m.share) {
+		return m.kept.RoundTrip(r)
+	}
+	return m.fresh.RoundTrip(r)
+}
+
+// keepAliveTurn reports whether the i-th request goes on a kept-alive
+// connection: share x 100 of every 100, spread by Bresenham's rule.
+func keepAliveTurn(i uint64, share float64) bool {
+	k := uint64(math.Round(share * 100))
+	j := i % 100
+	return (j+1)*k/100 > j*k/100
+}
+
+func (p *Probes) add(key string, s sample) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.count++
-	list := append(p.recent[svc], s)
+	if !strings.Contains(key, " ") { // once per probe, under its service
+		p.count++
+	}
+	list := append(p.recent[key], s)
 	cut := 0
 	for cut < len(list) && s.at.Sub(list[cut].at) > keep {
 		cut++
 	}
-	p.recent[svc] = list[cut:]
+	p.recent[key] = list[cut:]
 }
 
 // Stop stops probing and waits for requests in flight.

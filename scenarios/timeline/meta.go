@@ -35,15 +35,37 @@ type Meta struct {
 	// Horizon is the score's span from the first change; zero in runs
 	// recorded before it existed (their span is the whole run).
 	Horizon Duration `json:"horizon,omitempty"`
+	// Journeys are the probed endpoints ("frontend /items"), each with
+	// whether it is critical: a critical journey down takes its service down.
+	Journeys []Journey `json:"journeys,omitempty"`
+	// KeepAlive is the share of probes sent on kept-alive connections.
+	KeepAlive float64 `json:"keep_alive,omitempty"`
+}
+
+// Journey is one probed endpoint of a service.
+type Journey struct {
+	Name     string `json:"name"`
+	Service  string `json:"service"`
+	Critical bool   `json:"critical,omitempty"`
 }
 
 // Objective is a service's SLO: over any Window at least SuccessRatio of its
 // probes succeed with a 95th-percentile latency of at most Latency.
 type Objective struct {
-	Service      string   `json:"service"`
+	Service string `json:"service"`
+	// Journey, when set, is the one path of the service it is measured on.
+	Journey      string   `json:"journey,omitempty"`
 	SuccessRatio float64  `json:"success_ratio"`
 	Latency      Duration `json:"latency"`
 	Window       Duration `json:"window"`
+}
+
+// Key is what an objective is measured on: its service, or one journey.
+func (o Objective) Key() string {
+	if o.Journey != "" {
+		return o.Service + " " + o.Journey
+	}
+	return o.Service
 }
 
 // BusinessWindow is an interval, as offsets from the timeline's start, in
