@@ -3,21 +3,30 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios/timeline"
 )
 
 // A scenario that only watches: whatever changes during it is made by the
-// test, with the control plane's own kubectl, as a person would.
+// test, with the control plane's own kubectl, as a person would. Its steps
+// end before its horizon, so the run also shows it keeps observing until
+// the horizon has passed.
 const watchOnly = `apiVersion: gameday.dev/v1alpha1
 kind: Scenario
 name: outside-change
@@ -29,21 +38,106 @@ timeline:
     message: the run only watches; someone else changes the app
   - name: quiet
     action: wait
-    duration: 80s
-horizon: 60s
+    duration: 60s
+horizon: 110s
 maxDuration: 5m
 `
 
+// visitor is the test's own probe, independent of gameday's: a new
+// connection to the API every 50 ms, as arriving visitors make, each
+// result with its time.
+type visitor struct {
+	mu      sync.Mutex
+	results []visit
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+type visit struct {
+	at time.Time
+	ok bool
+}
+
+func startVisitor(url string) *visitor {
+	ctx, cancel := context.WithCancel(context.Background())
+	v := &visitor{cancel: cancel, done: make(chan struct{})}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	go func() {
+		defer close(v.done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			at := time.Now()
+			ok := false
+			if resp, err := client.Get(url); err == nil {
+				ok = resp.StatusCode < 400
+				resp.Body.Close()
+			}
+			v.mu.Lock()
+			v.results = append(v.results, visit{at, ok})
+			v.mu.Unlock()
+		}
+	}()
+	return v
+}
+
+func (v *visitor) stop() { v.cancel(); <-v.done }
+
+// served reports whether the last n visits all succeeded.
+func (v *visitor) served(n int) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.results) < n {
+		return false
+	}
+	for _, r := range v.results[len(v.results)-n:] {
+		if !r.ok {
+			return false
+		}
+	}
+	return true
+}
+
+// outage is how long the visits between from and to failed: from the first
+// failure to the one after the last failure.
+func (v *visitor) outage(from, to time.Time) time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var first, last time.Time
+	for i, r := range v.results {
+		if r.ok || r.at.Before(from) || r.at.After(to) {
+			continue
+		}
+		if first.IsZero() {
+			first = r.at
+		}
+		last = r.at
+		if i+1 < len(v.results) {
+			last = v.results[i+1].at
+		}
+	}
+	return last.Sub(first)
+}
+
 // The seed's lesson: a change nobody declared is the one that hurts. During
-// a run, the test scales the API to zero with kubectl (not through gameday)
-// and back 20 s later; the report must list it as a change in flight, made
-// by the outside with kubectl's field manager, and name it as the cause.
-var _ = Describe("a change made outside the run", Label("kind", "scenario"), Ordered, func() {
+// a run, the test itself, with kubectl (not through gameday): scales the API
+// to zero and back 20 s later; then, once it serves again, points the API's
+// Service at no pod for 20 s (its endpoints emptied: only new connections
+// see it) and back. The report must list both as changes made outside the
+// run by kubectl's field managers, name the first as the cause, and measure
+// the second as the test's own probe of new connections saw it, within 1 s.
+var _ = Describe("changes made outside the run", Label("kind", "scenario"), Ordered, func() {
 	const prefix = "e2e-outside"
 	const name = prefix + "-separate"
 	var rep *reports.Report
 	var es []timeline.Entry
-	var scaledAt, backAt time.Time
+	var scaledAt, backAt, emptiedAt, refilledAt time.Time
+	var own *visitor
 
 	BeforeAll(func() {
 		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
@@ -56,34 +150,48 @@ var _ = Describe("a change made outside the run", Label("kind", "scenario"), Ord
 		stdout, stderr := &syncBuffer{}, &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		Expect(cmd.Start()).To(Succeed())
+		DeferCleanup(func() { _ = cmd.Process.Kill() })
 		Eventually(stderr.String).WithTimeout(8*time.Minute).WithPolling(200*time.Millisecond).Should(ContainSubstring("watch:"),
 			"the timeline starts")
-		kubectl := func(args ...string) {
+		rec, err := (&cluster.Store{Dir: home}).Get(name)
+		Expect(err).NotTo(HaveOccurred())
+		own = startVisitor(fixtures.Endpoints(rec).API + "/api/items")
+		DeferCleanup(own.stop)
+		kubectl := func(args ...string) string {
 			GinkgoHelper()
-			docker(append([]string{"exec", name + "-control-plane", "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf",
-				"-n", "gameday"}, args...)...)
+			return docker(append([]string{"exec", name + "-control-plane", "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf",
+				"-n", fixtures.Namespace}, args...)...)
 		}
+		Eventually(func() bool { return own.served(20) }).WithTimeout(30 * time.Second).Should(BeTrue())
+
 		scaledAt = time.Now()
 		kubectl("scale", "deployment/api", "--replicas=0")
-		// The outage the test makes lasts 20 s: its own choice, not a wait.
-		time.Sleep(20 * time.Second)
+		time.Sleep(20 * time.Second) // the outage the test makes: its own length, not a wait
 		backAt = time.Now()
 		kubectl("scale", "deployment/api", "--replicas=2")
+		Eventually(func() bool { return own.served(100) }).WithTimeout(time.Minute).Should(BeTrue(), "the API serves again")
+
+		selector := fixtures.TierLabel + "=" + string(fixtures.API)
+		emptiedAt = time.Now()
+		kubectl("set", "selector", "service/api", fixtures.TierLabel+"=nobody")
+		time.Sleep(20 * time.Second) // as above
+		refilledAt = time.Now()
+		kubectl("set", "selector", "service/api", selector)
+		Eventually(func() bool { return own.served(40) }).WithTimeout(30 * time.Second).Should(BeTrue(), "the API serves again")
+
 		Expect(cmd.Wait()).To(Succeed(), "stderr:\n%s", stderr.String())
-		GinkgoWriter.Printf("stdout of the run:\n%s", stdout.String())
-		var err error
+		GinkgoWriter.Printf("stdout of the run:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 		rep, err = reports.Load(filepath.Join(out, "separate", "report.json"))
 		Expect(err).NotTo(HaveOccurred())
 		es = readTimeline(filepath.Join(out, "separate", "timeline.jsonl"))
 	})
 
-	It("lists the scale as a change in flight, made outside the run by kubectl-scale", func() {
+	It("lists the scale as a change in flight, made outside the run by kubectl-scale, and names it as the cause", func() {
 		Expect(rep.ChangesInFlight).NotTo(BeEmpty())
 		ch := rep.ChangesInFlight[0]
 		Expect(ch.Actor).To(Equal(reports.ActorOutside))
 		Expect(ch.Manager).To(Equal("kubectl-scale"))
 		Expect(ch.Message).To(Equal("deployment/api was scaled 2 -> 0 by kubectl-scale"))
-		// Observed within a second or two of the command, by the informers.
 		var seen time.Time
 		for _, e := range es {
 			if e.Kind == timeline.KindChange && e.Object == "deployment/api" && e.To == "0" {
@@ -91,31 +199,73 @@ var _ = Describe("a change made outside the run", Label("kind", "scenario"), Ord
 				break
 			}
 		}
-		Expect(seen.Sub(scaledAt)).To(BeNumerically("<", 3*time.Second))
+		Expect(seen.Sub(scaledAt)).To(BeNumerically("<", 3*time.Second), "the informers saw it at once")
 		Expect(rep.FirstFault).To(Equal(ch.Message), "the first fault is the outside change")
-		var back bool
-		for _, c := range rep.Changes {
-			back = back || (c.Object == "deployment/api" && c.To == "2" && c.Actor == reports.ActorOutside)
-		}
-		Expect(back).To(BeTrue(), "the scale back is a change too: %+v", rep.Changes)
-	})
-
-	It("measures the API's outage and names the change as its cause", func() {
-		var api reports.Service
-		for _, s := range rep.Services {
-			if s.Name == "api" {
-				api = s
-			}
-		}
-		Expect(api.DowntimeSeconds).To(BeNumerically(">=", 15), "scaled to zero for %s", backAt.Sub(scaledAt))
-		Expect(api.DowntimeSeconds).To(BeNumerically("<=", backAt.Sub(scaledAt).Seconds()+10))
+		api := service(rep, "api")
 		Expect(api.TimeToImpactSeconds).NotTo(BeNil())
 		Expect(*api.TimeToImpactSeconds).To(BeNumerically("<", 5))
 		Expect(api.MitigatedBy).To(ContainSubstring("scaled 0 -> 2 by kubectl-scale"))
 		why := strings.Join(rep.Explanation, "\n")
 		Expect(why).To(ContainSubstring("after deployment/api was scaled 2 -> 0 by kubectl-scale at +0:00, a change the scenario did not make"))
 		Expect(why).NotTo(ContainSubstring("its pool `backend` was hit"), "the pools were not what failed")
-		Expect(rep.HorizonReached).To(BeTrue())
-		Expect(rep.HorizonSeconds).To(Equal(60.0))
+	})
+
+	It("sees the Service emptied as a new visitor does, and lists it as an outside change", func() {
+		var changed []string
+		for _, c := range rep.Changes {
+			if c.Object == "service/api" {
+				Expect(c.Actor).To(Equal(reports.ActorOutside))
+				changed = append(changed, c.Message)
+			}
+		}
+		Expect(changed).To(HaveLen(2), "emptied and back: %v", rep.Changes)
+		Expect(changed[0]).To(ContainSubstring("selector changed"))
+		Expect(changed[0]).To(ContainSubstring("by kubectl-set"))
+		// The probes saw it: gameday's downtime of the API in that stretch
+		// is what the test's own probe of new connections measured, within 1 s.
+		mine := own.outage(emptiedAt, refilledAt.Add(10*time.Second))
+		Expect(mine).To(BeNumerically(">=", 15*time.Second), "the test's own probe saw the Service empty")
+		down := downWithin(service(rep, "api"), rep.Start, emptiedAt.Add(-2*time.Second), refilledAt.Add(10*time.Second))
+		AddReportEntry("calibration", fmt.Sprintf("Service emptied %s: the test's probe saw %s down, the report %s",
+			refilledAt.Sub(emptiedAt).Round(100*time.Millisecond), mine.Round(100*time.Millisecond), down))
+		Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
+			"the report's downtime %s vs the test's own probe %s", down, mine)
+	})
+
+	It("measures the scale to zero as the test's own probe did, within 1 s, and scores over the horizon", func() {
+		mine := own.outage(scaledAt, backAt.Add(30*time.Second))
+		down := downWithin(service(rep, "api"), rep.Start, scaledAt.Add(-2*time.Second), backAt.Add(30*time.Second))
+		AddReportEntry("calibration", fmt.Sprintf("API scaled to zero for %s: the test's probe saw %s down, the report %s",
+			backAt.Sub(scaledAt).Round(100*time.Millisecond), mine.Round(100*time.Millisecond), down))
+		Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
+			"the report's downtime %s vs the test's own probe %s", down, mine)
+		Expect(rep.HorizonReached).To(BeTrue(), "the run observed until its horizon, past its last step")
+		Expect(rep.HorizonSeconds).To(Equal(110.0))
+		Expect(rep.SpanSeconds).To(Equal(110.0))
 	})
 })
+
+func service(r *reports.Report, name string) reports.Service {
+	GinkgoHelper()
+	for _, s := range r.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	Fail("no service " + name + " in the report")
+	return reports.Service{}
+}
+
+// downWithin is how long a service was down, by its report, between two
+// moments.
+func downWithin(s reports.Service, start, from, to time.Time) time.Duration {
+	lo, hi := from.Sub(start).Seconds(), to.Sub(start).Seconds()
+	var down float64
+	for _, sp := range s.States {
+		if sp.State != reports.StateDown {
+			continue
+		}
+		down += math.Max(0, math.Min(sp.To, hi)-math.Max(sp.From, lo))
+	}
+	return time.Duration(down * float64(time.Second))
+}
