@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -123,6 +127,28 @@ type DrainOptions struct {
 	// Force deletes pods that no controller manages too, as `kubectl drain
 	// --force`; without it they fail the drain.
 	Force bool
+	// Delete deletes the pods instead of evicting them: what an operator
+	// does when PodDisruptionBudgets block a drain that must happen.
+	Delete bool
+}
+
+// DrainBlockedError is a drain the cluster refused: evictions blocked by
+// PodDisruptionBudgets until the drain's timeout. It is the system's
+// answer, not a failure of the tool.
+type DrainBlockedError struct {
+	Node string
+	// For is how long the drain tried.
+	For time.Duration
+	// Budgets are the PodDisruptionBudgets (namespace/name) that allowed no
+	// disruption of the pods left on the node.
+	Budgets []string
+	// Pods are the pods left on the node (namespace/name).
+	Pods []string
+}
+
+func (e *DrainBlockedError) Error() string {
+	return fmt.Sprintf("the drain of node %s was blocked %s by PodDisruptionBudget %s (%s left on it)",
+		e.Node, e.For.Round(time.Second), strings.Join(e.Budgets, ", "), strings.Join(e.Pods, ", "))
 }
 
 // Drain cordons a node and evicts its pods through the eviction API, so that
@@ -147,17 +173,72 @@ func (n *Nodes) Drain(ctx context.Context, node string, o DrainOptions) error {
 		IgnoreAllDaemonSets: true,
 		DeleteEmptyDirData:  true,
 		Force:               o.Force,
+		DisableEviction:     o.Delete,
 		Timeout:             o.Timeout,
-		Out:                 out,
-		ErrOut:              out,
+		// An eviction a budget refuses is retried, as kubectl does, but not
+		// in a tight loop against the API server.
+		EvictErrorRetryDelay: time.Second,
+		Out:                  out,
+		ErrOut:               out,
 	}
 	if err := n.Cordon(ctx, node); err != nil {
 		return fmt.Errorf("drain %s: %w", node, err)
 	}
-	if err := drain.RunNodeDrain(h, node); err != nil {
-		return fmt.Errorf("drain %s: %w", node, err)
+	start := time.Now()
+	err := drain.RunNodeDrain(h, node)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if ctx.Err() == nil && !o.Delete && strings.Contains(err.Error(), "global timeout reached") {
+		// The drain tried until its timeout: was it the cluster refusing?
+		// Look at what is left on the node and which budget keeps it.
+		if blocked := n.blockedBy(ctx, node); blocked != nil {
+			blocked.For = time.Since(start)
+			return blocked
+		}
+	}
+	return fmt.Errorf("drain %s: %w", node, err)
+}
+
+// blockedBy says which PodDisruptionBudgets keep pods on a node: those
+// matching a pod left there (not a DaemonSet's, not terminating) that allow
+// no disruption now. nil when none does.
+func (n *Nodes) blockedBy(ctx context.Context, node string) *DrainBlockedError {
+	pods, err := n.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return nil
+	}
+	e := &DrainBlockedError{Node: node}
+	budgets := map[string][]policyv1.PodDisruptionBudget{}
+	for _, p := range pods.Items {
+		if IsDaemonSetPod(&p) || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		if _, ok := budgets[p.Namespace]; !ok {
+			list, err := n.Client.PolicyV1().PodDisruptionBudgets(p.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil
+			}
+			budgets[p.Namespace] = list.Items
+		}
+		for _, b := range budgets[p.Namespace] {
+			sel, err := metav1.LabelSelectorAsSelector(b.Spec.Selector)
+			if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) || b.Status.DisruptionsAllowed > 0 {
+				continue
+			}
+			e.Pods = append(e.Pods, p.Namespace+"/"+p.Name)
+			if name := b.Namespace + "/" + b.Name; !slices.Contains(e.Budgets, name) {
+				e.Budgets = append(e.Budgets, name)
+			}
+		}
+	}
+	if len(e.Budgets) == 0 {
+		return nil
+	}
+	slices.Sort(e.Budgets)
+	slices.Sort(e.Pods)
+	e.Pods = slices.Compact(e.Pods)
+	return e
 }
 
 // IsReady reports whether a node's Ready condition is True.

@@ -248,8 +248,14 @@ func (o observed) words() string {
 	default:
 		w = fmt.Sprintf("%s's %s changed %s -> %s", o.object, o.field, noneIfEmpty(o.from), noneIfEmpty(o.to))
 	}
-	if o.manager != "" && o.manager != timeline.Manager {
+	switch {
+	case o.manager != "" && o.manager != timeline.Manager:
 		w += " by " + o.manager
+	case o.manager == "" && o.actor == ActorOutside && o.field != "ready" && o.field != "deleted":
+		// The API server does not always record who made a change: the
+		// first scale of a Deployment through its scale subresource leaves
+		// no field manager owning its replicas (seen on v1.37).
+		w += " (the API server recorded no field manager)"
 	}
 	return w
 }

@@ -338,3 +338,35 @@ func TestJourneysAndCriticalOnes(t *testing.T) {
 		t.Errorf("without journeys in run.json: down %v degraded %v, %d journeys", fe.DowntimeSeconds, fe.DegradedSeconds, len(fe.Journeys))
 	}
 }
+
+// A drain the cluster refused is an outcome of the system: a refusal in
+// words, and the gate counts it when the baseline had none.
+func TestRefusedDrain(t *testing.T) {
+	msg := "the drain of node n1 was blocked 20s by PodDisruptionBudget gameday/frontend (gameday/fe-1 left on it)"
+	s := newSynth().cluster().
+		add(5, timeline.Entry{Kind: timeline.KindStep, Phase: "start", Step: "upgrade-drain", Action: "drain", Actor: "scenario", Change: true}).
+		change(5.2, "node/n1", "unschedulable", "false", "true", timeline.Manager).
+		add(25, timeline.Entry{Kind: timeline.KindStep, Phase: "end", Step: "upgrade-drain", Action: "drain", Actor: "scenario", Change: true,
+			Targets: []string{"n1"}, Blocked: true, Message: msg}).
+		stepOn(25, 2, "force-drain", "drain", "operator", "n1").
+		probes("frontend", 0, 70, failIn([2]int{26, 30})).probes("api", 0, 70, failIn()).run(70, "recover-start")
+	r := build(t, s, withHorizon(60*time.Second))
+	if len(r.Refusals) != 1 || r.Refusals[0].Step != "upgrade-drain" || r.Refusals[0].Message != msg {
+		t.Fatalf("refusals: %+v", r.Refusals)
+	}
+	want := "The cluster refused step upgrade-drain (drain, scenario) at +0:00: " + msg + "."
+	if why := strings.Join(r.Explanation, "\n"); !strings.Contains(why, want) {
+		t.Errorf("explanation:\n%s\nwant a line: %s", why, want)
+	}
+	if !slices.ContainsFunc(r.Steps, func(st StepMark) bool { return st.Step == "force-drain" && st.Actor == ActorOperator }) {
+		t.Errorf("the forced drain that follows is on the timeline: %+v", r.Steps)
+	}
+	base := *r
+	base.Refusals = nil
+	if why := Gate(r, &base, 5); len(why) != 1 || !strings.Contains(why[0], "the cluster refused step upgrade-drain, which it did not on the baseline") {
+		t.Errorf("gate: %q", why)
+	}
+	if why := Gate(r, r, 5); len(why) != 0 {
+		t.Errorf("gate against itself: %q", why)
+	}
+}

@@ -29,6 +29,16 @@ func Gate(current, baseline *Report, maxDrop float64) []string {
 			}
 		}
 	}
+	// A step the cluster refused that it did not refuse on the baseline.
+	refused := map[string]bool{}
+	for _, ref := range baseline.Refusals {
+		refused[ref.Step] = true
+	}
+	for _, ref := range current.Refusals {
+		if !refused[ref.Step] {
+			why = append(why, fmt.Sprintf("the cluster refused step %s, which it did not on the baseline: %s", ref.Step, ref.Message))
+		}
+	}
 	check("objective", baseline.Objectives, current.Objectives)
 	check("business window", baseline.BusinessWindows, current.BusinessWindows)
 	return why

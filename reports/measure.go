@@ -138,10 +138,14 @@ func ptr(f float64) *float64   { return &f }
 // changes collects the steps (for charts) and every change in the span;
 // which breach each change preceded is filled in once the breaches are known.
 func (c *clock) changes(r *Report, runs []stepRun, all []observed) {
+	r.Refusals = []Refusal{}
 	for _, s := range runs {
 		if c.in(s.start) {
 			r.Steps = append(r.Steps, StepMark{AtSeconds: c.at(s.start), Step: s.name, Action: s.action, Rule: s.rule,
 				Actor: s.actor, Change: s.change, Blocked: s.blocked})
+			if s.blocked {
+				r.Refusals = append(r.Refusals, Refusal{AtSeconds: c.at(s.start), Step: s.name, Action: s.action, Actor: s.actor, Message: s.message})
+			}
 		}
 	}
 	r.Changes = []Change{}

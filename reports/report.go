@@ -74,6 +74,10 @@ type Report struct {
 	Objectives      []Verdict   `json:"objectives"`
 	BusinessWindows []Verdict   `json:"business_windows"`
 	ChangesInFlight []Change    `json:"changes_in_flight"`
+	// Refusals are the steps the cluster refused (a drain blocked by
+	// PodDisruptionBudgets, replacements that cannot join): outcomes of the
+	// system, not failures of the run.
+	Refusals []Refusal `json:"refusals"`
 	// Changes are every change seen in the span, whoever made it.
 	Changes []Change      `json:"changes"`
 	Steps   []StepMark    `json:"steps"`
@@ -256,6 +260,15 @@ type Change struct {
 type Preceded struct {
 	Service       string  `json:"service"`
 	BeforeSeconds float64 `json:"before_seconds"`
+}
+
+// Refusal is a step the cluster refused, in words.
+type Refusal struct {
+	AtSeconds float64 `json:"at_seconds"`
+	Step      string  `json:"step"`
+	Action    string  `json:"action"`
+	Actor     string  `json:"actor"`
+	Message   string  `json:"message"`
 }
 
 // StepMark is a step on the timeline, for charts.

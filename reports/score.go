@@ -152,8 +152,13 @@ func explain(r *Report) {
 			out = append(out, fmt.Sprintf("Its first breach, at %s, came after %s at %s (%s).", offset(*s.FirstBreachSeconds), cause.Message, offset(cause.AtSeconds), byWhom(*cause)))
 		}
 	}
+	for _, ref := range r.Refusals {
+		if ref.Action != "provision-pool" {
+			out = append(out, fmt.Sprintf("The cluster refused step %s (%s, %s) at %s: %s.", ref.Step, ref.Action, ref.Actor, offset(ref.AtSeconds), ref.Message))
+		}
+	}
 	for _, st := range r.Steps {
-		if st.Blocked {
+		if st.Blocked && st.Action == "provision-pool" {
 			line := fmt.Sprintf("Replacement nodes could not join (step %s at %s was blocked)", st.Step, offset(st.AtSeconds))
 			if cp := r.controlPlaneChange(); cp != nil {
 				line += fmt.Sprintf(": the control plane had been upgraded at %s, %s before the first breach, and nobody held the node group to its version", offset(cp.AtSeconds), seconds(r.beforeFirstBreach(*cp)))

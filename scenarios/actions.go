@@ -65,7 +65,7 @@ var ActionSpecs = []ActionSpec{
 	{Action: ActionRollback, Summary: "roll a tier back to the release it had before the run", Target: TargetTier, Change: true},
 	{Action: ActionPodKill, Summary: "delete pods at once (no grace period)", Target: TargetPods},
 	{Action: ActionCordon, Summary: "mark nodes unschedulable", Target: TargetNodes, Change: true},
-	{Action: ActionDrain, Summary: "cordon nodes and evict their pods, respecting PodDisruptionBudgets", Target: TargetNodes, TakeTimeout: true, Change: true},
+	{Action: ActionDrain, Summary: "cordon nodes and evict their pods, respecting PodDisruptionBudgets (a drain they block until its timeout is the cluster's refusal: recorded, and the scenario goes on; disableEviction: true deletes instead)", Target: TargetNodes, TakeTimeout: true, Change: true},
 	{Action: ActionNodeStop, Summary: "stop nodes' containers: the machines are lost", Target: TargetNodes},
 	{Action: ActionNodeStart, Summary: "start stopped nodes' containers and wait until they are Ready", Target: TargetNodes, TakeTimeout: true},
 	{Action: ActionKubeletStop, Summary: "stop nodes' kubelets: the control plane loses them", Target: TargetNodes},

@@ -69,17 +69,18 @@ type businessWindowFile struct {
 }
 
 type stepFile struct {
-	Name     string         `yaml:"name,omitempty" jsonschema:"description=Unique in the file; default: its position and action."`
-	Action   string         `yaml:"action" jsonschema:"required"`
-	At       *time.Duration `yaml:"at,omitempty" jsonschema:"description=Offset from the timeline's start. Without at or after, a step runs right after the previous one."`
-	After    *conditionFile `yaml:"after,omitempty" jsonschema:"description=Run when this condition holds (after the previous step)."`
-	Delay    *time.Duration `yaml:"delay,omitempty" jsonschema:"description=Waited after the after condition holds: the operator's reaction time."`
-	Target   *targetFile    `yaml:"target,omitempty"`
-	Version  string         `yaml:"version,omitempty" jsonschema:"description=release: the tier's release; control-plane-upgrade: a Kubernetes version such as v1.38.0; provision-pool: control-plane (default) or pool."`
-	Duration *time.Duration `yaml:"duration,omitempty" jsonschema:"description=wait: how long."`
-	Timeout  *time.Duration `yaml:"timeout,omitempty" jsonschema:"description=drain, node-start, kubelet-start, provision-pool: bound on the step."`
-	Message  string         `yaml:"message,omitempty" jsonschema:"description=note: the text."`
-	Actor    string         `yaml:"actor,omitempty" jsonschema:"enum=scenario,enum=operator,description=Who makes the step in the story: scenario (a fault; the default) or operator (a remediation). Automation steps are the automation's."`
+	Name            string         `yaml:"name,omitempty" jsonschema:"description=Unique in the file; default: its position and action."`
+	Action          string         `yaml:"action" jsonschema:"required"`
+	At              *time.Duration `yaml:"at,omitempty" jsonschema:"description=Offset from the timeline's start. Without at or after, a step runs right after the previous one."`
+	After           *conditionFile `yaml:"after,omitempty" jsonschema:"description=Run when this condition holds (after the previous step)."`
+	Delay           *time.Duration `yaml:"delay,omitempty" jsonschema:"description=Waited after the after condition holds: the operator's reaction time."`
+	Target          *targetFile    `yaml:"target,omitempty"`
+	Version         string         `yaml:"version,omitempty" jsonschema:"description=release: the tier's release; control-plane-upgrade: a Kubernetes version such as v1.38.0; provision-pool: control-plane (default) or pool."`
+	Duration        *time.Duration `yaml:"duration,omitempty" jsonschema:"description=wait: how long."`
+	Timeout         *time.Duration `yaml:"timeout,omitempty" jsonschema:"description=drain, node-start, kubelet-start, provision-pool: bound on the step."`
+	Message         string         `yaml:"message,omitempty" jsonschema:"description=note: the text."`
+	DisableEviction bool           `yaml:"disableEviction,omitempty" jsonschema:"description=drain: delete the pods instead of evicting them, so PodDisruptionBudgets do not hold it back (kubectl drain --disable-eviction): what an operator does when a drain that must happen is blocked."`
+	Actor           string         `yaml:"actor,omitempty" jsonschema:"enum=scenario,enum=operator,description=Who makes the step in the story: scenario (a fault; the default) or operator (a remediation). Automation steps are the automation's."`
 }
 
 type targetFile struct {

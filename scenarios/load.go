@@ -417,8 +417,11 @@ func (v *validator) businessWindows(fs []businessWindowFile) field.ErrorList {
 func (v *validator) step(f stepFile, p *field.Path, defName string, inTimeline bool) (Step, field.ErrorList) {
 	st := Step{Name: f.Name, Action: Action(f.Action), At: f.At, Delay: durOr(f.Delay, 0),
 		Version: f.Version, Duration: durOr(f.Duration, 0), Timeout: durOr(f.Timeout, 0), Message: strings.TrimSpace(f.Message),
-		Actor: ActorScenario}
+		Actor: ActorScenario, DisableEviction: f.DisableEviction}
 	var errs field.ErrorList
+	if f.DisableEviction && st.Action != ActionDrain {
+		errs = append(errs, field.Forbidden(p.Child("disableEviction"), "only a drain evicts"))
+	}
 	switch {
 	case !inTimeline && f.Actor != "":
 		errs = append(errs, field.Forbidden(p.Child("actor"), "an automation step is the automation's"))

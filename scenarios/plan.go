@@ -168,8 +168,14 @@ func describeStep(st Step, t cluster.Topology) string {
 		verb := map[Action]string{ActionCordon: "cordon", ActionDrain: "drain", ActionNodeStop: "stop the containers of",
 			ActionNodeStart: "start the containers of", ActionKubeletStop: "stop the kubelets of", ActionKubeletStart: "start the kubelets of"}[st.Action]
 		s := verb + " " + describeTarget(st.Target, t, true)
+		if st.DisableEviction {
+			s += ", deleting pods instead of evicting them (PodDisruptionBudgets do not hold it back)"
+		}
 		if st.Timeout > 0 {
 			s += fmt.Sprintf(" (timeout %s)", st.Timeout)
+		}
+		if st.Action == ActionDrain && !st.DisableEviction {
+			s += "; blocked by a budget until then, the cluster's refusal is recorded and the scenario goes on"
 		}
 		return s
 	case ActionPoolOutage:

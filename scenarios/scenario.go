@@ -121,6 +121,10 @@ type Step struct {
 	Message  string
 	// Actor is who makes the step in the story.
 	Actor Actor
+	// DisableEviction: a drain deletes pods instead of evicting them, so
+	// PodDisruptionBudgets do not hold it back (kubectl drain
+	// --disable-eviction).
+	DisableEviction bool
 }
 
 // Actor is who made a step or a change.

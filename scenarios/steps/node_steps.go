@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -44,7 +45,25 @@ func (s nodeStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (Outco
 	for i, j := range idx {
 		picked[i] = nodes[j]
 	}
-	return forNodes(picked, func(n corev1.Node) error { return s.apply(ctx, env, st, n) })
+	// A drain the cluster refuses (PodDisruptionBudgets) is the system's
+	// answer: the step's outcome, not an error; the scenario goes on.
+	var mu sync.Mutex
+	var refused []string
+	out, err := forNodes(picked, func(n corev1.Node) error {
+		err := s.apply(ctx, env, st, n)
+		if blocked := (*cluster.DrainBlockedError)(nil); errors.As(err, &blocked) {
+			mu.Lock()
+			refused = append(refused, blocked.Error())
+			mu.Unlock()
+			return nil
+		}
+		return err
+	})
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		out.Blocked, out.Message = true, strings.Join(refused, "; ")
+	}
+	return out, err
 }
 
 func (s nodeStep) apply(ctx context.Context, env *Env, st scenarios.Step, n corev1.Node) error {
@@ -60,7 +79,7 @@ func (s nodeStep) apply(ctx context.Context, env *Env, st scenarios.Step, n core
 		if s.op == opCordon {
 			return env.Nodes.Cordon(ctx, n.Name)
 		}
-		return env.Nodes.Drain(ctx, n.Name, cluster.DrainOptions{Timeout: st.Timeout})
+		return env.Nodes.Drain(ctx, n.Name, cluster.DrainOptions{Timeout: st.Timeout, Delete: st.DisableEviction})
 	case opContainerStop:
 		return stopContainer(ctx, env, st, n.Name)
 	case opKubeletStop:
