@@ -177,7 +177,7 @@ var _ = Describe("changes made outside the run", Label("kind", "scenario"), Orde
 		time.Sleep(20 * time.Second) // as above
 		refilledAt = time.Now()
 		kubectl("set", "selector", "service/api", selector)
-		Eventually(func() bool { return own.served(40) }).WithTimeout(30 * time.Second).Should(BeTrue(), "the API serves again")
+		Eventually(func() bool { return own.served(40) }).WithTimeout(30*time.Second).Should(BeTrue(), "the API serves again")
 
 		Expect(cmd.Wait()).To(Succeed(), "stderr:\n%s", stderr.String())
 		GinkgoWriter.Printf("stdout of the run:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
