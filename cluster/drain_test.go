@@ -27,7 +27,9 @@ func TestDrainBlockedByABudget(t *testing.T) {
 	one := intstr.FromInt32(1)
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "frontend", Namespace: "gameday"},
 		Spec:   policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "frontend"}}},
-		Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 0}}
+		// Its status may read otherwise by the time the drain gives up (a
+		// replacement just Ready): what counts is the API server's refusal.
+		Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 1}}
 	client := fake.NewClientset(node, pod, pdb)
 	// The API server serves evictions, and answers one a budget forbids 429.
 	client.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{
@@ -61,5 +63,36 @@ func TestDrainBlockedByABudget(t *testing.T) {
 	}
 	if _, err := client.CoreV1().Pods("gameday").Get(ctx, "frontend-1", metav1.GetOptions{}); err == nil {
 		t.Error("the pod is still there after a drain that deletes")
+	}
+}
+
+// A drain whose pods do not go in time, with no budget refusing anything
+// (here: evictions accepted, the pod never deleted, as a pod stuck
+// Terminating on a stopped node), is a refusal too: the node could not be
+// drained in time.
+func TestDrainThatCannotFinish(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: "gameday",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "api-x", Controller: ptrTo(true)}}},
+		Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	client := fake.NewClientset(node, pod)
+	client.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{
+		{Name: "pods/eviction", Kind: "Eviction", Group: "policy", Version: "v1"}}}}
+	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return a.GetSubresource() == "eviction", nil, nil // accepted, and the pod stays
+	})
+	err := NewNodes(client).Drain(context.Background(), "n1", DrainOptions{Timeout: 2 * time.Second})
+	var blocked *DrainBlockedError
+	if !errors.As(err, &blocked) {
+		t.Fatalf("err = %v, want a DrainBlockedError", err)
+	}
+	if want := "the drain of node n1 did not finish in 2s (gameday/api-1 left on it)"; blocked.Error() != want || len(blocked.Budgets) != 0 {
+		t.Errorf("message %q, want %q (budgets %v)", blocked.Error(), want, blocked.Budgets)
+	}
+	// Cut short by its caller, a drain is not the cluster's refusal.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := NewNodes(client).Drain(ctx, "n1", DrainOptions{Timeout: 10 * time.Second}); errors.As(err, &blocked) {
+		t.Errorf("a drain cut short by its context is reported as refused: %v", err)
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -132,23 +134,57 @@ type DrainOptions struct {
 	Delete bool
 }
 
-// DrainBlockedError is a drain the cluster refused: evictions blocked by
-// PodDisruptionBudgets until the drain's timeout. It is the system's
-// answer, not a failure of the tool.
+// DrainBlockedError is a drain the cluster refused: its evictions blocked
+// by PodDisruptionBudgets, or its pods not gone, until the drain's timeout.
+// It is the system's answer, not a failure of the tool.
 type DrainBlockedError struct {
 	Node string
 	// For is how long the drain tried.
 	For time.Duration
-	// Budgets are the PodDisruptionBudgets (namespace/name) that allowed no
-	// disruption of the pods left on the node.
+	// Budgets are the PodDisruptionBudgets (namespace/name) that refused an
+	// eviction of a pod of the node, as the API server answered.
 	Budgets []string
 	// Pods are the pods left on the node (namespace/name).
 	Pods []string
 }
 
 func (e *DrainBlockedError) Error() string {
+	left := strings.Join(e.Pods, ", ")
+	if left == "" {
+		left = "no pod"
+	}
+	if len(e.Budgets) == 0 {
+		return fmt.Sprintf("the drain of node %s did not finish in %s (%s left on it)", e.Node, e.For.Round(time.Second), left)
+	}
 	return fmt.Sprintf("the drain of node %s was blocked %s by PodDisruptionBudget %s (%s left on it)",
-		e.Node, e.For.Round(time.Second), strings.Join(e.Budgets, ", "), strings.Join(e.Pods, ", "))
+		e.Node, e.For.Round(time.Second), strings.Join(e.Budgets, ", "), left)
+}
+
+// refusals notes, from the drain helper's error output, the pods whose
+// eviction the API server refused for their disruption budget.
+type refusals struct {
+	mu   sync.Mutex
+	out  io.Writer
+	pods map[string]bool // namespace/name
+}
+
+// The helper's line for an eviction refused with 429, e.g.
+// error when evicting pods/"api-1" -n "gameday" (will retry after 1s): Cannot evict pod as it would violate the pod's disruption budget.
+var refusedEviction = regexp.MustCompile(`error when evicting pods/"([^"]+)" -n "([^"]+)".*disruption budget`)
+
+func (r *refusals) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	for _, m := range refusedEviction.FindAllSubmatch(p, -1) {
+		r.pods[string(m[2])+"/"+string(m[1])] = true
+	}
+	r.mu.Unlock()
+	return r.out.Write(p)
+}
+
+func (r *refusals) refused(pod string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pods[pod]
 }
 
 // Drain cordons a node and evicts its pods through the eviction API, so that
@@ -162,6 +198,7 @@ func (n *Nodes) Drain(ctx context.Context, node string, o DrainOptions) error {
 	if out == nil {
 		out = io.Discard
 	}
+	errOut := &refusals{out: out, pods: map[string]bool{}}
 	grace := -1
 	if o.GracePeriod > 0 {
 		grace = int(o.GracePeriod.Seconds())
@@ -179,7 +216,7 @@ func (n *Nodes) Drain(ctx context.Context, node string, o DrainOptions) error {
 		// in a tight loop against the API server.
 		EvictErrorRetryDelay: time.Second,
 		Out:                  out,
-		ErrOut:               out,
+		ErrOut:               errOut,
 	}
 	if err := n.Cordon(ctx, node); err != nil {
 		return fmt.Errorf("drain %s: %w", node, err)
@@ -189,56 +226,56 @@ func (n *Nodes) Drain(ctx context.Context, node string, o DrainOptions) error {
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() == nil && !o.Delete && strings.Contains(err.Error(), "global timeout reached") {
-		// The drain tried until its timeout: was it the cluster refusing?
-		// Look at what is left on the node and which budget keeps it.
-		if blocked := n.blockedBy(ctx, node); blocked != nil {
-			blocked.For = time.Since(start)
+	if took := time.Since(start); ctx.Err() == nil && took >= o.Timeout-time.Second {
+		// The drain tried until its timeout: the cluster did not let it
+		// finish. Say what is left on the node and which budgets refused.
+		if blocked, lerr := n.blockedBy(ctx, node, errOut); lerr == nil {
+			blocked.For = took
 			return blocked
 		}
 	}
 	return fmt.Errorf("drain %s: %w", node, err)
 }
 
-// blockedBy says which PodDisruptionBudgets keep pods on a node: those
-// matching a pod left there (not a DaemonSet's, not terminating) that allow
-// no disruption now. nil when none does.
-func (n *Nodes) blockedBy(ctx context.Context, node string) *DrainBlockedError {
+// blockedBy says what a drain left on a node (pods not a DaemonSet's, not
+// finished) and which PodDisruptionBudgets refused an eviction of one of
+// them (policy/v1: an empty selector selects every pod of its namespace).
+func (n *Nodes) blockedBy(ctx context.Context, node string, r *refusals) (*DrainBlockedError, error) {
 	pods, err := n.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	e := &DrainBlockedError{Node: node}
 	budgets := map[string][]policyv1.PodDisruptionBudget{}
 	for _, p := range pods.Items {
-		if IsDaemonSetPod(&p) || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		if p.Spec.NodeName != node || IsDaemonSetPod(&p) || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		name := p.Namespace + "/" + p.Name
+		e.Pods = append(e.Pods, name)
+		if !r.refused(name) {
 			continue
 		}
 		if _, ok := budgets[p.Namespace]; !ok {
 			list, err := n.Client.PolicyV1().PodDisruptionBudgets(p.Namespace).List(ctx, metav1.ListOptions{})
 			if err != nil {
-				return nil
+				return nil, err
 			}
 			budgets[p.Namespace] = list.Items
 		}
 		for _, b := range budgets[p.Namespace] {
 			sel, err := metav1.LabelSelectorAsSelector(b.Spec.Selector)
-			if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) || b.Status.DisruptionsAllowed > 0 {
+			if err != nil || !sel.Matches(labels.Set(p.Labels)) {
 				continue
 			}
-			e.Pods = append(e.Pods, p.Namespace+"/"+p.Name)
-			if name := b.Namespace + "/" + b.Name; !slices.Contains(e.Budgets, name) {
-				e.Budgets = append(e.Budgets, name)
+			if bn := b.Namespace + "/" + b.Name; !slices.Contains(e.Budgets, bn) {
+				e.Budgets = append(e.Budgets, bn)
 			}
 		}
 	}
-	if len(e.Budgets) == 0 {
-		return nil
-	}
 	slices.Sort(e.Budgets)
 	slices.Sort(e.Pods)
-	e.Pods = slices.Compact(e.Pods)
-	return e
+	return e, nil
 }
 
 // IsReady reports whether a node's Ready condition is True.

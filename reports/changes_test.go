@@ -305,8 +305,10 @@ func TestJourneysAndCriticalOnes(t *testing.T) {
 		svc, _, _ := strings.Cut(j.name, " ")
 		m.Journeys = append(m.Journeys, timeline.Journey{Name: j.name, Service: svc, Critical: j.critical})
 	}
-	m.Objectives = append(m.Objectives, timeline.Objective{Service: "frontend", Journey: "/app", SuccessRatio: 0.99,
-		Latency: timeline.Duration(time.Second), Window: timeline.Duration(10 * time.Second)})
+	for _, j := range []string{"/app", "/items"} {
+		m.Objectives = append(m.Objectives, timeline.Objective{Service: "frontend", Journey: j, SuccessRatio: 0.99,
+			Latency: timeline.Duration(time.Second), Window: timeline.Duration(10 * time.Second)})
+	}
 	apiDown := failIn([2]int{20, 30})
 	s := newSynth().stepOn(0, 0.1, "fault", "release", "scenario", "api")
 	for _, ep := range []string{"frontend /", "frontend /app", "frontend /static/app.js"} {
@@ -316,7 +318,10 @@ func TestJourneysAndCriticalOnes(t *testing.T) {
 		s.probesOn(ep, 0, 70, apiDown)
 	}
 	r := build(t, s.run(70, "recover-start"), m)
-	fe, api, app := r.Services[0], r.Services[1], r.Services[2]
+	if len(r.Services) != 2 {
+		t.Fatalf("journey objectives are verdicts, not services: %d services", len(r.Services))
+	}
+	fe, api := r.Services[0], r.Services[1]
 	if fe.DowntimeSeconds != 10 || fe.Availability != 0.933333 || api.DowntimeSeconds != 10 {
 		t.Errorf("frontend down %v (want 10: its critical journeys were), availability %v; api down %v", fe.DowntimeSeconds, fe.Availability, api.DowntimeSeconds)
 	}
@@ -328,8 +333,25 @@ func TestJourneysAndCriticalOnes(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("journeys' downtime (-want +got):\n%s", d)
 	}
-	if app.Name != "frontend /app" || app.FirstBreachSeconds != nil || app.Requests != 600 || len(app.Journeys) != 0 {
-		t.Errorf("the objective on /app: %+v", app)
+	// The journeys' objectives: /app held, /items breached; neither counts
+	// its probes again in the run's measures (3000 + 600 requests).
+	verdicts := map[string]bool{}
+	for _, v := range r.Objectives {
+		verdicts[v.Name] = v.Passed
+	}
+	if d := cmp.Diff(map[string]bool{
+		"frontend: 99% of requests succeed, p95 <= 1s, over 10s":        false,
+		"api: 99% of requests succeed, p95 <= 1s, over 10s":             false,
+		"frontend /app: 99% of requests succeed, p95 <= 1s, over 10s":   true,
+		"frontend /items: 99% of requests succeed, p95 <= 1s, over 10s": false,
+	}, verdicts); d != "" {
+		t.Errorf("objectives (-want +got):\n%s", d)
+	}
+	if r.BlastRadius.Requests != 3600 || r.BlastRadius.ServicesShare != 1 {
+		t.Errorf("requests %d, services share %v: a journey objective counted its probes twice", r.BlastRadius.Requests, r.BlastRadius.ServicesShare)
+	}
+	if why := Gate(r, r, 5); len(why) != 0 {
+		t.Errorf("a run gated against itself: %q", why)
 	}
 	// Runs recorded before journeys were said: no journey is critical, and
 	// the frontend reads degraded, as it did then.

@@ -287,14 +287,17 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 				w.lat = append(w.lat, b[j].lat...)
 			}
 			breached[i] = w.n > 0 && (float64(w.n-w.failed) < o.SuccessRatio*float64(w.n)-1e-9 || w.p95() > latency)
+			// A journey's objective is a verdict only: its probes are its
+			// service's already, counted once in the run's measures.
+			isService := !journeyObjective[o.Key()]
 			if breached[i] {
 				s.BreachedSeconds += c.length(i)
-				anyBreach[i] = true
+				anyBreach[i] = anyBreach[i] || isService
 			}
 			switch states[i] {
 			case StateDown:
 				s.DowntimeSeconds += c.length(i)
-				anyDown[i] = true
+				anyDown[i] = anyDown[i] || isService
 			case StateDegraded:
 				s.DegradedSeconds += c.length(i)
 			case StateNoData:
@@ -309,8 +312,10 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 		} else {
 			s.Availability = 1
 		}
-		totalReq += s.Requests
-		totalFailed += s.Failed
+		if !journeyObjective[o.Key()] {
+			totalReq += s.Requests
+			totalFailed += s.Failed
+		}
 		first := slices.Index(breached, true)
 		if first >= 0 {
 			s.FirstBreachSeconds = ptr(c.start(first))
@@ -322,7 +327,7 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 			if made, ok := r.firstMade(); ok && made <= c.start(first+1) {
 				s.TimeToImpactSeconds = ptr(round3(math.Max(0, c.start(first)-made)))
 			}
-			if i := alertAt(before[o.Service], b, first, o.SuccessRatio, alerts); i >= 0 {
+			if i := alertAt(before[o.Key()], b, first, o.SuccessRatio, alerts); i >= 0 {
 				s.DetectedAtSeconds = ptr(c.start(i))
 				s.TimeToDetectSeconds = ptr(round3(c.start(i) - c.start(first)))
 			}
@@ -359,7 +364,6 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 			s.Recovered = true
 		}
 		s.ErrorBudget = budget(o.SuccessRatio, s, r)
-		r.Services = append(r.Services, s)
 		verdict := Verdict{Name: objectiveName(o), Service: o.Service, Passed: first < 0}
 		if first < 0 {
 			verdict.Message = fmt.Sprintf("held throughout %s: %s of %d requests answered", seconds(r.SpanSeconds), pct(s.Availability), s.Requests)
@@ -368,7 +372,10 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 				seconds(s.BreachedSeconds), offset(*s.FirstBreachSeconds), pct(s.Availability), s.Requests, seconds(s.DowntimeSeconds))
 		}
 		r.Objectives = append(r.Objectives, verdict)
-		r.breached = append(r.breached, breached)
+		if !journeyObjective[o.Key()] {
+			r.Services = append(r.Services, s)
+			r.breached = append(r.breached, breached)
+		}
 	}
 	r.BlastRadius.Requests, r.BlastRadius.RequestsFailed = totalReq, totalFailed
 	if totalReq > 0 {
@@ -663,7 +670,7 @@ func measureWindows(r *Report, m timeline.Meta) {
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
 func objectiveName(o timeline.Objective) string {
-	return fmt.Sprintf("%s: %s of requests succeed, p95 <= %s, over %s", o.Service,
+	return fmt.Sprintf("%s: %s of requests succeed, p95 <= %s, over %s", o.Key(),
 		pct(o.SuccessRatio), time.Duration(o.Latency), time.Duration(o.Window))
 }
 

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,7 +101,7 @@ func TestLoadBaselineScoresTheTimelineAgain(t *testing.T) {
 func TestLoadBaselineReportOfAnotherScoringVersion(t *testing.T) {
 	dir := t.TempDir()
 	r := &Report{Schema: Schema, Scenario: "cascading-outage", Topology: "shared", Score: 70}
-	for version, by := range map[int]string{0: "an older gameday (no scoring version)", ScoringVersion - 1: "scoring version 1", ScoringVersion + 1: "scoring version 3"} {
+	for version, by := range map[int]string{0: "an older gameday (no scoring version)", ScoringVersion - 1: fmt.Sprintf("scoring version %d", ScoringVersion-1), ScoringVersion + 1: fmt.Sprintf("scoring version %d", ScoringVersion+1)} {
 		r.ScoringVersion = version
 		writeReport(t, dir, r)
 		path := filepath.Join(dir, JSONFile)

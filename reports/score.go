@@ -14,7 +14,7 @@ import (
 // scored by another version is scored again from its timeline, or refused).
 // Reports and run.json files without one predate it: their version is
 // unknown.
-const ScoringVersion = 2
+const ScoringVersion = 3
 
 // The score's weights: each component takes its weight times a share (0:
 // nothing went wrong, 1: everything did) off 100. Every share grows with

@@ -251,6 +251,25 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 	var autoWG sync.WaitGroup
 	var autoErr error
 	var autoMu sync.Mutex
+	// When the run first acted (a step, the timeline's or automation's, that
+	// is not a wait or a note): the score's span starts there.
+	var actedMu sync.Mutex
+	var acted time.Time
+	act := func(st scenarios.Step) {
+		if st.Action == scenarios.ActionWait || st.Action == scenarios.ActionNote {
+			return
+		}
+		actedMu.Lock()
+		defer actedMu.Unlock()
+		if acted.IsZero() {
+			acted = time.Now()
+		}
+	}
+	firstAct := func() time.Time {
+		actedMu.Lock()
+		defer actedMu.Unlock()
+		return acted
+	}
 	// The automation and abort loop.
 	loopDone := make(chan struct{})
 	go func() {
@@ -284,6 +303,7 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 				go func() {
 					defer autoWG.Done()
 					for _, st := range r.Steps {
+						act(st)
 						if err := applyStep(tctx, env, st, r.Name, tl, logger); err != nil {
 							autoMu.Lock()
 							autoErr = errors.Join(autoErr, err)
@@ -300,20 +320,17 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 	}()
 
 	var err error
-	var acted time.Time // when the first step that acts on the cluster began
 	for _, st := range s.Timeline {
 		if err = waitFor(tctx, st, start, w); err != nil {
 			break
 		}
-		if acted.IsZero() && st.Action != scenarios.ActionWait && st.Action != scenarios.ActionNote {
-			acted = time.Now()
-		}
+		act(st)
 		if err = applyStep(tctx, env, st, "", tl, logger); err != nil {
 			break
 		}
 	}
 	if err == nil {
-		err = observeHorizon(tctx, s.Horizon, start, acted, w.obs, logger)
+		err = observeHorizon(tctx, s.Horizon, start, firstAct, w.obs, logger)
 	}
 	stop(nil)
 	<-loopDone
@@ -340,12 +357,12 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 // in a run that never acts), so every run must have seen that much, however
 // soon its steps were done. It never runs past the timeline's deadline
 // (maxDuration): a run cut there says in its report that it ended early.
-func observeHorizon(ctx context.Context, horizon time.Duration, start, acted time.Time, obs *observe.Cluster, logger log.Logger) error {
+func observeHorizon(ctx context.Context, horizon time.Duration, start time.Time, firstAct func() time.Time, obs *observe.Cluster, logger log.Logger) error {
 	// A run that never acts is scored from the first change seen, which may
 	// come while it waits here: the end is worked out again as it waits.
 	until := func() time.Time {
 		anchor := start
-		switch first := obs.FirstChange(); {
+		switch acted, first := firstAct(), obs.FirstChange(); {
 		case !acted.IsZero():
 			anchor = acted
 		case first.After(start):

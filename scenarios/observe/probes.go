@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gameday.dev/gameday/fixtures/traffic"
@@ -71,20 +70,33 @@ func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time
 	return p
 }
 
-// mixed sends a share of requests on kept-alive connections and the
-// others on a new connection each, spread evenly (every request's place in
-// a run of 100 decides).
+// mixed sends a share of each endpoint's requests on kept-alive
+// connections and the others on a new connection each, spread evenly (each
+// request's place in its endpoint's run of 100 decides).
 type mixed struct {
 	share       float64
 	kept, fresh http.RoundTripper
-	n           atomic.Uint64
+	mu          sync.Mutex
+	n           map[string]uint64 // requests so far per URL
 }
 
 func (m *mixed) RoundTrip(r *http.Request) (*http.Response, error) {
-	if keepAliveTurn(m.n.Add(1)-1, m.share) {
+	if m.turn(r.URL.String()) {
 		return m.kept.RoundTrip(r)
 	}
 	return m.fresh.RoundTrip(r)
+}
+
+// turn reports whether the next request to url goes on a kept-alive connection.
+func (m *mixed) turn(url string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.n == nil {
+		m.n = map[string]uint64{}
+	}
+	i := m.n[url]
+	m.n[url]++
+	return keepAliveTurn(i, m.share)
 }
 
 // keepAliveTurn reports whether the i-th request goes on a kept-alive

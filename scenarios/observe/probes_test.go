@@ -25,3 +25,23 @@ func TestKeepAliveTurn(t *testing.T) {
 		}
 	}
 }
+
+// Each endpoint gets its share, whatever order endpoints are requested in.
+func TestKeepAliveSharePerEndpoint(t *testing.T) {
+	m := &mixed{share: 0.5}
+	kept := map[string]int{}
+	for i := 0; i < 600; i++ {
+		url := []string{"http://h/a", "http://h/b", "http://h/c", "http://h/d", "http://h/e", "http://h/f"}[i%6]
+		if m.turn(url) {
+			kept[url]++
+		}
+	}
+	for url, n := range kept {
+		if n != 50 {
+			t.Errorf("%s: %d of 100 kept alive, want 50", url, n)
+		}
+	}
+	if len(kept) != 6 {
+		t.Errorf("kept alive on %d endpoints of 6", len(kept))
+	}
+}

@@ -206,7 +206,9 @@ var _ = Describe("changes made outside the run", Label("kind", "scenario"), Orde
 		api := service(rep, "api")
 		Expect(api.TimeToImpactSeconds).NotTo(BeNil())
 		Expect(*api.TimeToImpactSeconds).To(BeNumerically("<", 5))
-		Expect(api.MitigatedBy).To(ContainSubstring("deployment/api was scaled 0 -> 2"))
+		// Its recovery is from the end of its last breach, the Service's: the
+		// change that recovery follows is the selector put back.
+		Expect(api.MitigatedBy).To(ContainSubstring("service/api's selector changed " + fixtures.TierLabel + "=nobody -> " + fixtures.TierLabel + "=api"))
 		why := strings.Join(rep.Explanation, "\n")
 		Expect(why).To(ContainSubstring("The api was down"))
 		Expect(why).To(ContainSubstring("after " + ch.Message + " at +0:00, a change the scenario did not make"))
