@@ -26,7 +26,7 @@ func TestDrainBlockedByABudget(t *testing.T) {
 		Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
 	one := intstr.FromInt32(1)
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "frontend", Namespace: "gameday"},
-		Spec:   policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "frontend"}}},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "frontend"}}},
 		// Its status may read otherwise by the time the drain gives up (a
 		// replacement just Ready): what counts is the API server's refusal.
 		Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 1}}
