@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,7 +46,8 @@ maxDuration: 5m
 
 // visitor is the test's own probe, independent of gameday's: a new
 // connection to the API every 50 ms, as arriving visitors make, each
-// result with its time.
+// request on its own (a slow answer does not hold back the next), each
+// result with the time it was sent.
 type visitor struct {
 	mu      sync.Mutex
 	results []visit
@@ -61,9 +63,11 @@ type visit struct {
 func startVisitor(url string) *visitor {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &visitor{cancel: cancel, done: make(chan struct{})}
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
 		defer close(v.done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -72,30 +76,41 @@ func startVisitor(url string) *visitor {
 				return
 			case <-tick.C:
 			}
-			at := time.Now()
-			ok := false
-			if resp, err := client.Get(url); err == nil {
-				ok = resp.StatusCode < 400
-				resp.Body.Close()
-			}
-			v.mu.Lock()
-			v.results = append(v.results, visit{at, ok})
-			v.mu.Unlock()
+			wg.Add(1)
+			go func(at time.Time) {
+				defer wg.Done()
+				ok := false
+				if resp, err := client.Get(url); err == nil {
+					ok = resp.StatusCode < 400
+					resp.Body.Close()
+				}
+				v.mu.Lock()
+				v.results = append(v.results, visit{at, ok})
+				v.mu.Unlock()
+			}(time.Now())
 		}
 	}()
 	return v
+}
+
+// sorted returns the visits in the order they were sent.
+func (v *visitor) sorted() []visit {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := slices.Clone(v.results)
+	slices.SortFunc(out, func(a, b visit) int { return a.at.Compare(b.at) })
+	return out
 }
 
 func (v *visitor) stop() { v.cancel(); <-v.done }
 
 // served reports whether the last n visits all succeeded.
 func (v *visitor) served(n int) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.results) < n {
+	results := v.sorted()
+	if len(results) < n {
 		return false
 	}
-	for _, r := range v.results[len(v.results)-n:] {
+	for _, r := range results[len(results)-n:] {
 		if !r.ok {
 			return false
 		}
@@ -103,13 +118,12 @@ func (v *visitor) served(n int) bool {
 	return true
 }
 
-// outage is how long the visits between from and to failed: from the first
-// failure to the one after the last failure.
+// outage is how long the visits sent between from and to failed: from the
+// first failing one sent to the next one sent after the last failing one.
 func (v *visitor) outage(from, to time.Time) time.Duration {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	results := v.sorted()
 	var first, last time.Time
-	for i, r := range v.results {
+	for i, r := range results {
 		if r.ok || r.at.Before(from) || r.at.After(to) {
 			continue
 		}
@@ -117,8 +131,8 @@ func (v *visitor) outage(from, to time.Time) time.Duration {
 			first = r.at
 		}
 		last = r.at
-		if i+1 < len(v.results) {
-			last = v.results[i+1].at
+		if i+1 < len(results) {
+			last = results[i+1].at
 		}
 	}
 	return last.Sub(first)
