@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -390,5 +391,32 @@ func TestRefusedDrain(t *testing.T) {
 	}
 	if why := Gate(r, r, 5); len(why) != 0 {
 		t.Errorf("gate against itself: %q", why)
+	}
+}
+
+// Downtime is measured to the probes' resolution, not to whole seconds: an
+// outage from 20.4 s to 30.7 s is 10.3 s down (6 of 10 probes failing in
+// second 20, 7 of 10 in second 30), and one from 20.6 s to 30.3 s is 9.7 s
+// (the edge seconds, under half failed, are degraded, and still count
+// their failed share as the stretch's edges).
+func TestDowntimeToTheProbesResolution(t *testing.T) {
+	for _, tc := range []struct {
+		from, to, want float64
+	}{{20.4, 30.7, 10.3}, {20.6, 30.3, 9.7}} {
+		s := newSynth().stepOn(0, 0.1, "fault", "release", "scenario", "api").probes("frontend", 0, 60, failIn())
+		for sec := 0; sec < 60; sec++ {
+			for j := 0; j < 10; j++ {
+				at := float64(sec) + float64(j)/10 + 0.001
+				ok := at < tc.from || at >= tc.to
+				s.add(at, timeline.Entry{Kind: timeline.KindProbe, Service: "api", Endpoint: "api /api/items", OK: timeline.Bool(ok), LatencyMs: 5})
+			}
+		}
+		r := build(t, s.run(60, "recover-start"), withHorizon(60*time.Second))
+		if got := r.Services[1].DowntimeSeconds; math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("outage %v-%v s: down %v s, want %v", tc.from, tc.to, got, tc.want)
+		}
+		if got := r.DowntimeSeconds; math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("outage %v-%v s: the run down %v s, want %v", tc.from, tc.to, got, tc.want)
+		}
 	}
 }

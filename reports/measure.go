@@ -229,7 +229,7 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	r.DetectionAlert = describeAlerts(alerts, r.StoryScale)
 	pools := startPools(es, c)
 	anyBreach := make([]bool, c.n)
-	anyDown := make([]bool, c.n)
+	anyDown := make([]float64, c.n) // the most any service was down in each second
 	var totalReq, totalFailed int
 	for _, o := range m.Objectives {
 		b := byService[o.Key()]
@@ -257,6 +257,20 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 				}
 			}
 			return false
+		}
+		// How much of a second the service was down: the share of its
+		// probes that failed, or of a critical journey's if more.
+		failedShare := func(i int) float64 {
+			var f float64
+			if pc := b[i]; pc.n > 0 {
+				f = float64(pc.failed) / float64(pc.n)
+			}
+			for _, name := range critical {
+				if pc := byJourney[name][i]; pc.n > 0 {
+					f = math.Max(f, float64(pc.failed)/float64(pc.n))
+				}
+			}
+			return f
 		}
 		latency := float64(time.Duration(o.Latency)) / float64(time.Millisecond)
 		states := make([]string, c.n)
@@ -296,12 +310,33 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 			}
 			switch states[i] {
 			case StateDown:
-				s.DowntimeSeconds += c.length(i)
-				anyDown[i] = anyDown[i] || isService
 			case StateDegraded:
 				s.DegradedSeconds += c.length(i)
 			case StateNoData:
 				s.NoDataSeconds += c.length(i)
+			}
+		}
+		// Downtime: every stretch of seconds down, each second weighted by the
+		// share of its probes that failed, and the seconds on either side of
+		// the stretch by theirs: an outage measured to the probes' resolution
+		// (a tenth of a second at 10 a second), not to whole seconds.
+		down := make([]float64, c.n)
+		for i := range states {
+			if states[i] != StateDown {
+				continue
+			}
+			for _, j := range []int{i - 1, i, i + 1} {
+				if j >= 0 && j < c.n {
+					down[j] = failedShare(j) * c.length(j)
+				}
+			}
+		}
+		s.DownSeries = make([]float64, c.n)
+		for i, d := range down {
+			s.DownSeries[i] = round3(d)
+			s.DowntimeSeconds += d
+			if !journeyObjective[o.Key()] {
+				anyDown[i] = math.Max(anyDown[i], d)
 			}
 		}
 		s.States = spans(states)
@@ -381,10 +416,8 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	if totalReq > 0 {
 		r.BlastRadius.RequestsFailedShare = round6(float64(totalFailed) / float64(totalReq))
 	}
-	for i := range anyDown {
-		if anyDown[i] {
-			r.DowntimeSeconds += c.length(i)
-		}
+	for _, d := range anyDown {
+		r.DowntimeSeconds += d
 	}
 	r.DowntimeSeconds = round3(r.DowntimeSeconds)
 	runWide(r)

@@ -159,6 +159,9 @@ type Service struct {
 	States []Span `json:"states"`
 	// Series is the share of probes answered per bucket (-1: no probe).
 	Series []float64 `json:"series"`
+	// DownSeries is how much of each bucket the service was down, in
+	// seconds (see DowntimeSeconds, their sum).
+	DownSeries []float64 `json:"down_series"`
 	// Journeys are its probed endpoints, each measured on its own; a
 	// critical one down takes the service down.
 	Journeys []Journey `json:"journeys,omitempty"`

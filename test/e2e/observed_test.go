@@ -276,16 +276,13 @@ func service(r *reports.Report, name string) reports.Service {
 	return reports.Service{}
 }
 
-// downWithin is how long a service was down, by its report, between two
-// moments.
+// downWithin is how long a service was down, by its report, in the
+// seconds between two moments.
 func downWithin(s reports.Service, start, from, to time.Time) time.Duration {
-	lo, hi := from.Sub(start).Seconds(), to.Sub(start).Seconds()
+	lo, hi := int(math.Floor(from.Sub(start).Seconds())), int(math.Ceil(to.Sub(start).Seconds()))
 	var down float64
-	for _, sp := range s.States {
-		if sp.State != reports.StateDown {
-			continue
-		}
-		down += math.Max(0, math.Min(sp.To, hi)-math.Max(sp.From, lo))
+	for i := max(0, lo); i < min(hi, len(s.DownSeries)); i++ {
+		down += s.DownSeries[i]
 	}
 	return time.Duration(down * float64(time.Second))
 }
