@@ -39,8 +39,8 @@ timeline:
     message: the run only watches; someone else changes the app
   - name: quiet
     action: wait
-    duration: 60s
-horizon: 110s
+    duration: 50s
+horizon: 80s
 maxDuration: 5m
 `
 
@@ -140,8 +140,8 @@ func (v *visitor) outage(from, to time.Time) time.Duration {
 
 // The seed's lesson: a change nobody declared is the one that hurts. During
 // a run, the test itself, with kubectl (not through gameday): scales the API
-// to zero and back 20 s later; then, once it serves again, points the API's
-// Service at no pod for 20 s (its endpoints emptied: only new connections
+// to zero and back 12 s later; then, once it serves again, points the API's
+// Service at no pod for 12 s (its endpoints emptied: only new connections
 // see it) and back. The report must list both as changes made outside the
 // run by kubectl's field managers, name the first as the cause, and measure
 // the second as the test's own probe of new connections saw it, within 1 s.
@@ -180,7 +180,7 @@ var _ = Describe("changes made outside the run", Label("kind", "scenario"), Orde
 
 		scaledAt = time.Now()
 		kubectl("scale", "deployment/api", "--replicas=0")
-		time.Sleep(20 * time.Second) // the outage the test makes: its own length, not a wait
+		time.Sleep(12 * time.Second) // the outage the test makes: its own length, not a wait
 		backAt = time.Now()
 		kubectl("scale", "deployment/api", "--replicas=2")
 		Eventually(func() bool { return own.served(100) }).WithTimeout(time.Minute).Should(BeTrue(), "the API serves again")
@@ -188,7 +188,7 @@ var _ = Describe("changes made outside the run", Label("kind", "scenario"), Orde
 		selector := fixtures.TierLabel + "=" + string(fixtures.API)
 		emptiedAt = time.Now()
 		kubectl("set", "selector", "service/api", fixtures.TierLabel+"=nobody")
-		time.Sleep(20 * time.Second) // as above
+		time.Sleep(12 * time.Second) // as above
 		refilledAt = time.Now()
 		kubectl("set", "selector", "service/api", selector)
 		Eventually(func() bool { return own.served(40) }).WithTimeout(30*time.Second).Should(BeTrue(), "the API serves again")
@@ -243,7 +243,7 @@ var _ = Describe("changes made outside the run", Label("kind", "scenario"), Orde
 		// The probes saw it: gameday's downtime of the API in that stretch
 		// is what the test's own probe of new connections measured, within 1 s.
 		mine := own.outage(emptiedAt, refilledAt.Add(10*time.Second))
-		Expect(mine).To(BeNumerically(">=", 15*time.Second), "the test's own probe saw the Service empty")
+		Expect(mine).To(BeNumerically(">=", 8*time.Second), "the test's own probe saw the Service empty")
 		down := downWithin(service(rep, "api"), rep.Start, emptiedAt.Add(-2*time.Second), refilledAt.Add(10*time.Second))
 		AddReportEntry("calibration", fmt.Sprintf("Service emptied %s: the test's probe saw %s down, the report %s",
 			refilledAt.Sub(emptiedAt).Round(100*time.Millisecond), mine.Round(100*time.Millisecond), down))
@@ -260,8 +260,8 @@ var _ = Describe("changes made outside the run", Label("kind", "scenario"), Orde
 		Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
 			"the report's downtime %s vs the test's own probe %s", down, mine)
 		Expect(rep.HorizonReached).To(BeTrue(), "the run observed until its horizon, past its last step")
-		Expect(rep.HorizonSeconds).To(Equal(110.0))
-		Expect(rep.SpanSeconds).To(Equal(110.0))
+		Expect(rep.HorizonSeconds).To(Equal(80.0))
+		Expect(rep.SpanSeconds).To(Equal(80.0))
 	})
 })
 

@@ -41,7 +41,7 @@ timeline:
     actor: operator
     action: provision-pool
     target: {pool: app}
-horizon: 2m
+horizon: 75s
 maxDuration: 6m
 `
 
