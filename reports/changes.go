@@ -270,6 +270,11 @@ func noneIfEmpty(s string) string {
 // templateDiff names the parts of a pod template summary that differ.
 func templateDiff(from, to string) []string {
 	var out []string
+	fromAnno, from, _ := strings.Cut(from, " | ")
+	toAnno, to, _ := strings.Cut(to, " | ")
+	if fromAnno != toAnno {
+		out = append(out, "annotations, as a rollout restart makes")
+	}
 	for _, part := range []string{"image", "args", "env", "resources"} {
 		if templatePart(from, part) != templatePart(to, part) {
 			out = append(out, part)

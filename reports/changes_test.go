@@ -420,3 +420,19 @@ func TestDowntimeToTheProbesResolution(t *testing.T) {
 		}
 	}
 }
+
+// What changed in a pod template, in words: a restart, a new image.
+func TestTemplateChangeInWords(t *testing.T) {
+	from := "annotations= | app image=m:1 args=-role api env= resources="
+	restart := observed{object: "deployment/api", field: "template", from: from, manager: "kubectl-rollout", actor: ActorOutside,
+		to: "annotations=kubectl.kubernetes.io/restartedAt=now | app image=m:1 args=-role api env= resources="}
+	if w := restart.words(); w != "deployment/api's pod template changed (annotations, as a rollout restart makes) by kubectl-rollout" {
+		t.Errorf("restart: %q", w)
+	}
+	image := restart
+	image.to = "annotations= | app image=m:2 args=-role api env= resources="
+	image.manager = "kubectl-set"
+	if w := image.words(); w != "deployment/api's pod template changed (image) by kubectl-set" {
+		t.Errorf("new image: %q", w)
+	}
+}

@@ -28,17 +28,7 @@ func TestAbortStopsTheTimeline(t *testing.T) {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{cluster.PoolLabel: cluster.SystemPool}},
 		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
 	client := fake.NewClientset(node)
-	tlPath := filepath.Join(t.TempDir(), "timeline.jsonl")
-	tl, err := timeline.Create(tlPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tl.Close()
-	obs, err := observe.Watch(ctx, client, tl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer obs.Stop()
+	tlPath, tl, obs := watching(t, client)
 	topo, _ := cluster.Builtin("shared")
 	s, err := scenarios.Parse("abort.yaml", []byte(`apiVersion: gameday.dev/v1alpha1
 kind: Scenario
@@ -110,16 +100,7 @@ func TestTimelineObservesUntilTheHorizon(t *testing.T) {
 			ctx := context.Background()
 			dep := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "gameday"}}
 			client := fake.NewClientset(dep)
-			tl, err := timeline.Create(filepath.Join(t.TempDir(), "timeline.jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tl.Close()
-			obs, err := observe.Watch(ctx, client, tl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer obs.Stop()
+			_, tl, obs := watching(t, client)
 			topo, _ := cluster.Builtin("shared")
 			s, err := scenarios.Parse("horizon.yaml", []byte("apiVersion: gameday.dev/v1alpha1\nkind: Scenario\nname: horizon\ntimeline:\n  - {name: only, action: note, message: watch}\n"+tc.extra))
 			if err != nil {
@@ -148,4 +129,22 @@ func TestTimelineObservesUntilTheHorizon(t *testing.T) {
 			}
 		})
 	}
+}
+
+// watching starts a timeline file and the observers on client, both
+// stopped when the test ends.
+func watching(t *testing.T, client *fake.Clientset) (string, *timeline.Writer, *observe.Cluster) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "timeline.jsonl")
+	tl, err := timeline.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tl.Close() })
+	obs, err := observe.Watch(context.Background(), client, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(obs.Stop)
+	return path, tl, obs
 }

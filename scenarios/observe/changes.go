@@ -42,7 +42,7 @@ func fieldsOf(obj any, key []byte) (object string, fields map[string]watched) {
 		return "deployment/" + o.Name, map[string]watched{
 			"replicas": {strconv.Itoa(int(replicas)), []string{"f:spec", "f:replicas"}},
 			"release":  {o.Annotations[fixtures.ReleaseAnno], []string{"f:metadata", "f:annotations", "f:" + fixtures.ReleaseAnno}},
-			"template": {templateOf(o.Spec.Template.Spec), []string{"f:spec", "f:template"}},
+			"template": {templateOf(o.Spec.Template), []string{"f:spec", "f:template"}},
 		}
 	case *corev1.Node:
 		return "node/" + o.Name, map[string]watched{
@@ -92,9 +92,12 @@ func readiness(n *corev1.Node) string {
 
 // templateOf sums up what a pod template runs: per container its image,
 // arguments, environment and resources.
-func templateOf(spec corev1.PodSpec) string {
+//
+// Its annotations come first, before " | ": `kubectl rollout restart`
+// changes nothing else.
+func templateOf(t corev1.PodTemplateSpec) string {
 	var parts []string
-	for _, c := range spec.Containers {
+	for _, c := range t.Spec.Containers {
 		var env []string
 		for _, e := range c.Env {
 			env = append(env, e.Name+"="+e.Value)
@@ -102,7 +105,7 @@ func templateOf(spec corev1.PodSpec) string {
 		parts = append(parts, fmt.Sprintf("%s image=%s args=%s env=%s resources=%s", c.Name, c.Image,
 			strings.Join(c.Args, " "), strings.Join(env, ","), resourcesOf(c.Resources)))
 	}
-	return strings.Join(parts, "; ")
+	return "annotations=" + setOf(t.Annotations) + " | " + strings.Join(parts, "; ")
 }
 
 func resourcesOf(r corev1.ResourceRequirements) string {

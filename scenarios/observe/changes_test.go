@@ -114,3 +114,14 @@ func TestWatchWritesChangesWithTheirManager(t *testing.T) {
 		t.Error("FirstChange is zero after changes")
 	}
 }
+
+// A rollout restart changes only the pod template's annotations: a change.
+func TestTemplateOfSeesARolloutRestart(t *testing.T) {
+	var tpl corev1.PodTemplateSpec
+	tpl.Spec.Containers = []corev1.Container{{Name: "app", Image: "mockapp:1"}}
+	before := templateOf(tpl)
+	tpl.Annotations = map[string]string{"kubectl.kubernetes.io/restartedAt": "2026-12-02T03:30:00Z"}
+	if after := templateOf(tpl); after == before {
+		t.Errorf("a restart leaves the template's summary as it was: %q", after)
+	}
+}
