@@ -14,8 +14,12 @@ build: ## build bin/gameday and bin/mockapp (static: gameday images them without
 	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/mockapp ./fixtures/cmd/mockapp
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(GO_LDFLAGS)' -o bin/gameday ./cmd/gameday
 
-test: ## unit tests: fast, no Docker, no cluster
-	go test ./...
+# The packages that start goroutines run their tests under the race detector.
+RACE_PKGS := ./cluster/... ./cmd/... ./fixtures/... ./internal/cli/... ./scenarios/...
+
+test: ## unit tests: fast, no Docker, no cluster (the race detector on the packages with goroutines)
+	go test $$(go list ./... | grep -v -E '^gameday.dev/gameday/(cluster|cmd|fixtures|internal/cli|scenarios)(/|$$)')
+	go test -race $(RACE_PKGS)
 
 setup: build ## Docker ready for kind, and a node image (pulled, or built offline and cached)
 	hack/setup-docker.sh

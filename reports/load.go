@@ -35,10 +35,18 @@ func FromRun(dir string) (*Report, error) {
 	}
 	defer f.Close()
 	es, err := timeline.Read(f)
-	if err != nil {
+	var torn *timeline.TornError
+	if err != nil && !errors.As(err, &torn) {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	return Build(m, es)
+	r, err := Build(m, es)
+	if err != nil {
+		return nil, err
+	}
+	if torn != nil {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("The timeline's %s; the report is built from the %d entries before it.", torn.Error(), len(es)))
+	}
+	return r, nil
 }
 
 // Load reads a report: a report.json file, or a run's topology folder (its

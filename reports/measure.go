@@ -100,7 +100,20 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	measureWindows(r, m)
 	score(r)
 	explain(r)
+	r.Warnings = AutomationFailures(es)
 	return r, nil
+}
+
+// AutomationFailures says which of the automation's steps failed: the cloud
+// did not do what the scenario expected of it, which the score alone hides.
+func AutomationFailures(es []timeline.Entry) []string {
+	var out []string
+	for _, e := range es {
+		if e.Kind == timeline.KindStep && e.Phase == "end" && e.Rule != "" && e.Error != "" {
+			out = append(out, fmt.Sprintf("Automation %s: step %s failed at %s: %s.", e.Rule, e.Step, e.Time.UTC().Format("15:04:05"), strings.TrimSuffix(e.Error, ".")))
+		}
+	}
+	return out
 }
 
 // clock maps times onto the measured span and its buckets. origin is the

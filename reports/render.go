@@ -25,6 +25,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Aborted != "" {
 		ew.printf("> **Aborted:** %s\n\n", mdEscape(r.Aborted))
 	}
+	for _, w := range r.Warnings {
+		ew.printf("> **Warning:** %s\n\n", mdEscape(w))
+	}
 	for _, line := range r.Explanation {
 		ew.printf("- %s\n", mdEscape(line))
 	}

@@ -15,6 +15,9 @@ func WriteText(w io.Writer, r *Report) error {
 	if r.Aborted != "" {
 		ew.printf("  aborted: %s\n", r.Aborted)
 	}
+	for _, w := range r.Warnings {
+		ew.printf("  warning: %s\n", w)
+	}
 	tw := newTabWriter(ew)
 	for _, c := range r.Components {
 		fmt.Fprintf(tw, "  %s\t-%.1f\t(%.0f x %s)\t%s\n", c.Name, c.Penalty, c.Weight, pct(c.Share), c.Detail)

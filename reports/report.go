@@ -49,6 +49,9 @@ type Report struct {
 	DetectionAlert string  `json:"detection_alert"`
 	BucketSeconds  float64 `json:"bucket_seconds"`
 	Aborted        string  `json:"aborted,omitempty"`
+	// Warnings are what limits this report: a torn timeline, steps of the
+	// automation that failed. Each is a sentence.
+	Warnings []string `json:"warnings,omitempty"`
 
 	Score      float64     `json:"score"`
 	Components []Component `json:"components"`

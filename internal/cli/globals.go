@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 )
 
@@ -9,6 +11,11 @@ type Globals struct {
 	Streams   IOStreams
 	Verbosity int
 	Quiet     bool
+	// Command is the command line as typed ("gameday run ..."): a cluster's
+	// lock names it to anyone who finds the cluster in use.
+	Command string
+
+	held map[string]io.Closer
 }
 
 // Logger returns the logger the global flags ask for.
@@ -31,4 +38,27 @@ func Group(cmd *cobra.Command, args []string) error {
 		return Usagef("unknown command %q for %q; see `%s --help`", args[0], cmd.CommandPath(), cmd.CommandPath())
 	}
 	return cmd.Help()
+}
+
+// Hold keeps c (a cluster's lock) until the command ends: ReleaseAll, called
+// when it does, closes it. key names what it holds.
+func (g *Globals) Hold(key string, c io.Closer) {
+	if g.held == nil {
+		g.held = map[string]io.Closer{}
+	}
+	g.held[key] = c
+}
+
+// Holds says whether the command already holds key.
+func (g *Globals) Holds(key string) bool {
+	_, ok := g.held[key]
+	return ok
+}
+
+// ReleaseAll closes everything the command holds.
+func (g *Globals) ReleaseAll() {
+	for key, c := range g.held {
+		_ = c.Close()
+		delete(g.held, key)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,6 +51,9 @@ type Result struct {
 	// Replay is the timeline's wall time, first step to the end of recovery.
 	Replay  time.Duration `json:"replayNs"`
 	Aborted string        `json:"aborted,omitempty"`
+	// AutomationErrors are the automation's steps that failed, each "rule:
+	// step (line N): error"; a failure also ends the run early (Aborted).
+	AutomationErrors []string `json:"automationErrors,omitempty"`
 	// Failed: the run returned an error (set by its caller).
 	Failed bool `json:"failed,omitempty"`
 }
@@ -159,11 +161,12 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 	}
 	nodes := cluster.NewNodes(client)
 	env := &steps.Env{Client: client, Nodes: nodes, Topology: o.Topology, Releases: o.Scenario.Fixtures.Releases,
-		Rand: rand.New(rand.NewPCG(1, 2)), Journal: journal}
+		Rand: steps.NewRand(1, 2), Journal: journal}
 
 	start := time.Now()
 	phase("timeline-start", "")
-	aborted, terr := runTimeline(ctx, o, env, w, tl)
+	aborted, autoErrs, terr := runTimeline(ctx, o, env, w, tl)
+	res.AutomationErrors = autoErrs
 	if aborted != "" {
 		res.Aborted = aborted
 		phase("abort", aborted)
@@ -174,13 +177,24 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 	phase("end", "")
 	switch {
 	case rerr != nil:
-		return res, errors.Join(terr, fmt.Errorf("recovery failed (finish it with `gameday recover --name %s`): %w", o.Name, rerr))
+		return res, errors.Join(terr, recoveryFailed(journal.path, o.Name, rerr))
 	case terr != nil:
 		return res, terr
 	case aborted != "":
 		return res, fmt.Errorf("%w: %s", ErrAborted, aborted)
 	}
 	return res, nil
+}
+
+// recoveryFailed says what to do after a failed recovery: finish it with
+// `gameday recover` while its journal is there to say what to put back; if
+// the journal is gone, recover would have nothing to go on, so never say so.
+func recoveryFailed(journalPath, name string, err error) error {
+	if _, serr := os.Stat(journalPath); serr == nil {
+		return fmt.Errorf("recovery failed (finish it with `gameday recover --name %s`): %w", name, err)
+	}
+	return fmt.Errorf("recovery failed, and the cluster's recovery journal (%s) is gone, so `gameday recover` cannot finish it: "+
+		"look at the cluster (`gameday cluster status --name %s`) or delete it (`gameday cluster down --name %s`): %w", journalPath, name, name, err)
 }
 
 // MetaFor is what a report needs of scenario s run on a topology.
@@ -238,8 +252,9 @@ func steadyState(ctx context.Context, s *scenarios.Scenario, probes *observe.Pro
 }
 
 // runTimeline runs the steps in order while the automation rules and abort
-// conditions are watched. It returns why it aborted, if it did.
-func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl *timeline.Writer) (string, error) {
+// conditions are watched. It returns why it aborted, if it did, and the
+// automation's steps that failed.
+func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl *timeline.Writer) (string, []string, error) {
 	s := o.Scenario
 	ctx, cancel := context.WithTimeout(ctx, s.MaxDuration)
 	defer cancel()
@@ -249,7 +264,7 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 	logger := o.Logger
 
 	var autoWG sync.WaitGroup
-	var autoErr error
+	var autoErrs []string
 	var autoMu sync.Mutex
 	// When the run first acted (a step, the timeline's or automation's, that
 	// is not a wait or a note): the score's span starts there.
@@ -306,7 +321,7 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 						act(st)
 						if err := applyStep(tctx, env, st, r.Name, tl, logger); err != nil {
 							autoMu.Lock()
-							autoErr = errors.Join(autoErr, err)
+							autoErrs = append(autoErrs, r.Name+": "+err.Error())
 							autoMu.Unlock()
 							if tctx.Err() == nil {
 								stop(fmt.Errorf("automation %s: %w", r.Name, err))
@@ -336,11 +351,19 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 	<-loopDone
 	autoWG.Wait()
 
+	aborted, err := whyStopped(ctx, tctx, s.MaxDuration, err)
+	return aborted, autoErrs, err
+}
+
+// whyStopped says why the timeline stopped: an abort (a condition held, the
+// automation failed, a step's condition never came, maxDuration), an error,
+// or the run's own context ending.
+func whyStopped(ctx, tctx context.Context, maxDuration time.Duration, err error) (string, error) {
 	if cause := context.Cause(tctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause.Error(), nil
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Sprintf("the timeline ran past maxDuration (%s)", s.MaxDuration), nil
+		return fmt.Sprintf("the timeline ran past maxDuration (%s)", maxDuration), nil
 	}
 	if err != nil && ctx.Err() == nil {
 		var ab abortError

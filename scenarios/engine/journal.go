@@ -2,9 +2,11 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -88,11 +90,16 @@ func (j *Journal) Close() error { return j.f.Close() }
 // Remove closes and deletes the journal: everything in it was recovered.
 func (j *Journal) Remove() error {
 	j.f.Close()
-	return os.Remove(j.path)
+	if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // ReadJournal reads the records of a journal file. A torn last line (a
-// crash mid-write) is ignored: its change was never made.
+// crash mid-write) is ignored: its change was never made, since a record is
+// on disk before its change. Any other line that does not decode is an
+// error: skipping it would leave a change nobody puts back.
 func ReadJournal(path string) ([]steps.Record, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -100,13 +107,28 @@ func ReadJournal(path string) ([]steps.Record, error) {
 	}
 	defer f.Close()
 	var out []steps.Record
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r steps.Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			continue
+	br := bufio.NewReader(f)
+	var bad error
+	badLine := 0
+	for n := 1; ; n++ {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return nil, fmt.Errorf("journal %s: %w", path, rerr)
 		}
-		out = append(out, r)
+		if len(bytes.TrimSpace(line)) > 0 {
+			if bad != nil {
+				return nil, fmt.Errorf("journal %s, line %d, is damaged and is not the last line (%v): recovery stops rather than skip a change; "+
+					"look at that line, put back by hand what it recorded, remove it and run `gameday recover` again", path, badLine, bad)
+			}
+			var r steps.Record
+			if err := json.Unmarshal(line, &r); err != nil {
+				bad, badLine = err, n
+			} else {
+				out = append(out, r)
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return out, nil
+		}
 	}
-	return out, sc.Err()
 }

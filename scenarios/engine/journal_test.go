@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,25 @@ func TestJournalKeepsFirstRecordPerTargetAcrossReopen(t *testing.T) {
 	}
 }
 
+// A damaged line that is not the last is not a torn write: a change after it
+// was made, so recovery must stop and say where, not skip it.
+func TestJournalDamagedLineStopsRecovery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	content := `{"step":"bad-release","action":"release","kind":"release","target":"workers","value":"v1"}` + "\n" +
+		`{"step":"outage","kind":"conta` + "\n" +
+		`{"step":"upgrade","action":"control-plane-upgrade","kind":"control-plane","target":"control-plane"}` + "\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadJournal(path)
+	if err == nil || !strings.Contains(err.Error(), "line 2, is damaged") {
+		t.Fatalf("ReadJournal: %v, want an error naming line 2", err)
+	}
+	if _, err := OpenJournal(path, nil); err == nil {
+		t.Fatal("OpenJournal accepted a damaged journal: recover would skip a change")
+	}
+}
+
 func TestTrackerHoldsFor(t *testing.T) {
 	c := scenarios.Condition{Type: scenarios.CondCrashLooping, For: 10 * time.Second}
 	var tr tracker
@@ -88,5 +109,23 @@ func TestTrackerHoldsFor(t *testing.T) {
 		if got := tr.update(t0.Add(step.at), step.holds, c); got != step.want {
 			t.Fatalf("at %s holds=%v: %v, want %v", step.at, step.holds, got, step.want)
 		}
+	}
+}
+
+// A failed recovery points at `gameday recover` only while the journal that
+// recover needs is there.
+func TestRecoveryFailedNeverPointsAtAGoneJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cause := errors.New("node x is not Ready")
+	if err := recoveryFailed(path, "lk-shared", cause); !strings.Contains(err.Error(), "finish it with `gameday recover --name lk-shared`") || !errors.Is(err, cause) {
+		t.Errorf("with the journal: %v", err)
+	}
+	os.Remove(path)
+	err := recoveryFailed(path, "lk-shared", cause)
+	if strings.Contains(err.Error(), "finish it with") || !strings.Contains(err.Error(), "gameday cluster down --name lk-shared") || !errors.Is(err, cause) {
+		t.Errorf("without the journal: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/kind/pkg/log"
 
 	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/observe"
 	"gameday.dev/gameday/scenarios/steps"
@@ -48,7 +48,7 @@ abort:
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &steps.Env{Client: client, Topology: topo, Rand: rand.New(rand.NewPCG(1, 2)), Journal: j}
+	env := &steps.Env{Client: client, Topology: topo, Rand: steps.NewRand(1, 2), Journal: j}
 	w := &watcher{topo: topo, obs: obs}
 	go func() {
 		// The control plane goes NotReady while the timeline waits.
@@ -58,7 +58,7 @@ abort:
 		client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 	}()
 	start := time.Now()
-	aborted, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, w, tl)
+	aborted, _, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, w, tl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,52 @@ abort:
 	}
 	if strings.Join(ran, ",") != "first,lose-control-plane,never" {
 		t.Fatalf("steps started: %v; the abort must stop the wait and skip what follows", ran)
+	}
+}
+
+// An automation step that fails is returned by the timeline, named by its
+// rule, and ends the run early: it is never only written down.
+func TestAutomationErrorsReturned(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{cluster.PoolLabel: cluster.SystemPool}},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+	client := fake.NewClientset(node) // no Deployments: a release fails
+	tlPath, tl, obs := watching(t, client)
+	topo, _ := cluster.Builtin("shared")
+	s, err := scenarios.Parse("auto.yaml", []byte(`apiVersion: gameday.dev/v1alpha1
+kind: Scenario
+name: auto
+timeline:
+  - {name: watch, action: wait, duration: 20s}
+automation:
+  - name: cloud-rolls
+    when: {condition: pool-ready, target: {pool: system}}
+    steps:
+      - {action: release, target: {tier: workers}, version: v2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(filepath.Join(t.TempDir(), JournalFile), tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &steps.Env{Client: client, Topology: topo, Rand: steps.NewRand(1, 2), Journal: j}
+	aborted, autoErrs, err := runTimeline(context.Background(), Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(autoErrs) != 1 || !strings.HasPrefix(autoErrs[0], "cloud-rolls: step cloud-rolls-1-release") {
+		t.Fatalf("automation errors = %q", autoErrs)
+	}
+	if !strings.HasPrefix(aborted, "automation cloud-rolls:") {
+		t.Errorf("aborted = %q, want the automation's failure", aborted)
+	}
+	tl.Flush()
+	f, _ := os.Open(tlPath)
+	defer f.Close()
+	es, _ := timeline.Read(f)
+	if w := reports.AutomationFailures(es); len(w) != 1 || !strings.Contains(w[0], "Automation cloud-rolls: step cloud-rolls-1-release failed") {
+		t.Errorf("the report's warnings = %q", w)
 	}
 }
 
@@ -110,7 +156,7 @@ func TestTimelineObservesUntilTheHorizon(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			env := &steps.Env{Client: client, Topology: topo, Rand: rand.New(rand.NewPCG(1, 2)), Journal: j}
+			env := &steps.Env{Client: client, Topology: topo, Rand: steps.NewRand(1, 2), Journal: j}
 			if tc.change { // someone changes a config map 1.5 s in
 				go func() {
 					time.Sleep(1500 * time.Millisecond)
@@ -120,7 +166,7 @@ func TestTimelineObservesUntilTheHorizon(t *testing.T) {
 				}()
 			}
 			start := time.Now()
-			aborted, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
+			aborted, _, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
 			if err != nil || aborted != "" {
 				t.Fatalf("aborted %q, err %v", aborted, err)
 			}

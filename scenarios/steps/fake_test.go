@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 		env: &Env{
 			Client: client, Nodes: &cluster.Nodes{Client: client, Runtime: rt}, Topology: topo,
 			Releases: map[fixtures.Tier]string{fixtures.Frontend: "v1", fixtures.API: "v1", fixtures.Workers: "v1"},
-			Rand:     rand.New(rand.NewPCG(1, 2)), Journal: j,
+			Rand:     NewRand(1, 2), Journal: j,
 		},
 		client: client, runtime: rt, journal: j,
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -27,7 +26,7 @@ type Env struct {
 	Releases map[fixtures.Tier]string
 	// Rand picks targets for modes one, fixed and percent; seeded, so that a
 	// scenario picks the same targets each run.
-	Rand *rand.Rand
+	Rand *Rand
 	// Journal receives every record before the change it describes is made.
 	Journal Journal
 	// ReadyTimeout bounds waits for a node to become Ready; zero means 2 minutes.

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,6 +284,27 @@ func TestPick(t *testing.T) {
 	if _, err := Pick(fc.env, scenarios.Target{Mode: scenarios.ModeAll}, 0); err == nil {
 		t.Error("an empty match is not an error")
 	}
+}
+
+// The timeline's steps and the automation's run in goroutines of their own
+// and pick targets from one source at once: with the race detector (make
+// test), a source without a lock fails here.
+func TestPickConcurrent(t *testing.T) {
+	fc := newFakeCluster(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if idx, err := Pick(fc.env, scenarios.Target{Mode: scenarios.ModeOne}, 5); err != nil || len(idx) != 1 {
+					t.Errorf("pick: %v %v", idx, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Capacity comes back before releases and spares go out of service last but

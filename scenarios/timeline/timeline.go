@@ -5,8 +5,10 @@ package timeline
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -158,17 +160,48 @@ func (w *Writer) Close() error {
 	return errors.Join(err, cerr)
 }
 
-// Read decodes a timeline.
+// TornError: the timeline's last line is not a whole entry, as when the run
+// was killed while writing it. Read returns the entries before it with this
+// error; a reader may carry on with them, saying so.
+type TornError struct {
+	Line int // 1-based
+}
+
+func (e *TornError) Error() string {
+	return fmt.Sprintf("line %d, the last, is torn (the run was killed while writing it): it is left out", e.Line)
+}
+
+// Read decodes a timeline, one JSON entry per line. A last line that does
+// not decode is a *TornError returned with every entry before it; a line
+// that does not decode with more after it is an error: the file is damaged,
+// not cut short.
 func Read(r io.Reader) ([]Entry, error) {
 	var out []Entry
-	dec := json.NewDecoder(r)
-	for {
-		var e Entry
-		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
-			return out, nil
-		} else if err != nil {
-			return out, err
+	br := bufio.NewReader(r)
+	var bad error
+	badLine := 0
+	for n := 1; ; n++ {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return out, rerr
 		}
-		out = append(out, e)
+		if len(bytes.TrimSpace(line)) > 0 {
+			if bad != nil { // a line after one that did not decode
+				return out, fmt.Errorf("line %d: %w", badLine, bad)
+			}
+			var e Entry
+			if err := json.Unmarshal(line, &e); err != nil {
+				bad, badLine = err, n
+			} else {
+				out = append(out, e)
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
 	}
+	if bad != nil {
+		return out, &TornError{Line: badLine}
+	}
+	return out, nil
 }

@@ -67,7 +67,9 @@ func printError(w *os.File, err error) {
 
 // Run runs gameday with args and returns its error; ExitCode maps it.
 func Run(ctx context.Context, streams cli.IOStreams, args []string) error {
-	root := NewRootCommand(streams)
+	root, g := newRoot(streams)
+	g.Command = strings.Join(append([]string{"gameday"}, args...), " ")
+	defer g.ReleaseAll()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil && cli.ExitCode(err) == cli.ExitError && strings.HasPrefix(err.Error(), "unknown command") {
@@ -107,6 +109,11 @@ func ExitCode(err error) int {
 
 // NewRootCommand builds the command tree.
 func NewRootCommand(streams cli.IOStreams) *cobra.Command {
+	root, _ := newRoot(streams)
+	return root
+}
+
+func newRoot(streams cli.IOStreams) (*cobra.Command, *cli.Globals) {
 	g := &cli.Globals{Streams: streams}
 	root := &cobra.Command{
 		Use:   "gameday",
@@ -135,5 +142,5 @@ the incident did, and measures what users and SREs would have seen.`,
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
 	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
-	return root
+	return root, g
 }

@@ -10,6 +10,7 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/scenarios/engine"
 )
 
@@ -41,6 +42,9 @@ be healthy and removes the journal. The cluster itself is kept.`,
 func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	k, err := cluster.NewKind(g.Logger())
 	if err != nil {
+		return err
+	}
+	if err := clusterlock.Take(g, k.Store, f.Name); err != nil {
 		return err
 	}
 	n, err := engine.Recover(ctx, k, f.Name, g.Logger())

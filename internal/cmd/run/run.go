@@ -15,6 +15,7 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/engine"
@@ -162,6 +163,13 @@ func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scena
 	k, err := cluster.NewKind(g.Logger())
 	if err != nil {
 		return err
+	}
+	// Every cluster this command will use is taken before the first run: a
+	// cluster in use fails the command now, not after the first topology.
+	for _, t := range topos {
+		if err := clusterlock.Take(g, k.Store, f.Name+"-"+t.Name); err != nil {
+			return err
+		}
 	}
 	out := f.Out
 	if out == "" {

@@ -76,6 +76,8 @@ func resultText(r *engine.Result) string {
 		return "aborted: " + r.Aborted
 	case r.Failed:
 		return "failed (below)"
+	case len(r.AutomationErrors) > 0:
+		return "completed; automation failed: " + r.AutomationErrors[0]
 	}
 	return "completed"
 }

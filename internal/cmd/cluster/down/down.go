@@ -9,6 +9,7 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/internal/cmd/clusterlock"
 )
 
 type flagpole struct {
@@ -36,6 +37,9 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	logger := g.Logger()
 	k, err := cluster.NewKind(logger)
 	if err != nil {
+		return err
+	}
+	if err := clusterlock.Take(g, k.Store, f.Name); err != nil {
 		return err
 	}
 	status := cli.StatusFor(logger)

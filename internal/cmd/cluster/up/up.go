@@ -11,6 +11,7 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/cluster/status"
+	"gameday.dev/gameday/internal/cmd/clusterlock"
 )
 
 // Flags are `cluster up`'s flags; `gameday up` shares them.
@@ -84,6 +85,9 @@ func Run(ctx context.Context, g *cli.Globals, f *Flags) (*cluster.Kind, error) {
 	logger := g.Logger()
 	k, err := cluster.NewKind(logger)
 	if err != nil {
+		return nil, err
+	}
+	if err := clusterlock.Take(g, k.Store, f.Name); err != nil {
 		return nil, err
 	}
 	_, err = k.Create(ctx, cluster.CreateOptions{
