@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,8 +53,9 @@ func TestDrainBlockedByABudget(t *testing.T) {
 		len(blocked.Pods) != 1 || blocked.Pods[0] != "gameday/frontend-1" || blocked.For < time.Second {
 		t.Errorf("blocked = %+v", blocked)
 	}
-	want := "the drain of node n1 was blocked 2s by PodDisruptionBudget gameday/frontend (gameday/frontend-1 left on it)"
-	if blocked.Error() != want {
+	// How long it was blocked is the drain's own measure: 2s, or more on a busy machine.
+	want := fmt.Sprintf("the drain of node n1 was blocked %s by PodDisruptionBudget gameday/frontend (gameday/frontend-1 left on it)", blocked.For.Round(time.Second))
+	if blocked.Error() != want || blocked.For < 2*time.Second {
 		t.Errorf("message %q, want %q", blocked.Error(), want)
 	}
 

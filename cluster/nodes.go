@@ -309,8 +309,10 @@ func (n *Nodes) WaitReady(ctx context.Context, node string, ready bool, timeout 
 }
 
 // TakeOutOfService keeps a spare node from serving: tainted (NoExecute, so
-// nothing runs there but DaemonSets), cordoned, and its kubelet stopped, so
-// that the control plane sees it as a node that has not joined.
+// nothing runs there but DaemonSets), cordoned, and its kubelet stopped and
+// disabled, so that the control plane sees it as a node that has not joined,
+// even after its container restarts (a stopped kubelet alone comes back
+// with the node's systemd).
 func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
 	if err := n.setOutOfServiceTaint(ctx, node, true); err != nil {
 		return err
@@ -318,13 +320,22 @@ func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
 	if err := n.Cordon(ctx, node); err != nil {
 		return err
 	}
-	return n.StopKubelet(ctx, node)
+	return n.Runtime.Exec(ctx, node, "systemctl", "disable", "--now", "kubelet.service")
 }
 
-// BringIntoService undoes TakeOutOfService: kubelet started, the node Ready,
-// then untainted and uncordoned.
+// KubeletKeptDown checks what TakeOutOfService promises of a spare's
+// kubelet: not running, and not started when its node container starts.
+func (n *Nodes) KubeletKeptDown(ctx context.Context, node string) error {
+	if err := n.Runtime.Exec(ctx, node, "sh", "-c", "! systemctl is-enabled --quiet kubelet.service && ! systemctl is-active --quiet kubelet.service"); err != nil {
+		return fmt.Errorf("the kubelet of spare node %s is running or would start with its node: %w", node, err)
+	}
+	return nil
+}
+
+// BringIntoService undoes TakeOutOfService: kubelet enabled and started, the
+// node Ready, then untainted and uncordoned.
 func (n *Nodes) BringIntoService(ctx context.Context, node string, timeout time.Duration) error {
-	if err := n.StartKubelet(ctx, node); err != nil {
+	if err := n.Runtime.Exec(ctx, node, "systemctl", "enable", "--now", "kubelet.service"); err != nil {
 		return err
 	}
 	if _, err := n.WaitReady(ctx, node, true, timeout); err != nil {

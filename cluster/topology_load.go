@@ -88,7 +88,7 @@ func ParseTopology(file string, data []byte) (Topology, error) {
 		errs = append(errs, field.Invalid(field.NewPath("kind"), f.Kind, "must be "+TopologyKind))
 	}
 	t := f.toTopology()
-	errs = append(errs, t.Validate()...)
+	errs = yamlfile.WithNumbers(&f, append(errs, t.Validate()...))
 	if err := doc.FieldErrors(errs); err != nil {
 		return Topology{}, err
 	}

@@ -25,6 +25,9 @@ const (
 	// VacateReplicasAnno holds a Deployment's replicas while Vacate surges
 	// it, so that a vacate cut short (a crash mid-surge) is undone by the next.
 	VacateReplicasAnno = "gameday.dev/vacate-replicas"
+	// rolloutWait bounds the wait for a Deployment's rollout to settle
+	// before its pods move; past it, the drain moves them.
+	rolloutWait = 45 * time.Second
 )
 
 // Vacate empties a node that is about to leave service without a gap in
@@ -52,19 +55,28 @@ func (n *Nodes) Vacate(ctx context.Context, node string, timeout time.Duration) 
 	if err != nil {
 		return fmt.Errorf("vacate %s: %w", node, err)
 	}
-	var errs []error
+	var moves []error
 	for _, o := range owners {
 		if err := n.moveOff(ctx, node, o.deployment, o.pods, deadline); err != nil {
-			errs = append(errs, fmt.Errorf("vacate %s: move %s/%s: %w", node, o.deployment.Namespace, o.deployment.Name, err))
+			moves = append(moves, fmt.Errorf("vacate %s: move %s/%s: %w", node, o.deployment.Namespace, o.deployment.Name, err))
 		}
 	}
 	// Forced: a pod that no controller manages goes too, for the node is
-	// leaving service whatever runs on it.
-	if err := n.Drain(ctx, node, DrainOptions{Timeout: max(time.Until(deadline), 10*time.Second), Force: true}); err != nil {
-		errs = append(errs, fmt.Errorf("vacate: %w", err))
+	// leaving service whatever runs on it. A move that could not happen
+	// gracefully (no room for the surge, a rollout that did not settle) is
+	// then done by the drain: only a drain that fails fails the vacate.
+	if err := n.Drain(ctx, node, DrainOptions{Timeout: max(time.Until(deadline), 30*time.Second), Force: true}); err != nil {
+		return errors.Join(append(moves, fmt.Errorf("vacate: %w", err))...)
 	}
-	return errors.Join(errs...)
+	if len(moves) > 0 {
+		return fmt.Errorf("%w: %w", ErrUngraceful, errors.Join(moves...))
+	}
+	return nil
 }
+
+// ErrUngraceful: Vacate emptied the node, but moved some pods by the drain
+// rather than by a surge first (a gap in their service is possible).
+var ErrUngraceful = errors.New("the node is empty, but not every pod moved before it stopped")
 
 type podsOf struct {
 	deployment *appsv1.Deployment
@@ -84,7 +96,8 @@ func (n *Nodes) deploymentsOn(ctx context.Context, node string) ([]podsOf, error
 	index := map[types.UID]int{}
 	for _, p := range pods.Items {
 		rs := metav1.GetControllerOf(&p)
-		if p.Spec.NodeName != node || rs == nil || rs.Kind != "ReplicaSet" || p.DeletionTimestamp != nil {
+		if p.Spec.NodeName != node || rs == nil || rs.Kind != "ReplicaSet" || p.DeletionTimestamp != nil ||
+			p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed { // a finished pod runs nowhere: the drain deletes it
 			continue
 		}
 		set, err := n.Client.AppsV1().ReplicaSets(p.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
@@ -194,9 +207,11 @@ func (n *Nodes) moveOff(ctx context.Context, node string, d *appsv1.Deployment, 
 
 // waitRolledOut waits until a Deployment has no rollout in flight: every
 // replica updated and available, no old one left.
+// It waits at most rolloutWait of the time left, which keeps the rest for
+// the drain that follows if the rollout does not settle.
 func (n *Nodes) waitRolledOut(ctx context.Context, ns, name string, deadline time.Time) (*appsv1.Deployment, error) {
 	var d *appsv1.Deployment
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, min(time.Until(deadline)/2, rolloutWait), true, func(ctx context.Context) (bool, error) {
 		got, err := n.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
@@ -210,7 +225,12 @@ func (n *Nodes) waitRolledOut(ctx context.Context, ns, name string, deadline tim
 		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("a rollout still in flight: %w", err)
+		if d == nil {
+			return nil, fmt.Errorf("a rollout still in flight: %w", err)
+		}
+		s := d.Status
+		return nil, fmt.Errorf("a rollout still in flight (generation %d observed %d, replicas %d, updated %d, available %d): %w",
+			d.Generation, s.ObservedGeneration, s.Replicas, s.UpdatedReplicas, s.AvailableReplicas, err)
 	}
 	return d, nil
 }

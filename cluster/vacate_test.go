@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -261,8 +262,8 @@ func TestVacateWithoutRoomStillEmptiesTheNode(t *testing.T) {
 		return true, nil, fmt.Errorf("no room")
 	})
 	err := c.nodes.Vacate(context.Background(), "spare", 300*time.Millisecond)
-	if err == nil {
-		t.Fatal("no error, want the surge's timeout")
+	if !errors.Is(err, ErrUngraceful) || !strings.Contains(err.Error(), "replicas Ready off the node") {
+		t.Fatalf("err = %v, want ErrUngraceful with the surge's timeout", err)
 	}
 	if d := c.deployment(t); *d.Spec.Replicas != 2 || d.Annotations[VacateReplicasAnno] != "" {
 		t.Errorf("deployment replicas %d, annotations %v: want 2 and no vacate annotation", *d.Spec.Replicas, d.Annotations)

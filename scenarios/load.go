@@ -33,6 +33,8 @@ const (
 	DefaultHorizon      = 5 * time.Minute
 	// MaxProbeRate bounds the probes: they share two cores with the cluster.
 	MaxProbeRate = 50.0
+	// MaxStoryScale: one minute of a run stands for at most a day of the story.
+	MaxStoryScale = 1440
 )
 
 // DefaultTopologies are run when a scenario names none.
@@ -57,6 +59,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	s, errs := f.convert(doc, filepath.Dir(file))
+	errs = yamlfile.WithNumbers(&f, errs)
 	s.File = file
 	s.Digest = Digest(data)
 	if err := doc.FieldErrors(errs); err != nil {
@@ -98,8 +101,8 @@ func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, f
 			errs = append(errs, field.Invalid(field.NewPath("name"), f.Name, msg))
 		}
 	}
-	if f.StoryScale < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("storyScale"), f.StoryScale, "must not be negative"))
+	if !(f.StoryScale >= 0 && f.StoryScale <= MaxStoryScale) {
+		errs = append(errs, field.Invalid(field.NewPath("storyScale"), f.StoryScale, fmt.Sprintf("must be between 0 and %d (a minute of the run standing for a day of the story)", MaxStoryScale)))
 	}
 	errs = append(errs, positive(field.NewPath("maxDuration"), s.MaxDuration)...)
 	s.Horizon = durOr(f.Horizon, DefaultHorizon)
@@ -319,7 +322,7 @@ func (v *validator) probes(f *probesFile) field.ErrorList {
 		}
 	}
 	if f.Rate != 0 {
-		if f.Rate < 0 || f.Rate > MaxProbeRate {
+		if !(f.Rate > 0 && f.Rate <= MaxProbeRate) {
 			errs = append(errs, field.Invalid(p.Child("rate"), f.Rate, fmt.Sprintf("must be between 0 and %g requests per second", MaxProbeRate)))
 		}
 		v.s.Probes.Rate = f.Rate
@@ -357,7 +360,7 @@ func (v *validator) objectives(fs []objectiveFile) field.ErrorList {
 		seen[o.Key()] = true
 		if f.SuccessRatio != nil {
 			o.SuccessRatio = *f.SuccessRatio
-			if o.SuccessRatio <= 0 || o.SuccessRatio > 1 {
+			if !(o.SuccessRatio > 0 && o.SuccessRatio <= 1) {
 				errs = append(errs, field.Invalid(p.Child("successRatio"), o.SuccessRatio, "must be above 0 and at most 1"))
 			}
 		}

@@ -156,5 +156,40 @@ func FuzzParse(f *testing.F) {
 		if len(s.Timeline) == 0 || len(s.Topologies) == 0 || len(s.Objectives) == 0 {
 			t.Fatalf("a loaded scenario lacks its timeline, topologies or objectives: %+v", s)
 		}
+		if bad := yamlfile.CheckNumbers(s); len(bad) > 0 {
+			t.Fatalf("a loaded scenario holds a number out of bounds: %v", bad)
+		}
+		if !(s.StoryScale >= 0 && s.StoryScale <= MaxStoryScale) || !(s.Probes.Rate > 0 && s.Probes.Rate <= MaxProbeRate) ||
+			!(s.Probes.KeepAlive >= 0 && s.Probes.KeepAlive <= 1) {
+			t.Fatalf("a loaded scenario's numbers are out of range: scale %v, probes %+v", s.StoryScale, s.Probes)
+		}
+		for _, o := range s.Objectives {
+			if !(o.SuccessRatio > 0 && o.SuccessRatio <= 1) || o.Latency <= 0 || o.Window <= 0 {
+				t.Fatalf("a loaded objective is out of range: %+v", o)
+			}
+		}
 	})
+}
+
+// A file at the size limit is located and validated in time linear in its
+// size (BenchmarkParseAtSizeLimit measures it: well under a second). Locating
+// each error by walking the whole document took 3 to 6 minutes here; the
+// bound below is a guard against that, not a speed claim.
+func TestParseAtSizeLimitIsLinear(t *testing.T) {
+	for _, kind := range []string{"valid", "every-step-invalid", "every-step-mistyped"} {
+		data := limitFile(t, kind)
+		done := make(chan error, 1)
+		go func() {
+			_, err := Parse("big.yaml", data)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if (err != nil) != (kind != "valid") {
+				t.Errorf("%s: %v", kind, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: a %d-byte file took more than 30 s to validate", kind, len(data))
+		}
+	}
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -20,19 +22,45 @@ import (
 // path that names a device or a huge file must not hang or exhaust memory.
 const MaxFileSize = 1 << 20
 
-// ReadFile reads a regular file of at most MaxFileSize bytes.
+// ReadFile reads a regular file of at most MaxFileSize bytes. A path that
+// is not one (a directory, a device, a file too big or unreadable) is bad
+// input, an *Error naming the path.
 func ReadFile(path string) ([]byte, error) {
+	bad := func(msg string) error { return &Error{File: path, Msg: msg} }
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, bad(plainPathError(err))
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
+	switch {
+	case fi.IsDir():
+		return nil, bad("is a directory; give the path of a file")
+	case !fi.Mode().IsRegular():
+		return nil, bad("not a regular file")
+	case fi.Size() > MaxFileSize:
+		return nil, bad(fmt.Sprintf("%d bytes; gameday reads files of at most %d (1 MiB)", fi.Size(), MaxFileSize))
 	}
-	if fi.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s: %d bytes; gameday reads files of at most %d", path, fi.Size(), MaxFileSize)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, bad(plainPathError(err))
 	}
-	return os.ReadFile(path)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, bad(plainPathError(err))
+	}
+	if len(data) > MaxFileSize { // it grew since
+		return nil, bad(fmt.Sprintf("more than %d bytes; gameday reads files of at most %d (1 MiB)", MaxFileSize, MaxFileSize))
+	}
+	return data, nil
+}
+
+// plainPathError is err without the path a *PathError repeats.
+func plainPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // Error is one problem in a file, located by line and field path.
@@ -71,8 +99,9 @@ func (es Errors) Error() string {
 
 // Document is a decoded file that still knows where each of its fields was.
 type Document struct {
-	File string
-	root *yaml.Node
+	File  string
+	root  *yaml.Node
+	index *index
 }
 
 // Decode strictly decodes data (the content of file) into out: exactly one
@@ -237,53 +266,81 @@ func (d *Document) visit(fn func(path string, key, val *yaml.Node) bool) {
 	}
 }
 
-func (d *Document) pathOfKey(line int, key string) string {
-	found := key
-	d.visit(func(p string, k, _ *yaml.Node) bool {
-		if k != nil && k.Line == line && k.Value == key {
-			found = p
-			return false
+// index is every field's line, built once: locating an error is then a few
+// map lookups, not a walk of the document, so validating a file is linear
+// in its size however many errors it has.
+type index struct {
+	line     map[string]int // field path -> line of its key (list items: of the value)
+	atLine   map[int]string // line -> the first key, or scalar list item, on it
+	keyAtRow map[lineKey]string
+}
+
+type lineKey struct {
+	line int
+	key  string
+}
+
+func (d *Document) idx() *index {
+	if d.index != nil {
+		return d.index
+	}
+	ix := &index{line: map[string]int{}, atLine: map[int]string{}, keyAtRow: map[lineKey]string{}}
+	d.visit(func(p string, k, v *yaml.Node) bool {
+		line := v.Line
+		if k != nil {
+			line = k.Line
+			if _, ok := ix.keyAtRow[lineKey{k.Line, k.Value}]; !ok {
+				ix.keyAtRow[lineKey{k.Line, k.Value}] = p
+			}
+		}
+		if _, ok := ix.line[p]; !ok {
+			ix.line[p] = line
+		}
+		if k != nil || v.Kind == yaml.ScalarNode {
+			if _, ok := ix.atLine[line]; !ok {
+				ix.atLine[line] = p
+			}
 		}
 		return true
 	})
-	return found
+	d.index = ix
+	return ix
+}
+
+func (d *Document) pathOfKey(line int, key string) string {
+	if p, ok := d.idx().keyAtRow[lineKey{line, key}]; ok {
+		return p
+	}
+	return key
 }
 
 func (d *Document) pathAtLine(line int) string {
-	found := ""
-	d.visit(func(p string, k, v *yaml.Node) bool {
-		if (k != nil && k.Line == line) || (k == nil && v.Line == line && v.Kind == yaml.ScalarNode) {
-			found = p
-			return false
-		}
-		return true
-	})
-	return found
+	return d.idx().atLine[line]
 }
 
 // Line is the line of the field at path (as field.Path prints it, e.g.
 // pools[1].taints[0].effect), or of its nearest ancestor present in the file.
 func (d *Document) Line(path string) int {
 	path = mapKeyRe.ReplaceAllString(path, ".$1") // labels[tier] -> labels.tier, as visit names it
-	best, bestLen := 0, -1
-	d.visit(func(p string, k, v *yaml.Node) bool {
-		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
-			if len(p) > bestLen {
-				bestLen = len(p)
-				best = v.Line
-				if k != nil {
-					best = k.Line
-				}
-			}
-		}
-		return true
-	})
-	if best == 0 {
-		if b := d.body(); b != nil {
-			return b.Line
+	ix := d.idx()
+	for p := path; p != ""; p = parentPath(p) {
+		if line, ok := ix.line[p]; ok {
+			return line
 		}
 	}
-	return best
+	if b := d.body(); b != nil {
+		return b.Line
+	}
+	return 0
+}
+
+// parentPath is path without its last step: a.b[2].c -> a.b[2] -> a.b -> a -> "".
+func parentPath(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
 }
 
 // FieldErrors turns validation errors into located file errors, in line order.
@@ -306,9 +363,5 @@ func fieldMessage(fe *field.Error) string {
 }
 
 func sortByLine(es Errors) {
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && es[j].Line < es[j-1].Line; j-- {
-			es[j], es[j-1] = es[j-1], es[j]
-		}
-	}
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
 }

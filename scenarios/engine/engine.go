@@ -510,7 +510,10 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	if err != nil {
 		return err
 	}
-	status.Start("Waiting for every tier to be healthy again")
+	if _, err := fixtures.DeleteFinishedPods(ctx, env.Client); err != nil {
+		return err
+	}
+	status.Start("Waiting for every tier to be healthy again, with no pod of an earlier rollout left")
 	if err := fixtures.WaitHealthy(ctx, env.Client, recoverTimeout/2); err != nil {
 		return err
 	}
@@ -549,8 +552,9 @@ func Recover(ctx context.Context, k *cluster.Kind, name string, logger log.Logge
 }
 
 // verifyRecovered checks the state recovery promises, from the API: every
-// in-service node Ready and schedulable, every spare out of service with no
-// pod but DaemonSet pods, every tier on the release its records say it had,
+// in-service node Ready and schedulable, every spare out of service (its
+// kubelet down and kept down across a restart of its node) with no pod but
+// DaemonSet pods, every tier on the release its records say it had,
 // no recorded upgrade.
 func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) error {
 	var problems []string
@@ -565,6 +569,10 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 		switch {
 		case p.Spare && (cluster.InService(&n) || !n.Spec.Unschedulable):
 			problems = append(problems, fmt.Sprintf("spare node %s is in service", n.Name))
+		case p.Spare:
+			if err := env.Nodes.KubeletKeptDown(ctx, n.Name); err != nil {
+				problems = append(problems, err.Error())
+			}
 		case !p.Spare && !cluster.IsReady(&n):
 			problems = append(problems, fmt.Sprintf("node %s is not Ready", n.Name))
 		case !p.Spare && n.Spec.Unschedulable:

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -43,9 +44,10 @@ func TestVerifyRecoveredSpareEmpty(t *testing.T) {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cluster.MarkerConfigMap, Namespace: metav1.NamespaceSystem}},
 		pod("api-1", "w2", "ReplicaSet"), pod("kindnet-w3", "w3", "DaemonSet"),
 	}
+	rt := &kubeletRuntime{}
 	check := func(extra ...runtime.Object) error {
 		client := fake.NewClientset(append(append([]runtime.Object{}, base...), extra...)...)
-		return verifyRecovered(context.Background(), &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: topo}, nil)
+		return verifyRecovered(context.Background(), &steps.Env{Client: client, Nodes: &cluster.Nodes{Client: client, Runtime: rt}, Topology: topo}, nil)
 	}
 	if err := check(); err != nil {
 		t.Fatalf("a recovered cluster: %v", err)
@@ -54,4 +56,22 @@ func TestVerifyRecoveredSpareEmpty(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pod gameday/api-0 is left on spare node w3") {
 		t.Fatalf("a pod left on the spare: %v", err)
 	}
+	// A spare whose kubelet runs (or would start with its node) is in
+	// service the moment its node restarts, taint or no taint.
+	rt.kubeletUp = true
+	if err := check(); err == nil || !strings.Contains(err.Error(), "the kubelet of spare node w3 is running or would start with its node") {
+		t.Fatalf("a spare with its kubelet up: %v", err)
+	}
+}
+
+// kubeletRuntime answers the check of a spare's kubelet.
+type kubeletRuntime struct{ kubeletUp bool }
+
+func (r *kubeletRuntime) Stop(context.Context, string) error  { return nil }
+func (r *kubeletRuntime) Start(context.Context, string) error { return nil }
+func (r *kubeletRuntime) Exec(_ context.Context, _ string, args ...string) error {
+	if strings.Contains(strings.Join(args, " "), "is-active") && r.kubeletUp {
+		return errors.New("exit status 1")
+	}
+	return nil
 }

@@ -127,9 +127,9 @@ func (r *fakeRuntime) Start(ctx context.Context, node string) error {
 }
 func (r *fakeRuntime) Exec(ctx context.Context, node string, args ...string) error {
 	switch strings.Join(args, " ") {
-	case "systemctl stop kubelet.service":
+	case "systemctl stop kubelet.service", "systemctl disable --now kubelet.service":
 		return r.set(ctx, node, false, "kubelet")
-	case "systemctl start kubelet.service":
+	case "systemctl start kubelet.service", "systemctl enable --now kubelet.service":
 		return r.set(ctx, node, true, "kubelet")
 	}
 	return fmt.Errorf("unexpected exec %v", args)

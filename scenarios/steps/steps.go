@@ -189,8 +189,13 @@ func restore(ctx context.Context, env *Env, r Record) error {
 			vacated = errors.Join(vacated, err)
 		} else if _, err := env.Nodes.WaitReady(ctx, r.Target, true, timeout); err != nil {
 			vacated = errors.Join(vacated, err)
+		} else if err := env.Nodes.Vacate(ctx, r.Target, timeout); errors.Is(err, cluster.ErrUngraceful) {
+			// Empty all the same: the spare can leave service.
+			if env.Log != nil {
+				fmt.Fprintf(env.Log, "%s: %v\n", r.Target, err)
+			}
 		} else {
-			vacated = errors.Join(vacated, env.Nodes.Vacate(ctx, r.Target, timeout))
+			vacated = errors.Join(vacated, err)
 		}
 		// Out of service whatever the vacate did, on a context of its own if
 		// recovery's ran out: the spare must not stay in.
