@@ -93,4 +93,3 @@ func (l *Lock) Close() error {
 	l.f = nil
 	return err
 }
-

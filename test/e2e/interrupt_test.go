@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,6 +45,34 @@ var _ = Describe("interrupting cluster up", Label("kind"), Ordered, func() {
 		Expect(stderr).To(ContainSubstring("ERROR: interrupted"))
 		Expect(leftovers(name)).To(BeEmpty())
 		Expect(listed(name)).To(BeFalse())
+	})
+
+	// The lock is the kernel's: a holder killed with -9 holds nothing.
+	It("frees the cluster's lock at once when killed with -9", func() {
+		cmd := exec.Command(*gamedayBin, "cluster", "up", "--topology", "shared", "--name", name)
+		cmd.Env = suiteEnv()
+		Expect(cmd.Start()).To(Succeed())
+		Eventually(func() string {
+			return docker("ps", "-a", "--filter", "name=^"+name+"-control-plane$", "--format", "{{.Names}}")
+		}).WithTimeout(2 * time.Minute).WithPolling(200 * time.Millisecond).ShouldNot(BeEmpty())
+		Expect(cmd.Process.Kill()).To(Succeed())
+		_ = cmd.Wait()
+		r := gameday("cluster", "down", "--name", name)
+		Expect(r.Stderr).NotTo(ContainSubstring("in use"), "the lock of a process killed with -9 is free at once")
+		// kind's docker commands, children of the killed process, may still
+		// be creating containers: clear what they leave, once they are done.
+		Eventually(func() []string {
+			if gameday("cluster", "down", "--name", name, "-q").Code != 0 {
+				for _, l := range leftovers(name) {
+					if n, ok := strings.CutPrefix(l, "network "); ok {
+						_ = exec.Command("docker", "network", "rm", n).Run()
+					} else {
+						_ = exec.Command("docker", "rm", "-f", l).Run()
+					}
+				}
+			}
+			return leftovers(name)
+		}).WithTimeout(2 * time.Minute).WithPolling(2 * time.Second).Should(BeEmpty())
 	})
 
 	It("keeps it with --retain, for cluster down to remove", func() {
