@@ -5,17 +5,27 @@ GO_LDFLAGS := -X gameday.dev/gameday/internal/cmd/version.Version=$(VERSION)
 E2E_TIMEOUT ?= 60m
 E2E_LABELS ?= kind
 
-.PHONY: help build test e2e demo tour lint setup node-image clean clean-cache
+.PHONY: help build dist test e2e demo tour lint setup node-image clean clean-cache
+
+# The platforms `make dist` builds gameday for; its nodes are linux on the same architecture.
+DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/gameday and bin/mockapp (static: gameday images them without a registry)
-	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/mockapp ./fixtures/cmd/mockapp
+build: ## build bin/gameday and bin/mockapp (static, for linux nodes of this machine's architecture: gameday images it without a registry)
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags '-s -w' -o bin/mockapp ./fixtures/cmd/mockapp
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(GO_LDFLAGS)' -o bin/gameday ./cmd/gameday
 
 # The packages that start goroutines run their tests under the race detector.
 RACE_PKGS := ./cluster/... ./cmd/... ./fixtures/... ./internal/cli/... ./scenarios/...
+
+dist: ## cross-compile gameday for linux and darwin on amd64 and arm64: dist/gameday-<os>-<arch>/{gameday,mockapp-linux-<arch>}
+	@set -e; for p in $(DIST_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; d=dist/gameday-$$os-$$arch; mkdir -p $$d; \
+		echo "$$d"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags '$(GO_LDFLAGS)' -o $$d/gameday ./cmd/gameday; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags '-s -w' -o $$d/mockapp-linux-$$arch ./fixtures/cmd/mockapp; \
+	done
 
 test: ## unit tests: fast, no Docker, no cluster (the race detector on the packages with goroutines)
 	go test $$(go list ./... | grep -v -E '^gameday.dev/gameday/(cluster|cmd|fixtures|internal/cli|scenarios)(/|$$)')
@@ -47,7 +57,7 @@ node-image: ## build the offline node image (cached by content; ~15 min cold)
 clean: ## delete gameday's clusters, bin/, dangling images and volumes
 	-@if [ -x bin/gameday ] && docker info >/dev/null 2>&1; then \
 		for c in $$(bin/gameday cluster list -o json | jq -r '.[].name'); do bin/gameday cluster down --name "$$c"; done; fi
-	rm -rf bin
+	rm -rf bin dist
 	-docker image prune -f >/dev/null 2>&1
 	-docker volume prune -f >/dev/null 2>&1
 

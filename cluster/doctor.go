@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +36,18 @@ const (
 	MinFreeMemory = 2 << 30
 )
 
-const setupHint = "sudo hack/setup-docker.sh (installs docker.io, starts dockerd, adds the runtime wrapper where needed)"
+var setupHint = hintFor(runtime.GOOS, func(p string) bool { _, err := exec.LookPath(p); return err == nil })
+
+// hintFor says how to get a Docker kind can use on this kind of machine.
+func hintFor(goos string, has func(program string) bool) string {
+	switch {
+	case goos == "darwin":
+		return "start Docker Desktop (or colima: `colima start --cpu 2 --memory 8`, or OrbStack); kind needs a Docker that runs privileged Linux containers"
+	case goos == "linux" && !has("apt-get"):
+		return "install and start Docker from your distribution's packages or https://docs.docker.com/engine/install/, then `gameday doctor` again"
+	}
+	return "sudo hack/setup-docker.sh (installs docker.io, starts dockerd, adds the runtime wrapper where needed)"
+}
 
 // checks are Doctor's checks in the order they run; the later ones need Docker.
 var checks = []struct {

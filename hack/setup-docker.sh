@@ -80,8 +80,23 @@ gameday() {
   (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o bin/gameday ./cmd/gameday) && "$ROOT/bin/gameday" "$@"
 }
 
+# Where Docker is not Debian's to install (macOS, other Linux distributions),
+# say what to do instead: gameday needs a Docker that runs privileged Linux
+# containers, as kind does.
+if [ "$(uname -s)" = Darwin ]; then
+  if docker info >/dev/null 2>&1; then
+    printf ' ✓ Docker answers (Docker Desktop, colima or OrbStack): ready for kind\n' >&2
+    exit 0
+  fi
+  echo "macOS: install and start Docker Desktop (or colima: \`colima start --cpu 2 --memory 8\`, or OrbStack), then run \`make setup\` again" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null && ! command -v dockerd >/dev/null; then
+  echo "this is not a Debian-like system: install Docker with your distribution's packages (e.g. \`dnf install moby-engine\`, \`pacman -S docker\`) or Docker's own (https://docs.docker.com/engine/install/), start it, then run \`make setup\` again" >&2
+  exit 1
+fi
 command -v dockerd >/dev/null || step "install docker.io" install_docker
-command -v jq >/dev/null || step "install jq" bash -c 'apt-get install -y -qq jq >/dev/null'
+command -v jq >/dev/null || { command -v apt-get >/dev/null && step "install jq" bash -c 'apt-get install -y -qq jq >/dev/null'; } || { echo "install jq, then run \`make setup\` again" >&2; exit 1; }
 docker info >/dev/null 2>&1 || step "start dockerd" start_docker
 if ! gameday doctor --only privileged -q >/dev/null 2>&1; then
   step "install the runtime wrapper (this machine refuses privileged containers)" install_wrapper
