@@ -56,6 +56,9 @@ func (s *Store) LockPath(name string) string {
 // Lock takes cluster name's lock for command (as the user typed it) without
 // waiting: a cluster another process holds is a *LockedError naming it.
 func (s *Store) Lock(name, command string) (*Lock, error) {
+	if err := ValidateName(name); err != nil { // a name is a file name here: no "../"
+		return nil, err
+	}
 	path := s.LockPath(name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err

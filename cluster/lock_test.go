@@ -11,6 +11,8 @@ import (
 	"time"
 )
 
+var helperLock *Lock
+
 // A helper process for TestLockReleasedWhenHolderKilled: it takes the lock,
 // says so, and waits to be killed.
 func init() {
@@ -18,10 +20,12 @@ func init() {
 	if dir == "" {
 		return
 	}
-	if _, err := (&Store{Dir: dir}).Lock(name, "gameday run helper"); err != nil {
+	l, err := (&Store{Dir: dir}).Lock(name, "gameday run helper")
+	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}
+	helperLock = l // referenced, so that no finalizer closes it
 	fmt.Println("locked")
 	time.Sleep(time.Hour)
 	os.Exit(0)
@@ -45,6 +49,12 @@ func TestLockHeldNamesItsHolder(t *testing.T) {
 	for _, want := range []string{`cluster "lk-shared"`, "gameday run cascading-outage --name lk", fmt.Sprintf("pid %d", os.Getpid())} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+	// A name is a file name here: never a path out of the locks folder.
+	for _, bad := range []string{"../../x", "a/b", ""} {
+		if _, err := s.Lock(bad, "gameday recover"); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("Lock(%q) = %v, want ErrInvalidName", bad, err)
 		}
 	}
 	// Another cluster is another lock.

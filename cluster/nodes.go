@@ -320,6 +320,12 @@ func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
 	if err := n.Cordon(ctx, node); err != nil {
 		return err
 	}
+	return n.KeepKubeletDown(ctx, node)
+}
+
+// KeepKubeletDown stops a node's kubelet and disables it, so that it stays
+// down when the node's container starts again.
+func (n *Nodes) KeepKubeletDown(ctx context.Context, node string) error {
 	return n.Runtime.Exec(ctx, node, "systemctl", "disable", "--now", "kubelet.service")
 }
 

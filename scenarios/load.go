@@ -33,6 +33,9 @@ const (
 	DefaultHorizon      = 5 * time.Minute
 	// MaxProbeRate bounds the probes: they share two cores with the cluster.
 	MaxProbeRate = 50.0
+	// MinProbeRate: at least one probe of each endpoint every 10 s, or a
+	// service's state is not seen at all.
+	MinProbeRate = 0.1
 	// MaxStoryScale: one minute of a run stands for at most a day of the story.
 	MaxStoryScale = 1440
 )
@@ -322,8 +325,8 @@ func (v *validator) probes(f *probesFile) field.ErrorList {
 		}
 	}
 	if f.Rate != 0 {
-		if !(f.Rate > 0 && f.Rate <= MaxProbeRate) {
-			errs = append(errs, field.Invalid(p.Child("rate"), f.Rate, fmt.Sprintf("must be between 0 and %g requests per second", MaxProbeRate)))
+		if !(f.Rate >= MinProbeRate && f.Rate <= MaxProbeRate) {
+			errs = append(errs, field.Invalid(p.Child("rate"), f.Rate, fmt.Sprintf("must be between %g and %g requests per second", MinProbeRate, MaxProbeRate)))
 		}
 		v.s.Probes.Rate = f.Rate
 	}

@@ -13,10 +13,35 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
+
+// MaxDepth bounds how deep a file nests (gameday's go about 6 levels): what
+// locating errors keeps per field grows with depth.
+const MaxDepth = 32
+
+// tooDeep returns the first node deeper than max levels, or nil.
+func tooDeep(n *yaml.Node, max int) *yaml.Node {
+	type item struct {
+		n     *yaml.Node
+		depth int
+	}
+	stack := []item{{n, 0}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if it.depth > max {
+			return it.n
+		}
+		for _, c := range it.n.Content {
+			stack = append(stack, item{c, it.depth + 1})
+		}
+	}
+	return nil
+}
 
 // MaxFileSize bounds the files gameday reads: its files are small, and a
 // path that names a device or a huge file must not hang or exhaust memory.
@@ -39,11 +64,16 @@ func ReadFile(path string) ([]byte, error) {
 	case fi.Size() > MaxFileSize:
 		return nil, bad(fmt.Sprintf("%d bytes; gameday reads files of at most %d (1 MiB)", fi.Size(), MaxFileSize))
 	}
-	f, err := os.Open(path)
+	// Non-blocking, and checked again once open: a path swapped for a FIFO
+	// since the Stat must not block the open or the read.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, bad(plainPathError(err))
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, bad("not a regular file")
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, bad(plainPathError(err))
@@ -123,6 +153,9 @@ func Decode(file string, data []byte, out any) (*Document, error) {
 		return nil, Errors{{File: file, Line: extra.Line, Msg: "more than one YAML document; put one object per file"}}
 	} else if !errors.Is(err, io.EOF) {
 		return nil, Errors{syntaxError(file, err)}
+	}
+	if n := tooDeep(&root, MaxDepth); n != nil {
+		return nil, Errors{{File: file, Line: n.Line, Msg: fmt.Sprintf("nested more than %d levels deep; gameday's files need a few", MaxDepth)}}
 	}
 	doc := &Document{File: file, root: &root}
 	if body := doc.body(); body == nil || body.Kind != yaml.MappingNode {

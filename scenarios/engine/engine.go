@@ -320,10 +320,11 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 					for _, st := range r.Steps {
 						act(st)
 						if err := applyStep(tctx, env, st, r.Name, tl, logger); err != nil {
-							autoMu.Lock()
-							autoErrs = append(autoErrs, r.Name+": "+err.Error())
-							autoMu.Unlock()
+							// A step cut short by the end of the timeline did not fail.
 							if tctx.Err() == nil {
+								autoMu.Lock()
+								autoErrs = append(autoErrs, r.Name+": "+err.Error())
+								autoMu.Unlock()
 								stop(fmt.Errorf("automation %s: %w", r.Name, err))
 							}
 							return
@@ -466,7 +467,11 @@ func applyStep(ctx context.Context, env *steps.Env, st scenarios.Step, rule stri
 	out, err := steps.Apply(ctx, env, st)
 	e := timeline.Entry{Kind: timeline.KindStep, Phase: "end", Step: st.Name, Action: string(st.Action), Rule: rule,
 		Targets: out.Targets, Blocked: out.Blocked, Message: out.Message, Change: spec.Change, Actor: string(st.Actor)}
-	if err != nil {
+	cutShort := err != nil && ctx.Err() != nil
+	switch {
+	case cutShort: // the timeline ended or was stopped under it: not the step's failure
+		e.Message = strings.TrimSpace(e.Message + " (cut short: the run's timeline ended)")
+	case err != nil:
 		e.Error = err.Error()
 	}
 	tl.Write(e)
@@ -517,6 +522,11 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	if err := fixtures.WaitHealthy(ctx, env.Client, recoverTimeout/2); err != nil {
 		return err
 	}
+	// Spares of clusters made before spares' kubelets were disabled (only
+	// stopped) are kept down for good now, whatever the journal holds.
+	if err := keepSparesDown(ctx, env); err != nil {
+		return err
+	}
 	status.Start("Checking the cluster is as before the run")
 	if err := verifyRecovered(ctx, env, recs); err != nil {
 		tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Error: err.Error()})
@@ -525,6 +535,22 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: "every in-service node Ready and schedulable, spares out of service and empty, every tier healthy on its release from before the run, no recorded control-plane version"})
 	status.End(true)
 	return j.Remove()
+}
+
+// keepSparesDown disables the kubelet of every spare that is out of service.
+func keepSparesDown(ctx context.Context, env *steps.Env) error {
+	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes.Items {
+		if p, _ := env.Topology.Pool(n.Labels[cluster.PoolLabel]); p.Spare && !cluster.InService(&n) {
+			if err := env.Nodes.KeepKubeletDown(ctx, n.Name); err != nil {
+				return fmt.Errorf("spare %s: keep its kubelet down: %w", n.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // ErrNothingToRecover: the cluster has no journal; no run left changes behind.

@@ -129,6 +129,56 @@ automation:
 	}
 }
 
+// An automation step still running when the timeline ends (at its horizon)
+// is cut short, not failed: no error in the result, the summary or the report.
+func TestAutomationCutShortIsNoFailure(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{cluster.PoolLabel: cluster.SystemPool}},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+	client := fake.NewClientset(node)
+	tlPath, tl, obs := watching(t, client)
+	topo, _ := cluster.Builtin("shared")
+	s, err := scenarios.Parse("cut.yaml", []byte(`apiVersion: gameday.dev/v1alpha1
+kind: Scenario
+name: cut
+horizon: 3s
+timeline:
+  - {name: watch, action: note, message: watch}
+automation:
+  - name: slow-cloud
+    when: {condition: pool-ready, target: {pool: system}}
+    steps:
+      - {action: wait, duration: 1h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(filepath.Join(t.TempDir(), JournalFile), tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &steps.Env{Client: client, Topology: topo, Rand: steps.NewRand(1, 2), Journal: j}
+	aborted, autoErrs, err := runTimeline(context.Background(), Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
+	if err != nil || aborted != "" || len(autoErrs) != 0 {
+		t.Fatalf("aborted %q, automation errors %q, err %v: want none", aborted, autoErrs, err)
+	}
+	tl.Flush()
+	f, _ := os.Open(tlPath)
+	defer f.Close()
+	es, _ := timeline.Read(f)
+	if w := reports.AutomationFailures(es); len(w) != 0 {
+		t.Errorf("warnings %q for a step cut short", w)
+	}
+	var cut bool
+	for _, e := range es {
+		if e.Kind == timeline.KindStep && e.Phase == "end" && e.Rule == "slow-cloud" {
+			cut = strings.Contains(e.Message, "cut short") && e.Error == ""
+		}
+	}
+	if !cut {
+		t.Error("the wait's end is not marked cut short")
+	}
+}
+
 // The timeline observes until the scoring horizon has passed, counted from
 // the first change seen when the run never acts, and never past
 // maxDuration (which would abort it).

@@ -191,6 +191,9 @@ func Read(r io.Reader) ([]Entry, error) {
 			}
 			var e Entry
 			if err := json.Unmarshal(line, &e); err != nil {
+				if json.Valid(bytes.TrimSpace(line)) { // whole, but not an entry: damaged, not torn
+					return out, fmt.Errorf("line %d: %w", n, err)
+				}
 				bad, badLine = err, n
 			} else {
 				out = append(out, e)
