@@ -1,16 +1,14 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"sync"
 
+	"gameday.dev/gameday/internal/jsonl"
 	"gameday.dev/gameday/scenarios/steps"
 	"gameday.dev/gameday/scenarios/timeline"
 )
@@ -107,28 +105,17 @@ func ReadJournal(path string) ([]steps.Record, error) {
 	}
 	defer f.Close()
 	var out []steps.Record
-	br := bufio.NewReader(f)
-	var bad error
-	badLine := 0
-	for n := 1; ; n++ {
-		line, rerr := br.ReadBytes('\n')
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return nil, fmt.Errorf("journal %s: %w", path, rerr)
+	// A torn last line is left out: its change was never made.
+	if _, err := jsonl.Read(f, func(line []byte) error {
+		var r steps.Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			if bad != nil {
-				return nil, fmt.Errorf("journal %s, line %d, is damaged and is not the last line (%v): recovery stops rather than skip a change; "+
-					"look at that line, put back by hand what it recorded, remove it and run `gameday recover` again", path, badLine, bad)
-			}
-			var r steps.Record
-			if err := json.Unmarshal(line, &r); err != nil {
-				bad, badLine = err, n
-			} else {
-				out = append(out, r)
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			return out, nil
-		}
+		out = append(out, r)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("journal %s is damaged, not only torn at its end (%w): recovery stops rather than skip a change; "+
+			"look at that line, put back by hand what it recorded, remove it and run `gameday recover` again", path, err)
 	}
+	return out, nil
 }

@@ -82,7 +82,7 @@ func TestJournalDamagedLineStopsRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := ReadJournal(path)
-	if err == nil || !strings.Contains(err.Error(), "line 2, is damaged") {
+	if err == nil || !strings.Contains(err.Error(), "is damaged, not only torn at its end (line 2:") {
 		t.Fatalf("ReadJournal: %v, want an error naming line 2", err)
 	}
 	if _, err := OpenJournal(path, nil); err == nil {

@@ -5,7 +5,6 @@ package timeline
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"gameday.dev/gameday/internal/jsonl"
 )
 
 // Entry kinds.
@@ -171,40 +172,24 @@ func (e *TornError) Error() string {
 	return fmt.Sprintf("line %d, the last, is torn (the run was killed while writing it): it is left out", e.Line)
 }
 
-// Read decodes a timeline, one JSON entry per line. A last line that does
-// not decode is a *TornError returned with every entry before it; a line
-// that does not decode with more after it is an error: the file is damaged,
-// not cut short.
+// Read decodes a timeline, one JSON entry per line. A torn last line is a
+// *TornError returned with every entry before it; any other line that does
+// not decode is an error: the file is damaged, not cut short.
 func Read(r io.Reader) ([]Entry, error) {
 	var out []Entry
-	br := bufio.NewReader(r)
-	var bad error
-	badLine := 0
-	for n := 1; ; n++ {
-		line, rerr := br.ReadBytes('\n')
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return out, rerr
+	torn, err := jsonl.Read(r, func(line []byte) error {
+		var e Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return err
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			if bad != nil { // a line after one that did not decode
-				return out, fmt.Errorf("line %d: %w", badLine, bad)
-			}
-			var e Entry
-			if err := json.Unmarshal(line, &e); err != nil {
-				if json.Valid(bytes.TrimSpace(line)) { // whole, but not an entry: damaged, not torn
-					return out, fmt.Errorf("line %d: %w", n, err)
-				}
-				bad, badLine = err, n
-			} else {
-				out = append(out, e)
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return out, err
 	}
-	if bad != nil {
-		return out, &TornError{Line: badLine}
+	if torn > 0 {
+		return out, &TornError{Line: torn}
 	}
 	return out, nil
 }
