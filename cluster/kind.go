@@ -290,6 +290,10 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 			return err
 		}
 	}
+	status.Start("Waiting for cluster DNS")
+	if err := readyDNS(ctx, client, deadline); err != nil {
+		return err
+	}
 	if err := writeMarker(ctx, client, rec); err != nil {
 		return err
 	}
@@ -350,6 +354,63 @@ func pinAddons(ctx context.Context, client kubernetes.Interface) error {
 				return fmt.Errorf("pin %s/%s to the control plane: %w", ns, d.Name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// readyDNS makes the cluster's DNS ready in seconds rather than ~30: CoreDNS
+// starts with the cluster, before kube-proxy has programmed the Service
+// address of the API server on its node, so its first lists fail and it
+// waits out client-go's growing backoff, then up to 10 s more for its next
+// readiness probe. Once kube-proxy serves on every Ready node, CoreDNS is
+// rolled once, probed every second, and waited for: new pods sync at once.
+func readyDNS(ctx context.Context, client kubernetes.Interface, deadline time.Time) error {
+	var why string
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
+		why = ""
+		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		pods, err := client.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
+		if err != nil {
+			why = err.Error()
+			return false, nil
+		}
+		for _, n := range nodes.Items {
+			if !IsReady(&n) || !InService(&n) {
+				continue // a spare: its kubelet is stopped
+			}
+			i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return p.Spec.NodeName == n.Name })
+			if i < 0 || !podReady(&pods.Items[i]) {
+				why = "kube-proxy is not ready on node " + n.Name
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("cluster DNS: %s: %w", why, err)
+	}
+	patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"coredns","readinessProbe":{"periodSeconds":1}}]}}}}`)
+	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("cluster DNS: roll CoreDNS: %w", err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
+		d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, "coredns", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		s, want := d.Status, int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		why = fmt.Sprintf("CoreDNS %d of %d replicas updated and ready", s.UpdatedReplicas, want)
+		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.AvailableReplicas == want && s.Replicas == want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("cluster DNS: %s: %w", why, err)
 	}
 	return nil
 }
