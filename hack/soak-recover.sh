@@ -37,7 +37,8 @@ cp_kubectl() { docker exec "$cluster-control-plane" kubectl --kubeconfig /etc/ku
 # check prints what is not as before the run, one problem per line.
 check() {
 	local node pool spare taints unsched ready
-	while read -r node pool unsched ready taints; do
+	# '|' between fields: an unset field (spec.unschedulable) must not shift the others.
+	while IFS='|' read -r node pool unsched ready taints; do
 		spare=false
 		[[ $pool == *-next ]] && spare=true
 		if $spare; then
@@ -53,14 +54,14 @@ check() {
 			[[ $ready == True ]] || echo "node $node is not Ready"
 			[[ $unsched != true ]] || echo "node $node is cordoned"
 		fi
-	done < <(cp_kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.labels.gameday\.dev/pool} {.spec.unschedulable} {.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}{"\n"}{end}')
+	done < <(cp_kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}|{.metadata.labels.gameday\.dev/pool}|{.spec.unschedulable}|{.status.conditions[?(@.type=="Ready")].status}|{.spec.taints[*].key}{"\n"}{end}')
 	local d rel want ready_r surge
-	while read -r d rel want ready_r surge; do
+	while IFS='|' read -r d rel want ready_r surge; do
 		[[ $rel == v1 ]] || echo "deployment $d runs release $rel, not v1"
 		[[ $want == 2 ]] || echo "deployment $d wants $want replicas, not 2"
 		[[ $ready_r == 2 ]] || echo "deployment $d has $ready_r ready replicas, not 2"
 		[[ -z $surge ]] || echo "deployment $d is still surged by a vacate"
-	done < <(cp_kubectl -n gameday get deployments -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations.gameday\.dev/release} {.spec.replicas} {.status.readyReplicas} {.metadata.annotations.gameday\.dev/vacate-replicas}{"\n"}{end}')
+	done < <(cp_kubectl -n gameday get deployments -o jsonpath='{range .items[*]}{.metadata.name}|{.metadata.annotations.gameday\.dev/release}|{.spec.replicas}|{.status.readyReplicas}|{.metadata.annotations.gameday\.dev/vacate-replicas}{"\n"}{end}')
 	local v
 	v=$(cp_kubectl -n kube-system get configmap gameday-cluster -o jsonpath='{.metadata.annotations.gameday\.dev/control-plane-version}')
 	[[ -z $v ]] || echo "the control plane still has the recorded version $v"
