@@ -560,13 +560,18 @@ var ErrNothingToRecover = errors.New("nothing to recover")
 // cluster name: every change in its journal put back, then the fixtures
 // healthy again. It returns how many changes it put back.
 func Recover(ctx context.Context, k *cluster.Kind, name string, logger log.Logger) (int, error) {
+	// The journal first: a run killed while its cluster was being made
+	// changed nothing yet, and its cluster may have no kubeconfig.
+	path := filepath.Join(k.Store.ClusterDir(name), JournalFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if _, gerr := k.Record(name); gerr != nil {
+			return 0, gerr
+		}
+		return 0, fmt.Errorf("%w on cluster %q: it has no journal (%s)", ErrNothingToRecover, name, path)
+	}
 	rec, client, err := k.ClientFor(name)
 	if err != nil {
 		return 0, err
-	}
-	path := filepath.Join(k.Store.ClusterDir(name), JournalFile)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return 0, fmt.Errorf("%w on cluster %q: it has no journal (%s)", ErrNothingToRecover, name, path)
 	}
 	j, err := OpenJournal(path, nil)
 	if err != nil {
