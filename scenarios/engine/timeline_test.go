@@ -83,25 +83,17 @@ abort:
 	}
 }
 
-// An automation step that fails is returned by the timeline, named by its
-// rule, and ends the run early: it is never only written down.
-func TestAutomationErrorsReturned(t *testing.T) {
+// runAutomation runs scenario yaml's timeline on a fake cluster of one Ready
+// control-plane node (no Deployments) and returns what runTimeline returns
+// and the timeline it wrote.
+func runAutomation(t *testing.T, yaml string) (string, []string, []timeline.Entry) {
+	t.Helper()
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{cluster.PoolLabel: cluster.SystemPool}},
 		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
-	client := fake.NewClientset(node) // no Deployments: a release fails
+	client := fake.NewClientset(node)
 	tlPath, tl, obs := watching(t, client)
 	topo, _ := cluster.Builtin("shared")
-	s, err := scenarios.Parse("auto.yaml", []byte(`apiVersion: gameday.dev/v1alpha1
-kind: Scenario
-name: auto
-timeline:
-  - {name: watch, action: wait, duration: 20s}
-automation:
-  - name: cloud-rolls
-    when: {condition: pool-ready, target: {pool: system}}
-    steps:
-      - {action: release, target: {tier: workers}, version: v2}
-`))
+	s, err := scenarios.Parse("automation.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,16 +106,39 @@ automation:
 	if err != nil {
 		t.Fatal(err)
 	}
+	tl.Flush()
+	f, err := os.Open(tlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	es, err := timeline.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aborted, autoErrs, es
+}
+
+// An automation step that fails is returned by the timeline, named by its
+// rule, and ends the run early: it is never only written down.
+func TestAutomationErrorsReturned(t *testing.T) {
+	aborted, autoErrs, es := runAutomation(t, `apiVersion: gameday.dev/v1alpha1
+kind: Scenario
+name: auto
+timeline:
+  - {name: watch, action: wait, duration: 20s}
+automation:
+  - name: cloud-rolls
+    when: {condition: pool-ready, target: {pool: system}}
+    steps:
+      - {action: release, target: {tier: workers}, version: v2}
+`) // no Deployments: the release fails
 	if len(autoErrs) != 1 || !strings.HasPrefix(autoErrs[0], "cloud-rolls: step cloud-rolls-1-release") {
 		t.Fatalf("automation errors = %q", autoErrs)
 	}
 	if !strings.HasPrefix(aborted, "automation cloud-rolls:") {
 		t.Errorf("aborted = %q, want the automation's failure", aborted)
 	}
-	tl.Flush()
-	f, _ := os.Open(tlPath)
-	defer f.Close()
-	es, _ := timeline.Read(f)
 	if w := reports.AutomationFailures(es); len(w) != 1 || !strings.Contains(w[0], "Automation cloud-rolls: step cloud-rolls-1-release failed") {
 		t.Errorf("the report's warnings = %q", w)
 	}
@@ -132,12 +147,7 @@ automation:
 // An automation step still running when the timeline ends (at its horizon)
 // is cut short, not failed: no error in the result, the summary or the report.
 func TestAutomationCutShortIsNoFailure(t *testing.T) {
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{cluster.PoolLabel: cluster.SystemPool}},
-		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
-	client := fake.NewClientset(node)
-	tlPath, tl, obs := watching(t, client)
-	topo, _ := cluster.Builtin("shared")
-	s, err := scenarios.Parse("cut.yaml", []byte(`apiVersion: gameday.dev/v1alpha1
+	aborted, autoErrs, es := runAutomation(t, `apiVersion: gameday.dev/v1alpha1
 kind: Scenario
 name: cut
 horizon: 3s
@@ -148,23 +158,10 @@ automation:
     when: {condition: pool-ready, target: {pool: system}}
     steps:
       - {action: wait, duration: 1h}
-`))
-	if err != nil {
-		t.Fatal(err)
+`)
+	if aborted != "" || len(autoErrs) != 0 {
+		t.Fatalf("aborted %q, automation errors %q: want none", aborted, autoErrs)
 	}
-	j, err := OpenJournal(filepath.Join(t.TempDir(), JournalFile), tl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &steps.Env{Client: client, Topology: topo, Rand: steps.NewRand(1, 2), Journal: j}
-	aborted, autoErrs, err := runTimeline(context.Background(), Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
-	if err != nil || aborted != "" || len(autoErrs) != 0 {
-		t.Fatalf("aborted %q, automation errors %q, err %v: want none", aborted, autoErrs, err)
-	}
-	tl.Flush()
-	f, _ := os.Open(tlPath)
-	defer f.Close()
-	es, _ := timeline.Read(f)
 	if w := reports.AutomationFailures(es); len(w) != 0 {
 		t.Errorf("warnings %q for a step cut short", w)
 	}
