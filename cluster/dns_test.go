@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,47 +14,113 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-// CoreDNS is rolled, with a 1 s readiness probe, only once kube-proxy is
-// ready on every in-service node (a spare, whose kubelet is stopped, never
-// gets there and is not waited for).
-func TestReadyDNSWaitsForKubeProxyThenRollsCoreDNS(t *testing.T) {
-	ctx := context.Background()
-	ready := corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}
-	node := func(name string, spare bool) *corev1.Node {
-		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: ready}
-		if spare {
-			n.Spec.Taints = []corev1.Taint{{Key: OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute}}
-		}
-		return n
+var readyStatus = corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}
+
+func dnsNode(name string, controlPlane, spare, ready bool) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+	if ready {
+		n.Status = readyStatus
 	}
-	proxy := func(name, node string, isReady bool) *corev1.Pod {
-		st := corev1.ConditionFalse
-		if isReady {
-			st = corev1.ConditionTrue
-		}
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-proxy"}},
-			Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}}}
+	if controlPlane {
+		n.Labels[controlPlaneLabel] = ""
 	}
+	if spare {
+		n.Spec.Taints = []corev1.Taint{{Key: OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute}}
+	}
+	return n
+}
+
+func kubeProxy(name, node string, isReady bool) *corev1.Pod {
+	st := corev1.ConditionFalse
+	if isReady {
+		st = corev1.ConditionTrue
+	}
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-proxy"}},
+		Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}}}
+}
+
+func coreDNS(generation int64, status appsv1.DeploymentStatus) *appsv1.Deployment {
 	two := int32(2)
-	coredns := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system", Generation: 1},
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system", Generation: generation},
 		Spec: appsv1.DeploymentSpec{Replicas: &two, Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
 			{Name: "coredns", ReadinessProbe: &corev1.Probe{PeriodSeconds: 10}}}}}},
-		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2}}
-	client := fake.NewClientset(node("cp", false), node("w1", false), node("spare", true),
-		proxy("kp-cp", "cp", true), proxy("kp-w1", "w1", false), coredns)
+		Status: status}
+}
+
+// CoreDNS, which runs on the control plane, is rolled with a 1 s readiness
+// probe once kube-proxy is ready there and the API server's Service address
+// answers there, not before; the workers' kube-proxy is not waited for.
+func TestRollDNSWaitsForKubeProxyOnTheControlPlane(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset(dnsNode("cp", true, false, true), dnsNode("w1", false, false, true),
+		kubeProxy("kp-cp", "cp", false), kubeProxy("kp-w1", "w1", false),
+		coreDNS(1, appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2}))
+	var answers atomic.Bool
+	reach := func(context.Context) error {
+		if !answers.Load() {
+			return errors.New("timed out")
+		}
+		return nil
+	}
 	start := time.Now()
 	go func() {
 		time.Sleep(500 * time.Millisecond)
-		client.CoreV1().Pods("kube-system").Update(ctx, proxy("kp-w1", "w1", true), metav1.UpdateOptions{})
+		client.CoreV1().Pods("kube-system").Update(ctx, kubeProxy("kp-cp", "cp", true), metav1.UpdateOptions{})
+		// kube-proxy is ready; its rules for the address come a moment later
+		time.Sleep(500 * time.Millisecond)
+		if d, _ := client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].ReadinessProbe.PeriodSeconds != 10 {
+			t.Error("CoreDNS rolled before the API server's Service address answered")
+		}
+		answers.Store(true)
 	}()
-	if err := readyDNS(ctx, client, time.Now().Add(10*time.Second)); err != nil {
+	if err := rollDNS(ctx, client, time.Now().Add(10*time.Second), reach); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < 500*time.Millisecond {
-		t.Errorf("returned after %s, before kube-proxy was ready on w1", d)
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("returned after %s, before the API server's Service address answered on the control plane", d)
 	}
 	d, _ := client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 	if p := d.Spec.Template.Spec.Containers[0].ReadinessProbe; p == nil || p.PeriodSeconds != 1 {
 		t.Errorf("CoreDNS readiness probe %+v, want periodSeconds 1", p)
+	}
+}
+
+// A control-plane node that is not Ready yet (no CNI) is waited for, not skipped.
+func TestKubeProxyServesWaitsForTheControlPlaneToBeReady(t *testing.T) {
+	client := fake.NewClientset(dnsNode("cp", true, false, false), kubeProxy("kp-cp", "cp", false))
+	if why := kubeProxyServes(context.Background(), client, true); !strings.Contains(why, "not Ready") {
+		t.Errorf("kubeProxyServes on a NotReady control plane = %q, want it waited for", why)
+	}
+	if why := kubeProxyServes(context.Background(), fake.NewClientset(), true); why == "" {
+		t.Error("kubeProxyServes with no node at all says it serves")
+	}
+}
+
+// WaitDNS returns only once kube-proxy serves on every in-service node (not
+// the spare, whose kubelet is stopped) and every CoreDNS replica is of the
+// latest spec and available.
+func TestWaitDNSWaitsForKubeProxyEverywhereAndTheRoll(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset(dnsNode("cp", true, false, true), dnsNode("w1", false, false, true), dnsNode("spare", false, true, true),
+		kubeProxy("kp-cp", "cp", true), kubeProxy("kp-w1", "w1", false),
+		coreDNS(2, appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 3, UpdatedReplicas: 1, AvailableReplicas: 2}))
+	if err := WaitDNS(ctx, client, 600*time.Millisecond); err == nil || !strings.Contains(err.Error(), "kube-proxy is not ready on node w1") {
+		t.Fatalf("WaitDNS with w1's kube-proxy not ready: %v, want a timeout naming w1", err)
+	}
+	client.CoreV1().Pods("kube-system").Update(ctx, kubeProxy("kp-w1", "w1", true), metav1.UpdateOptions{})
+	if err := WaitDNS(ctx, client, 600*time.Millisecond); err == nil || !strings.Contains(err.Error(), "1 of 2 replicas updated") {
+		t.Fatalf("WaitDNS during the roll: %v, want a timeout naming 1 of 2 replicas", err)
+	}
+	start := time.Now()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		done := coreDNS(2, appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2})
+		client.AppsV1().Deployments("kube-system").UpdateStatus(ctx, done, metav1.UpdateOptions{})
+	}()
+	if err := WaitDNS(ctx, client, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("returned after %s, before the roll ended", d)
 	}
 }

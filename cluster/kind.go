@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/constants"
 	kindnodes "sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/log"
 
@@ -113,6 +114,14 @@ type CreateOptions struct {
 	Timings Timings
 	// MergeKubeconfig also writes the cluster's context into the user's kubeconfig.
 	MergeKubeconfig bool
+	// DeferDNS returns before cluster DNS serves (it is on its way), for a
+	// caller that deploys meanwhile and calls WaitDNS itself.
+	DeferDNS bool
+	// Meanwhile, if set, runs as soon as kind's nodes have joined (the
+	// kubeconfig is written, every spare is tainted out of service), while
+	// Create brings them to the topology's state: to load images and deploy,
+	// say. Create waits for it, and fails with its error.
+	Meanwhile func(ctx context.Context, rec *Record, nodes []kindnodes.Node) error
 }
 
 // Exists reports whether kind knows a cluster of that name.
@@ -178,15 +187,61 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	}
 
 	cfg := KindConfig(o.Topology, KindOptions{Timings: o.Timings, Ports: ports})
+	hurryCtx, stopHurry := context.WithCancel(ctx)
+	hurried := make(chan struct{})
+	go func() {
+		defer close(hurried)
+		hurry(hurryCtx, k.Logger, func() (kubernetes.Interface, error) { return k.earlyClient(o.Name) },
+			func(ctx context.Context, client kubernetes.Interface) error {
+				return k.reachAPIService(ctx, o.Name, client)
+			},
+			coreDNSPatch(needsAddonPinning(o.Topology)))
+	}()
+	// hurry runs on until Create ends: it may still be waiting to roll CoreDNS.
+	defer func() {
+		stopHurry()
+		<-hurried
+	}()
 	if err := k.kindCreate(ctx, rec, cfg, o); err != nil {
+		stopHurry()
+		<-hurried
 		cleanup()
 		return nil, err
 	}
-	if err := k.finish(ctx, rec, o); err != nil {
+	meanwhile := make(chan error, 1)
+	mctx, stopMeanwhile := context.WithCancel(ctx)
+	defer stopMeanwhile()
+	if o.Meanwhile == nil {
+		meanwhile <- nil
+	} else if nodes, err := k.KindNodes(o.Name); err != nil {
+		meanwhile <- err
+	} else {
+		go func() { meanwhile <- o.Meanwhile(mctx, rec, nodes) }()
+	}
+	err = k.finish(ctx, rec, o)
+	if err != nil {
+		stopMeanwhile()
+	}
+	if err = errors.Join(err, <-meanwhile); err != nil {
 		cleanup()
 		return nil, err
 	}
 	return rec, nil
+}
+
+// earlyClient is a client of a cluster kind is still creating, from the
+// control plane's own admin kubeconfig (kind writes the user's only at the end).
+func (k *Kind) earlyClient(name string) (kubernetes.Interface, error) {
+	cfg, err := k.provider().KubeConfig(name, false)
+	if err != nil {
+		return nil, err
+	}
+	rest, err := clientcmd.RESTConfigFromKubeConfig([]byte(cfg))
+	if err != nil {
+		return nil, err
+	}
+	rest.Timeout = 5 * time.Second
+	return kubernetes.NewForConfig(rest)
 }
 
 // kindCreate runs kind's create, which cannot be cancelled: on interrupt it
@@ -290,9 +345,16 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 			return err
 		}
 	}
-	status.Start("Waiting for cluster DNS")
-	if err := readyDNS(ctx, client, deadline); err != nil {
+	status.Start("Rolling cluster DNS once kube-proxy serves on the control plane")
+	reach := func(ctx context.Context) error { return k.reachAPIService(ctx, rec.Name, client) }
+	if err := rollDNS(ctx, client, deadline, reach); err != nil {
 		return err
+	}
+	if !o.DeferDNS {
+		status.Start("Waiting for cluster DNS")
+		if err := WaitDNS(ctx, client, time.Until(deadline)); err != nil {
+			return err
+		}
 	}
 	if err := writeMarker(ctx, client, rec); err != nil {
 		return err
@@ -342,8 +404,23 @@ func needsAddonPinning(t Topology) bool {
 	return false
 }
 
+const (
+	controlPlaneLabel = "node-role.kubernetes.io/control-plane"
+	pinToControlPlane = `"nodeSelector":{"` + controlPlaneLabel + `":""}`
+)
+
+// coreDNSPatch probes CoreDNS's readiness every second (see rollDNS) and,
+// with pin, pins it as pinAddons does: one roll for both when applied early.
+func coreDNSPatch(pin bool) []byte {
+	spec := `"containers":[{"name":"coredns","readinessProbe":{"periodSeconds":1}}]`
+	if pin {
+		spec = pinToControlPlane + "," + spec
+	}
+	return []byte(`{"spec":{"template":{"spec":{` + spec + `}}}}`)
+}
+
 func pinAddons(ctx context.Context, client kubernetes.Interface) error {
-	patch := []byte(`{"spec":{"template":{"spec":{"nodeSelector":{"node-role.kubernetes.io/control-plane":""}}}}}`)
+	patch := []byte(`{"spec":{"template":{"spec":{` + pinToControlPlane + `}}}}`)
 	for _, ns := range []string{"kube-system", "local-path-storage"} {
 		deps, err := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -358,48 +435,113 @@ func pinAddons(ctx context.Context, client kubernetes.Interface) error {
 	return nil
 }
 
-// readyDNS makes the cluster's DNS ready in seconds rather than ~30: CoreDNS
+// rollDNS makes the cluster's DNS ready in seconds rather than ~30: CoreDNS
 // starts with the cluster, before kube-proxy has programmed the Service
 // address of the API server on its node, so its first lists fail and it
 // waits out client-go's growing backoff, then up to 10 s more for its next
-// readiness probe. Once kube-proxy serves on every Ready node, CoreDNS is
-// rolled once, probed every second, and waited for: new pods sync at once.
-func readyDNS(ctx context.Context, client kubernetes.Interface, deadline time.Time) error {
+// readiness probe. Once kube-proxy serves on the control-plane node (where
+// CoreDNS runs: pinned there, or every other pool is tainted), CoreDNS is
+// rolled once and probed every second: new pods sync at once. WaitDNS waits
+// for the roll. (hurry applies the same patch earlier, while workers join;
+// then this one changes nothing.)
+func rollDNS(ctx context.Context, client kubernetes.Interface, deadline time.Time, reach func(context.Context) error) error {
 	var why string
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
-		why = ""
-		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			why = err.Error()
-			return false, nil
-		}
-		pods, err := client.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
-		if err != nil {
-			why = err.Error()
-			return false, nil
-		}
-		for _, n := range nodes.Items {
-			if !IsReady(&n) || !InService(&n) {
-				continue // a spare: its kubelet is stopped
-			}
-			i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return p.Spec.NodeName == n.Name })
-			if i < 0 || !podReady(&pods.Items[i]) {
-				why = "kube-proxy is not ready on node " + n.Name
-				return false, nil
-			}
-		}
-		return true, nil
+		why = apiServiceServes(ctx, client, reach)
+		return why == "", nil
 	})
 	if err != nil {
 		return fmt.Errorf("cluster DNS: %s: %w", why, err)
 	}
-	patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"coredns","readinessProbe":{"periodSeconds":1}}]}}}}`)
-	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, coreDNSPatch(false), metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("cluster DNS: roll CoreDNS: %w", err)
 	}
-	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
+	return nil
+}
+
+// apiServiceServes says why the API server's Service address does not work
+// yet on the control-plane node, or "" when it does: kube-proxy is ready
+// there and reach, a request from that node to the address, gets an answer.
+// A ready kube-proxy may not have programmed the address yet, and CoreDNS's
+// first request to an address with no rule hangs until it times out.
+func apiServiceServes(ctx context.Context, client kubernetes.Interface, reach func(context.Context) error) string {
+	if why := kubeProxyServes(ctx, client, true); why != "" {
+		return why
+	}
+	if err := reach(ctx); err != nil {
+		return "the API server's Service address does not answer on the control-plane node: " + err.Error()
+	}
+	return ""
+}
+
+// reachAPIService asks the API server's Service address, from the cluster's
+// control-plane node, for any answer.
+func (k *Kind) reachAPIService(ctx context.Context, name string, client kubernetes.Interface) error {
+	svc, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	nodes, err := k.KindNodes(name)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if role, err := n.Role(); err != nil || role != constants.ControlPlaneNodeRoleValue {
+			continue
+		}
+		addr := net.JoinHostPort(svc.Spec.ClusterIP, "443")
+		return n.CommandContext(ctx, "curl", "--silent", "--insecure", "--output", "/dev/null", "--max-time", "1", "https://"+addr+"/").Run()
+	}
+	return fmt.Errorf("no control-plane node")
+}
+
+// kubeProxyServes says why kube-proxy does not serve yet on every Ready,
+// in-service node, or "" when it does. A spare, whose kubelet is stopped, is
+// never waited for, nor is a node that is down. With controlPlane, it looks at
+// the control-plane nodes only, and waits for them to be Ready too.
+func kubeProxyServes(ctx context.Context, client kubernetes.Interface, controlPlane bool) string {
+	opts := metav1.ListOptions{}
+	if controlPlane {
+		opts.LabelSelector = controlPlaneLabel
+	}
+	nodes, err := client.CoreV1().Nodes().List(ctx, opts)
+	if err != nil {
+		return err.Error()
+	}
+	pods, err := client.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
+	if err != nil {
+		return err.Error()
+	}
+	if len(nodes.Items) == 0 {
+		return "no node yet"
+	}
+	for _, n := range nodes.Items {
+		if controlPlane && !IsReady(&n) {
+			return "node " + n.Name + " is not Ready"
+		}
+		if !IsReady(&n) || !InService(&n) {
+			continue
+		}
+		i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return p.Spec.NodeName == n.Name })
+		if i < 0 || !podReady(&pods.Items[i]) {
+			return "kube-proxy is not ready on node " + n.Name
+		}
+	}
+	return ""
+}
+
+// WaitDNS waits until cluster DNS serves pods on every in-service node:
+// kube-proxy ready on each, and every CoreDNS replica of its Deployment's
+// latest spec and available.
+func WaitDNS(ctx context.Context, client kubernetes.Interface, timeout time.Duration) error {
+	var why string
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if why = kubeProxyServes(ctx, client, false); why != "" {
+			return false, nil
+		}
 		d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, "coredns", metav1.GetOptions{})
 		if err != nil {
+			why = err.Error()
 			return false, nil
 		}
 		s, want := d.Status, int32(1)

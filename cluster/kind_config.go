@@ -121,15 +121,26 @@ func joinTaintsPatch(taints []corev1.Taint) string {
 	return b.String()
 }
 
+// clusterPatch shortens node-failure timings and turns leader election off
+// in the controller manager and the scheduler: with one control-plane node
+// there is no one to elect, and on a fresh cluster the election alone holds
+// every controller back by seconds (the first request for the lease is
+// refused until the API server's roles exist, then the retry period).
 func clusterPatch(t Timings) string {
 	return fmt.Sprintf(`kind: ClusterConfiguration
 apiVersion: %s
 controllerManager:
   extraArgs:
+  - name: leader-elect
+    value: "false"
   - name: node-monitor-grace-period
     value: %s
   - name: node-monitor-period
     value: %s
+scheduler:
+  extraArgs:
+  - name: leader-elect
+    value: "false"
 apiServer:
   extraArgs:
   - name: default-not-ready-toleration-seconds

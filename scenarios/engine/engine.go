@@ -87,7 +87,8 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 	phase := func(p, msg string) { tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: p, Message: msg}) }
 	phase("start", fmt.Sprintf("scenario %s on topology %s, cluster %s", o.Scenario.Name, o.Topology.Name, o.Name))
 
-	if _, err := k.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings()}); err != nil {
+	if _, err := k.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings(),
+		DeferDNS: true, Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
 		if _, jerr := os.Stat(filepath.Join(k.Store.ClusterDir(o.Name), JournalFile)); errors.Is(err, cluster.ErrExists) && jerr == nil {
 			// An earlier run died with changes in flight: say how to finish it.
 			return res, fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed, then `gameday cluster down --name %s`",

@@ -42,6 +42,9 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if err != nil {
 		return err
 	}
+	// The tiers are loaded and deployed while the nodes become Ready and DNS
+	// rolls; DeployTo then waits for all of it.
+	f.DeferDNS, f.Meanwhile = true, fixtures.Early(params)
 	k, err := clusterup.Run(ctx, g, &f.Flags)
 	if err != nil || k == nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	kindnodes "sigs.k8s.io/kind/pkg/cluster/nodes"
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
@@ -24,6 +25,10 @@ type Flags struct {
 	MergeKubeconfig bool
 	DryRun          bool
 	Output          cli.Output
+	// DeferDNS and Meanwhile (no flags): see cluster.CreateOptions; for a
+	// caller that deploys next.
+	DeferDNS  bool
+	Meanwhile func(context.Context, *cluster.Record, []kindnodes.Node) error
 }
 
 // NewCommand returns `gameday cluster up`.
@@ -92,7 +97,7 @@ func Run(ctx context.Context, g *cli.Globals, f *Flags) (*cluster.Kind, error) {
 	}
 	_, err = k.Create(ctx, cluster.CreateOptions{
 		Name: f.Name, Topology: topo, Image: f.Image, Retain: f.Retain, Wait: f.Wait,
-		Timings: cluster.DefaultTimings(), MergeKubeconfig: f.MergeKubeconfig,
+		Timings: cluster.DefaultTimings(), MergeKubeconfig: f.MergeKubeconfig, DeferDNS: f.DeferDNS, Meanwhile: f.Meanwhile,
 	})
 	if err != nil {
 		return nil, err

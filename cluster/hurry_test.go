@@ -1,0 +1,140 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+	"k8s.io/cluster-bootstrap/token/jws"
+	"sigs.k8s.io/kind/pkg/log"
+)
+
+func bootstrapToken(id, secret string, signing bool, expires string) *corev1.Secret {
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: bootstrapapi.BootstrapTokenSecretPrefix + id, Namespace: "kube-system"},
+		Type:       bootstrapapi.SecretTypeBootstrapToken,
+		Data: map[string][]byte{
+			bootstrapapi.BootstrapTokenIDKey:     []byte(id),
+			bootstrapapi.BootstrapTokenSecretKey: []byte(secret),
+		},
+	}
+	if signing {
+		s.Data[bootstrapapi.BootstrapTokenUsageSigningKey] = []byte("true")
+	}
+	if expires != "" {
+		s.Data[bootstrapapi.BootstrapTokenExpirationKey] = []byte(expires)
+	}
+	return s
+}
+
+func clusterInfo(kubeconfig string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: bootstrapapi.ConfigMapClusterInfo, Namespace: "kube-public"},
+		Data: map[string]string{bootstrapapi.KubeConfigKey: kubeconfig}}
+}
+
+// The signature is the one kubeadm join verifies, for signing tokens only,
+// never for an expired one.
+func TestSignClusterInfoSignsAsTheBootstrapSigner(t *testing.T) {
+	ctx := context.Background()
+	const content = "apiVersion: v1\nkind: Config\nclusters: []\n"
+	client := fake.NewClientset(clusterInfo(content),
+		bootstrapToken("abcdef", "0123456789abcdef", true, ""),
+		bootstrapToken("nosign", "0123456789abcdef", false, ""),
+		bootstrapToken("old123", "0123456789abcdef", true, "2001-01-01T00:00:00Z"))
+	signed, err := signClusterInfo(ctx, client)
+	if err != nil || !signed {
+		t.Fatalf("signClusterInfo = %v, %v; want signed", signed, err)
+	}
+	cm, _ := client.CoreV1().ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	sig := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+"abcdef"]
+	if !jws.DetachedTokenIsValid(sig, content, "abcdef", "0123456789abcdef") {
+		t.Errorf("signature %q does not verify as kubeadm join checks it", sig)
+	}
+	for _, id := range []string{"nosign", "old123"} {
+		if _, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+id]; ok {
+			t.Errorf("signed for token %s, which is not for signing or has expired", id)
+		}
+	}
+	// Signed already: nothing to change, still signed.
+	rv := cm.ResourceVersion
+	if signed, err := signClusterInfo(ctx, client); err != nil || !signed {
+		t.Fatalf("second signClusterInfo = %v, %v", signed, err)
+	}
+	cm, _ = client.CoreV1().ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	if cm.ResourceVersion != rv {
+		t.Errorf("cluster-info was updated again though it was signed")
+	}
+}
+
+func TestSignClusterInfoWithoutATokenIsNotSigned(t *testing.T) {
+	client := fake.NewClientset(clusterInfo("x"))
+	if signed, err := signClusterInfo(context.Background(), client); err != nil || signed {
+		t.Fatalf("signClusterInfo with no token = %v, %v; want not signed, no error", signed, err)
+	}
+	if signed, _ := signClusterInfo(context.Background(), fake.NewClientset()); signed {
+		t.Fatal("signed a cluster-info that does not exist")
+	}
+}
+
+// hurry waits for the API server, signs cluster-info, and rolls CoreDNS only
+// once kube-proxy is ready on the control-plane node.
+func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	proxy := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kube-proxy-x", Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-proxy"}},
+		Spec: corev1.PodSpec{NodeName: "gd-control-plane"}}
+	coredns := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "coredns", ReadinessProbe: &corev1.Probe{PeriodSeconds: 10}}}}}}}
+	client := fake.NewClientset(clusterInfo("kc"), bootstrapToken("abcdef", "0123456789abcdef", true, ""), proxy, coredns,
+		dnsNode("gd-control-plane", true, false, true))
+	attempts := 0
+	connect := func() (kubernetes.Interface, error) {
+		if attempts++; attempts < 2 {
+			return nil, errors.New("no kubeconfig yet")
+		}
+		return client, nil
+	}
+	done := make(chan struct{})
+	reach := func(context.Context, kubernetes.Interface) error { return nil }
+	go func() { hurry(ctx, log.NoopLogger{}, connect, reach, coreDNSPatch(true)); close(done) }()
+
+	notYet := time.After(time.Second)
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			t.Fatal("hurry returned before kube-proxy was ready")
+		case <-notYet:
+			waiting = false
+		}
+	}
+	cm, _ := client.CoreV1().ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	if _, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+"abcdef"]; !ok {
+		t.Error("cluster-info not signed while waiting for kube-proxy")
+	}
+	d, _ := client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if p := d.Spec.Template.Spec.Containers[0].ReadinessProbe; p.PeriodSeconds != 10 {
+		t.Fatal("CoreDNS rolled before kube-proxy was ready on the control plane")
+	}
+	proxy.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	client.CoreV1().Pods("kube-system").UpdateStatus(ctx, proxy, metav1.UpdateOptions{})
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("hurry did not return once kube-proxy was ready")
+	}
+	d, _ = client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if p := d.Spec.Template.Spec.Containers[0].ReadinessProbe; p.PeriodSeconds != 1 {
+		t.Errorf("CoreDNS readiness period %d, want 1", p.PeriodSeconds)
+	}
+	if d.Spec.Template.Spec.NodeSelector["node-role.kubernetes.io/control-plane"] != "" || len(d.Spec.Template.Spec.NodeSelector) != 1 {
+		t.Errorf("CoreDNS node selector %v, want pinned to the control plane", d.Spec.Template.Spec.NodeSelector)
+	}
+}
