@@ -475,7 +475,7 @@ func apiServiceServes(ctx context.Context, client kubernetes.Interface, reach fu
 }
 
 // reachAPIService asks the API server's Service address, from the cluster's
-// control-plane node, for any answer.
+// control-plane node, whether the API server is healthy.
 func (k *Kind) reachAPIService(ctx context.Context, name string, client kubernetes.Interface) error {
 	svc, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
 	if err != nil {
@@ -489,8 +489,12 @@ func (k *Kind) reachAPIService(ctx context.Context, name string, client kubernet
 		if role, err := n.Role(); err != nil || role != constants.ControlPlaneNodeRoleValue {
 			continue
 		}
+		// The answer must be the API server's, checked against the cluster's
+		// CA: where outside traffic is intercepted, something else may answer
+		// an address no rule leads anywhere yet.
 		addr := net.JoinHostPort(svc.Spec.ClusterIP, "443")
-		return n.CommandContext(ctx, "curl", "--silent", "--insecure", "--output", "/dev/null", "--max-time", "1", "https://"+addr+"/").Run()
+		return n.CommandContext(ctx, "curl", "--silent", "--fail", "--output", "/dev/null", "--max-time", "1",
+			"--cacert", "/etc/kubernetes/pki/ca.crt", "https://"+addr+"/healthz").Run()
 	}
 	return fmt.Errorf("no control-plane node")
 }
