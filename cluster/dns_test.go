@@ -73,7 +73,7 @@ func TestRollDNSWaitsForKubeProxyOnTheControlPlane(t *testing.T) {
 		}
 		answers.Store(true)
 	}()
-	if err := rollDNS(ctx, client, time.Now().Add(10*time.Second), reach); err != nil {
+	if err := rollDNS(ctx, client, time.Now().Add(10*time.Second), reach, false); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < time.Second {

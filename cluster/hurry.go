@@ -16,6 +16,45 @@ import (
 	"sigs.k8s.io/kind/pkg/log"
 )
 
+// early runs hurry beside kind's create.
+type early struct {
+	cancel context.CancelFunc
+	rolled chan bool     // hurry's result, once
+	done   chan struct{} // closed when hurry has returned
+}
+
+func startHurry(ctx context.Context, hurry func(context.Context) bool) *early {
+	ctx, cancel := context.WithCancel(ctx)
+	e := &early{cancel: cancel, rolled: make(chan bool, 1), done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.rolled <- hurry(ctx)
+	}()
+	return e
+}
+
+// stop ends hurry and waits for it; it may be called more than once.
+func (e *early) stop() {
+	e.cancel()
+	<-e.done
+}
+
+// takeOver is finish's turn: if hurry has rolled CoreDNS, nothing is left to
+// do; otherwise hurry is stopped (it will not get further in this cluster
+// than finish) and roll does the same work, with finish's own client and
+// deadline. (Patching twice changes nothing.)
+func (e *early) takeOver(roll func() error) error {
+	select {
+	case rolled := <-e.rolled:
+		if rolled {
+			return nil
+		}
+	default:
+	}
+	e.stop()
+	return roll()
+}
+
 // hurry works on the cluster while kind is still creating it, so that what
 // a fresh cluster would do only later is done by the time the workers have
 // joined:
@@ -27,17 +66,21 @@ import (
 //     first look, which costs each join 5 s or more.
 //   - once the API server's Service address works on the control-plane
 //     node (see apiServiceServes), it applies CoreDNS's
-//     patch (see rollDNS), so that CoreDNS rolls while the workers join.
+//     patch (see rollDNS), so that CoreDNS rolls as early as it can, with
+//     one poller of the address.
 //
-// It is an optimisation only: every error is logged at debug level and
-// finish still waits on every condition itself. It returns when ctx ends.
+// It reports whether it rolled CoreDNS; when finish comes to CoreDNS and
+// hurry has not rolled it, finish stops hurry and rolls it itself. Every
+// error is logged at debug level; hurry returns when it has rolled CoreDNS or
+// when ctx ends.
 func hurry(ctx context.Context, logger log.Logger, connect func() (kubernetes.Interface, error),
-	reach func(context.Context, kubernetes.Interface) error, dnsPatch []byte) {
+	reach func(context.Context, kubernetes.Interface) error, dnsPatch []byte) (rolled bool) {
 	debug := logger.V(1)
 	var client kubernetes.Interface
 	// The control plane's kubeconfig exists from kubeadm init's start; the API
-	// server answers some seconds later.
-	err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	// server answers some seconds later, the first join some seconds after.
+	// Each look is a few docker commands: once a second.
+	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
 		if client == nil {
 			c, err := connect()
 			if err != nil {
@@ -49,7 +92,7 @@ func hurry(ctx context.Context, logger log.Logger, connect func() (kubernetes.In
 		return err == nil, nil
 	})
 	if err != nil {
-		return
+		return false
 	}
 	err = wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		done, err := signClusterInfo(ctx, client)
@@ -59,27 +102,30 @@ func hurry(ctx context.Context, logger log.Logger, connect func() (kubernetes.In
 		return done, nil
 	})
 	if err != nil {
-		return
+		return false
 	}
 	debug.Infof("cluster-info is signed for the workers' discovery")
-	err = wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+	// Each look at the address is a command in the node: not too often.
+	err = wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		return apiServiceServes(ctx, client, func(ctx context.Context) error { return reach(ctx, client) }) == "", nil
 	})
 	if err != nil {
-		return
+		return false
 	}
 	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, dnsPatch, metav1.PatchOptions{}); err != nil {
 		debug.Infof("roll CoreDNS early: %v", err)
-		return
+		return false
 	}
-	debug.Infof("CoreDNS rolled while the workers join")
+	debug.Infof("CoreDNS rolled")
+	return true
 }
 
 // signClusterInfo adds to the cluster-info ConfigMap the signature of every
-// bootstrap token meant for signing that it lacks, exactly as the controller
-// manager's bootstrap signer computes it (so that the signer, once it runs,
-// finds nothing to change). It reports whether the ConfigMap is signed by at
-// least one token.
+// valid bootstrap token meant for signing that it lacks, computed as the
+// controller manager's bootstrap signer computes it (the same detached JWS,
+// so that the signer, once it runs, finds nothing to change). Unlike the
+// signer it never removes or recomputes a signature. It reports whether the
+// ConfigMap is signed by at least one such token.
 func signClusterInfo(ctx context.Context, client kubernetes.Interface) (bool, error) {
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
 	if err != nil {
@@ -96,7 +142,9 @@ func signClusterInfo(ctx context.Context, client kubernetes.Interface) (bool, er
 	signed, changed := false, false
 	for _, s := range secrets.Items {
 		id, secret := string(s.Data[bootstrapapi.BootstrapTokenIDKey]), string(s.Data[bootstrapapi.BootstrapTokenSecretKey])
-		if id == "" || secret == "" || string(s.Data[bootstrapapi.BootstrapTokenUsageSigningKey]) != "true" || expired(&s) {
+		if s.Type != bootstrapapi.SecretTypeBootstrapToken || id == "" || secret == "" ||
+			s.Name != bootstrapapi.BootstrapTokenSecretPrefix+id ||
+			string(s.Data[bootstrapapi.BootstrapTokenUsageSigningKey]) != "true" || expired(&s) {
 			continue
 		}
 		key := bootstrapapi.JWSSignatureKeyPrefix + id

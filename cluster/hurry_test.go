@@ -34,6 +34,20 @@ func bootstrapToken(id, secret string, signing bool, expires string) *corev1.Sec
 	return s
 }
 
+// opaque is a Secret with a bootstrap token's data that is not of the token type.
+func opaque(name, id, secret string) *corev1.Secret {
+	s := bootstrapToken(id, secret, true, "")
+	s.Name, s.Type = name, corev1.SecretTypeOpaque
+	return s
+}
+
+// misnamed is a bootstrap token whose name does not match its id.
+func misnamed(name, id, secret string) *corev1.Secret {
+	s := bootstrapToken(id, secret, true, "")
+	s.Name = name
+	return s
+}
+
 func clusterInfo(kubeconfig string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: bootstrapapi.ConfigMapClusterInfo, Namespace: "kube-public"},
 		Data: map[string]string{bootstrapapi.KubeConfigKey: kubeconfig}}
@@ -47,7 +61,9 @@ func TestSignClusterInfoSignsAsTheBootstrapSigner(t *testing.T) {
 	client := fake.NewClientset(clusterInfo(content),
 		bootstrapToken("abcdef", "0123456789abcdef", true, ""),
 		bootstrapToken("nosign", "0123456789abcdef", false, ""),
-		bootstrapToken("old123", "0123456789abcdef", true, "2001-01-01T00:00:00Z"))
+		bootstrapToken("old123", "0123456789abcdef", true, "2001-01-01T00:00:00Z"),
+		opaque("bootstrap-token-opaque", "opaque", "0123456789abcdef"),
+		misnamed("bootstrap-token-zzzzzz", "wrong1", "0123456789abcdef"))
 	signed, err := signClusterInfo(ctx, client)
 	if err != nil || !signed {
 		t.Fatalf("signClusterInfo = %v, %v; want signed", signed, err)
@@ -57,9 +73,9 @@ func TestSignClusterInfoSignsAsTheBootstrapSigner(t *testing.T) {
 	if !jws.DetachedTokenIsValid(sig, content, "abcdef", "0123456789abcdef") {
 		t.Errorf("signature %q does not verify as kubeadm join checks it", sig)
 	}
-	for _, id := range []string{"nosign", "old123"} {
+	for _, id := range []string{"nosign", "old123", "opaque", "wrong1"} {
 		if _, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+id]; ok {
-			t.Errorf("signed for token %s, which is not for signing or has expired", id)
+			t.Errorf("signed for token %s, which is not for signing, has expired, is not a token or is misnamed", id)
 		}
 	}
 	// Signed already: nothing to change, still signed.
@@ -104,9 +120,10 @@ func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
 	}
 	done := make(chan struct{})
 	reach := func(context.Context, kubernetes.Interface) error { return nil }
-	go func() { hurry(ctx, log.NoopLogger{}, connect, reach, coreDNSPatch(true)); close(done) }()
+	var rolled bool
+	go func() { rolled = hurry(ctx, log.NoopLogger{}, connect, reach, coreDNSPatch(true)); close(done) }()
 
-	notYet := time.After(time.Second)
+	notYet := time.After(2500 * time.Millisecond) // the second look at the API server is 1 s after the first
 	for waiting := true; waiting; {
 		select {
 		case <-done:
@@ -130,6 +147,9 @@ func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("hurry did not return once kube-proxy was ready")
 	}
+	if !rolled {
+		t.Error("hurry rolled CoreDNS and says it did not")
+	}
 	d, _ = client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 	if p := d.Spec.Template.Spec.Containers[0].ReadinessProbe; p.PeriodSeconds != 1 {
 		t.Errorf("CoreDNS readiness period %d, want 1", p.PeriodSeconds)
@@ -137,4 +157,66 @@ func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
 	if d.Spec.Template.Spec.NodeSelector["node-role.kubernetes.io/control-plane"] != "" || len(d.Spec.Template.Spec.NodeSelector) != 1 {
 		t.Errorf("CoreDNS node selector %v, want pinned to the control plane", d.Spec.Template.Spec.NodeSelector)
 	}
+}
+
+// With no CoreDNS to patch, hurry says it did not roll it.
+func TestHurryWithoutCoreDNSSaysItDidNotRoll(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	proxy := kubeProxy("kube-proxy-x", "gd-control-plane", true)
+	client := fake.NewClientset(clusterInfo("kc"), bootstrapToken("abcdef", "0123456789abcdef", true, ""), proxy,
+		dnsNode("gd-control-plane", true, false, true))
+	connect := func() (kubernetes.Interface, error) { return client, nil }
+	reach := func(context.Context, kubernetes.Interface) error { return nil }
+	if hurry(ctx, log.NoopLogger{}, connect, reach, coreDNSPatch(false)) {
+		t.Fatal("hurry says it rolled a CoreDNS that does not exist")
+	}
+	if ctx.Err() != nil {
+		t.Fatal("hurry waited until its context ended instead of returning")
+	}
+}
+
+// finish takes over from hurry: nothing to do if hurry rolled CoreDNS;
+// otherwise hurry is stopped (its context cancelled) and finish rolls it.
+func TestTakeOver(t *testing.T) {
+	t.Run("hurry rolled", func(t *testing.T) {
+		e := startHurry(context.Background(), func(context.Context) bool { return true })
+		<-e.done
+		if err := e.takeOver(func() error { t.Error("rolled again though hurry had"); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		e.stop() // again, as Create's defer does: must not block
+	})
+	t.Run("hurry still waiting", func(t *testing.T) {
+		stopped := make(chan struct{})
+		e := startHurry(context.Background(), func(ctx context.Context) bool {
+			<-ctx.Done()
+			close(stopped)
+			return false
+		})
+		rolls := 0
+		if err := e.takeOver(func() error {
+			select {
+			case <-stopped:
+			default:
+				t.Error("finish rolled while hurry was still at work")
+			}
+			rolls++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if rolls != 1 {
+			t.Errorf("rolled %d times, want 1", rolls)
+		}
+		e.stop()
+	})
+	t.Run("hurry gave up", func(t *testing.T) {
+		e := startHurry(context.Background(), func(context.Context) bool { return false })
+		<-e.done
+		want := errors.New("roll failed")
+		if err := e.takeOver(func() error { return want }); !errors.Is(err, want) {
+			t.Fatalf("takeOver = %v, want finish's own roll and its error", err)
+		}
+	})
 }

@@ -187,44 +187,49 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	}
 
 	cfg := KindConfig(o.Topology, KindOptions{Timings: o.Timings, Ports: ports})
-	hurryCtx, stopHurry := context.WithCancel(ctx)
-	hurried := make(chan struct{})
-	go func() {
-		defer close(hurried)
-		hurry(hurryCtx, k.Logger, func() (kubernetes.Interface, error) { return k.earlyClient(o.Name) },
+	h := startHurry(ctx, func(ctx context.Context) bool {
+		return hurry(ctx, k.Logger, func() (kubernetes.Interface, error) { return k.earlyClient(o.Name) },
 			func(ctx context.Context, client kubernetes.Interface) error {
 				return k.reachAPIService(ctx, o.Name, client)
 			},
 			coreDNSPatch(needsAddonPinning(o.Topology)))
-	}()
-	// hurry runs on until Create ends: it may still be waiting to roll CoreDNS.
-	defer func() {
-		stopHurry()
-		<-hurried
-	}()
-	if err := k.kindCreate(ctx, rec, cfg, o); err != nil {
-		stopHurry()
-		<-hurried
+	})
+	defer h.stop() // on every path, before the cluster is deleted: nothing may work on it after
+	fail := func(err error) (*Record, error) {
+		h.stop()
 		cleanup()
 		return nil, err
 	}
+	if err := k.kindCreate(ctx, rec, cfg, o); err != nil {
+		return fail(err)
+	}
+	// finish and Meanwhile together: the first to fail stops the other.
+	fctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
 	meanwhile := make(chan error, 1)
-	mctx, stopMeanwhile := context.WithCancel(ctx)
-	defer stopMeanwhile()
 	if o.Meanwhile == nil {
 		meanwhile <- nil
 	} else if nodes, err := k.KindNodes(o.Name); err != nil {
-		meanwhile <- err
+		return fail(err)
 	} else {
-		go func() { meanwhile <- o.Meanwhile(mctx, rec, nodes) }()
+		go func() {
+			err := o.Meanwhile(fctx, rec, nodes)
+			if err != nil {
+				stopAll()
+			}
+			meanwhile <- err
+		}()
 	}
-	err = k.finish(ctx, rec, o)
-	if err != nil {
-		stopMeanwhile()
+	ferr := k.finish(fctx, rec, o, h)
+	if ferr != nil {
+		stopAll()
 	}
-	if err = errors.Join(err, <-meanwhile); err != nil {
-		cleanup()
-		return nil, err
+	merr := <-meanwhile
+	switch {
+	case merr != nil && ctx.Err() == nil && errors.Is(ferr, context.Canceled):
+		return fail(merr) // finish was stopped because of it
+	case ferr != nil || merr != nil:
+		return fail(errors.Join(ferr, merr))
 	}
 	return rec, nil
 }
@@ -290,7 +295,7 @@ func setenv(key, value string) func() {
 }
 
 // finish brings a freshly created cluster to the topology's state.
-func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
+func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions, h *early) error {
 	client, err := Client(rec)
 	if err != nil {
 		return err
@@ -339,7 +344,8 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	if needsAddonPinning(o.Topology) {
+	pin := needsAddonPinning(o.Topology)
+	if pin {
 		status.Start("Pinning cluster add-ons to the control-plane node")
 		if err := pinAddons(ctx, client); err != nil {
 			return err
@@ -347,7 +353,7 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions) error {
 	}
 	status.Start("Rolling cluster DNS once kube-proxy serves on the control plane")
 	reach := func(ctx context.Context) error { return k.reachAPIService(ctx, rec.Name, client) }
-	if err := rollDNS(ctx, client, deadline, reach); err != nil {
+	if err := h.takeOver(func() error { return rollDNS(ctx, client, deadline, reach, pin) }); err != nil {
 		return err
 	}
 	if !o.DeferDNS {
@@ -440,11 +446,11 @@ func pinAddons(ctx context.Context, client kubernetes.Interface) error {
 // address of the API server on its node, so its first lists fail and it
 // waits out client-go's growing backoff, then up to 10 s more for its next
 // readiness probe. Once kube-proxy serves on the control-plane node (where
-// CoreDNS runs: pinned there, or every other pool is tainted), CoreDNS is
-// rolled once and probed every second: new pods sync at once. WaitDNS waits
+// CoreDNS runs: pinned there with pin, or every other pool is tainted),
+// CoreDNS is rolled once and probed every second: new pods sync at once. WaitDNS waits
 // for the roll. (hurry applies the same patch earlier, while workers join;
 // then this one changes nothing.)
-func rollDNS(ctx context.Context, client kubernetes.Interface, deadline time.Time, reach func(context.Context) error) error {
+func rollDNS(ctx context.Context, client kubernetes.Interface, deadline time.Time, reach func(context.Context) error, pin bool) error {
 	var why string
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
 		why = apiServiceServes(ctx, client, reach)
@@ -453,7 +459,7 @@ func rollDNS(ctx context.Context, client kubernetes.Interface, deadline time.Tim
 	if err != nil {
 		return fmt.Errorf("cluster DNS: %s: %w", why, err)
 	}
-	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, coreDNSPatch(false), metav1.PatchOptions{}); err != nil {
+	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, coreDNSPatch(pin), metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("cluster DNS: roll CoreDNS: %w", err)
 	}
 	return nil
