@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# first-fault.sh N: times command -> first fault, N runs per topology
+# (shared and separate alternating), with hack/first-fault.yaml: the fixtures,
+# probes and steady state of cascading-outage (its objectives are the
+# defaults), then its first step only. Prints each run's phases and the
+# median per topology. Not in CI: each run takes about a minute.
+#
+#   make build && hack/first-fault.sh 5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+n=${1:?usage: hack/first-fault.sh N}
+[[ -x bin/gameday ]] || { echo "build first: make build" >&2; exit 2; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# Every progress line gets the time it was printed.
+bin/gameday run hack/first-fault.yaml --repeat "$n" --name first-fault --out "$out/runs" 2>&1 |
+	while IFS= read -r line; do printf '%s %s\n' "$(date +%s.%N)" "$line"; done >"$out/log" || true
+
+awk '
+/Replaying first-fault on topology/ { t0 = $1; topo = $6; sub(/,$/, "", topo); run++ }
+/✓ Joining worker nodes/ { kind = $1 - t0 }
+/✓ Rolling cluster DNS/ { ready = $1 - t0 }
+/✓ Waiting for the system to serve/ { serving = $1 - t0 }
+/✓ control-plane-upgrade/ && t0 {
+	ff = $1 - t0
+	printf "%-8s run %2d: kind created the cluster at %5.1f s, cluster ready %5.1f s, fixtures serving %5.1f s, first fault %5.1f s\n", topo, run, kind, ready, serving, ff
+	all[topo] = all[topo] " " ff
+	t0 = 0
+}
+END {
+	for (topo in all) {
+		k = split(all[topo], v, " ")
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+		med = (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+		printf "%-8s command -> first fault: median %.1f s of %d (min %.1f, max %.1f)\n", topo, med, k, v[1], v[k]
+	}
+}' "$out/log"
