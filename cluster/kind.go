@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/kind/pkg/log"
 
 	"gameday.dev/gameday/cluster/internal/docker"
-	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/progress"
 )
 
 // BackendKind is the name of the kind backend.
@@ -181,7 +181,7 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 			k.Logger.Warnf("Keeping the half-created cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
 			return
 		}
-		status := cli.StatusFor(k.Logger)
+		status := progress.For(k.Logger)
 		status.Start(fmt.Sprintf("Deleting the half-created cluster %q", o.Name))
 		status.End(k.deleteAll(rec) == nil)
 	}
@@ -301,7 +301,7 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions, h *earl
 		return err
 	}
 	nodes := NewNodes(client)
-	status := cli.StatusFor(k.Logger)
+	status := progress.For(k.Logger)
 	defer status.End(false)
 
 	// kind returns once every node has joined, but a kubelet may register its

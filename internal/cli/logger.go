@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/term"
 	"sigs.k8s.io/kind/pkg/log"
+
+	"gameday.dev/gameday/progress"
 )
 
 // Logger writes progress and logs to stderr. It implements kind's log.Logger,
@@ -23,7 +25,18 @@ type Logger struct {
 	spinner   *spinner // nil unless w is a terminal
 }
 
-var _ log.Logger = (*Logger)(nil)
+var (
+	_ log.Logger        = (*Logger)(nil)
+	_ progress.Spinning = (*Logger)(nil)
+)
+
+// Spinner lends progress.Status the logger's spinner on a terminal.
+func (l *Logger) Spinner() progress.Spinner {
+	if l.spinner == nil || l.quiet {
+		return nil // an untyped nil: no spinner
+	}
+	return l.spinner
+}
 
 // NewLogger returns a logger on w. quiet silences everything but warnings and
 // errors; verbosity > 0 adds debug lines.

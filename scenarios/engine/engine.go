@@ -20,7 +20,7 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
-	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/progress"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/observe"
@@ -102,7 +102,7 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 			o.Logger.V(0).Infof("Keeping cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
 			return
 		}
-		status := cli.StatusFor(o.Logger)
+		status := progress.For(o.Logger)
 		status.Start(fmt.Sprintf("Deleting cluster %q", o.Name))
 		derr := k.Delete(context.WithoutCancel(ctx), o.Name)
 		status.End(derr == nil)
@@ -117,7 +117,7 @@ func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err erro
 		return res, err
 	}
 
-	status := cli.StatusFor(o.Logger)
+	status := progress.For(o.Logger)
 	defer status.End(false)
 	status.Start("Starting the observers")
 	obs, err := observe.Watch(ctx, client, tl)
@@ -502,7 +502,7 @@ func applyStep(ctx context.Context, env *steps.Env, st scenarios.Step, rule stri
 func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journal, tl *timeline.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, recoverTimeout)
 	defer cancel()
-	status := cli.StatusFor(logger)
+	status := progress.For(logger)
 	defer status.End(false)
 	recs := j.Records()
 	status.Start(fmt.Sprintf("Recovering %d changes", len(recs)))

@@ -11,6 +11,7 @@ import (
 	"gameday.dev/gameday/internal/cli"
 	clusterup "gameday.dev/gameday/internal/cmd/cluster/up"
 	"gameday.dev/gameday/internal/cmd/fixtures/deploy"
+	"gameday.dev/gameday/progress"
 )
 
 type flagpole struct {
@@ -62,7 +63,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if ctx.Err() != nil {
 		why = "interrupted"
 	}
-	status := cli.StatusFor(logger)
+	status := progress.For(logger)
 	status.Start(fmt.Sprintf("Deleting cluster %q: %s", f.Name, why))
 	derr := k.Delete(context.WithoutCancel(ctx), f.Name)
 	status.End(derr == nil)

@@ -10,6 +10,7 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
+	"gameday.dev/gameday/progress"
 )
 
 type flagpole struct {
@@ -42,7 +43,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if err := clusterlock.Take(g, k.Store, f.Name); err != nil {
 		return err
 	}
-	status := cli.StatusFor(logger)
+	status := progress.For(logger)
 	status.Start(fmt.Sprintf("Deleting cluster %q", f.Name))
 	err = k.Delete(ctx, f.Name)
 	status.End(err == nil)

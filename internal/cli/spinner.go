@@ -5,55 +5,7 @@ import (
 	"io"
 	"sync"
 	"time"
-
-	"sigs.k8s.io/kind/pkg/log"
 )
-
-// Status shows one long step at a time the way kind does:
-// " • Creating cluster ..." then " ✓ Creating cluster (21.4s)" or " ✗ ...";
-// on a terminal a spinner replaces the first line.
-type Status struct {
-	logger  log.Logger
-	spinner *spinner
-	step    string
-	started time.Time
-}
-
-// StatusFor returns a Status printing through logger.
-func StatusFor(logger log.Logger) *Status {
-	s := &Status{logger: logger}
-	if l, ok := logger.(*Logger); ok && !l.quiet {
-		s.spinner = l.spinner
-	}
-	return s
-}
-
-// Start ends the current step successfully, if any, and starts another.
-func (s *Status) Start(step string) {
-	s.End(true)
-	s.step, s.started = step, time.Now()
-	if s.spinner != nil {
-		s.spinner.start(step)
-		return
-	}
-	s.logger.V(0).Infof(" • %s ...", step)
-}
-
-// End ends the current step, if any.
-func (s *Status) End(ok bool) {
-	if s.step == "" {
-		return
-	}
-	if s.spinner != nil {
-		s.spinner.stop()
-	}
-	mark := "✓"
-	if !ok {
-		mark = "✗"
-	}
-	s.logger.V(0).Infof(" %s %s (%s)", mark, s.step, time.Since(s.started).Round(100*time.Millisecond))
-	s.step = ""
-}
 
 // spinner redraws one line on a terminal until stopped.
 type spinner struct {
@@ -74,7 +26,8 @@ func (s *spinner) active() bool { return s.stopc != nil }
 // clearLine erases the spinner's line; the caller holds the logger's lock.
 func (s *spinner) clearLine() { fmt.Fprint(s.w, "\r\x1b[2K") }
 
-func (s *spinner) start(text string) {
+// Start draws text with a turning frame until Stop.
+func (s *spinner) Start(text string) {
 	s.mu.Lock()
 	s.text, s.stopc, s.donec = text, make(chan struct{}), make(chan struct{})
 	stopc, donec := s.stopc, s.donec
@@ -96,7 +49,8 @@ func (s *spinner) start(text string) {
 	}()
 }
 
-func (s *spinner) stop() {
+// Stop stops drawing and clears the line.
+func (s *spinner) Stop() {
 	if s.stopc == nil {
 		return
 	}
