@@ -1,7 +1,8 @@
-// Package engine runs a scenario on one topology: cluster up, fixtures,
-// observers, the steady-state check, the timeline with its automation and
-// abort conditions, recovery of everything the run changed (journaled, so a
-// crash can be recovered later), and cluster down unless retained.
+// Package engine runs a scenario on one topology. A Session holds the phases
+// every mode shares (cluster up through a Backend, fixtures, observers, the
+// steady-state check, the journal; then recovery of everything journaled, so
+// that a crash can be recovered later, and cluster down unless retained);
+// Run adds the timeline with its automation and abort conditions.
 package engine
 
 import (
@@ -67,118 +68,31 @@ var ErrAborted = errors.New("run aborted")
 // recoverTimeout bounds recovery, which runs even after an interrupt.
 const recoverTimeout = 6 * time.Minute
 
-// Run runs o.Scenario on o.Topology on a new cluster.
-func Run(ctx context.Context, k *cluster.Kind, o Options) (res *Result, err error) {
-	res = &Result{Topology: o.Topology.Name, Timeline: filepath.Join(o.OutDir, "timeline.jsonl")}
-	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
-		return res, err
-	}
-	if err := timeline.WriteMeta(o.OutDir, MetaFor(o.Scenario, o.Topology.Name, o.Name)); err != nil {
-		return res, err
-	}
-	tl, err := timeline.Create(res.Timeline)
+// Run runs o.Scenario on o.Topology on a new cluster: the session's shared
+// phases, then the scenario's timeline with every step (the operator's too)
+// and its automation, then recovery.
+func Run(ctx context.Context, b Backend, o Options) (res *Result, err error) {
+	s, err := Open(ctx, b, o)
 	if err != nil {
-		return res, err
+		return s.Result(), err
 	}
-	defer func() {
-		res.Entries = tl.Count()
-		err = errors.Join(err, tl.Close())
-	}()
-	phase := func(p, msg string) { tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: p, Message: msg}) }
-	phase("start", fmt.Sprintf("scenario %s on topology %s, cluster %s", o.Scenario.Name, o.Topology.Name, o.Name))
-
-	if _, err := k.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings(),
-		DeferDNS: true, Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
-		if _, jerr := os.Stat(filepath.Join(k.Store.ClusterDir(o.Name), JournalFile)); errors.Is(err, cluster.ErrExists) && jerr == nil {
-			// An earlier run died with changes in flight: say how to finish it.
-			return res, fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed, then `gameday cluster down --name %s`",
-				cluster.ErrExists, o.Name, o.Name, o.Name)
-		}
-		return res, err
-	}
-	phase("cluster-up", "")
-	defer func() {
-		if o.Retain {
-			o.Logger.V(0).Infof("Keeping cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
-			return
-		}
-		status := progress.For(o.Logger)
-		status.Start(fmt.Sprintf("Deleting cluster %q", o.Name))
-		derr := k.Delete(context.WithoutCancel(ctx), o.Name)
-		status.End(derr == nil)
-		err = errors.Join(err, derr)
-	}()
-	if err := fixtures.DeployTo(ctx, k, o.Name, fixtures.DeployOptions{Params: o.Scenario.Fixtures}, o.Logger); err != nil {
-		return res, err
-	}
-	phase("fixtures", "every tier healthy and serving")
-	rec, client, err := k.ClientFor(o.Name)
-	if err != nil {
-		return res, err
-	}
-
-	status := progress.For(o.Logger)
-	defer status.End(false)
-	status.Start("Starting the observers")
-	obs, err := observe.Watch(ctx, client, tl)
-	if err != nil {
-		return res, err
-	}
-	defer obs.Stop()
-	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(fixtures.Endpoints(rec), o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout,
-		o.Scenario.Probes.KeepAlive, tl)
-	defer func() {
-		probes.Stop()
-		res.ProbeRate = probes.Rate()
-	}()
-	w := &watcher{topo: o.Topology, obs: obs, probes: probes}
-
-	// A crash loses at most a second of the timeline.
-	flushDone := make(chan struct{})
-	defer close(flushDone)
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-flushDone:
-				return
-			case <-t.C:
-				_ = tl.Flush()
-			}
-		}
-	}()
-	status.Start(fmt.Sprintf("Checking the steady state: objectives held for %s", o.Scenario.SteadyState.Duration))
-	if err := steadyState(ctx, o.Scenario, probes); err != nil {
-		phase("steady-state", err.Error())
-		return res, err
-	}
-	phase("steady-state", "every objective holds")
-	status.End(true)
-
-	journal, err := OpenJournal(filepath.Join(k.Store.ClusterDir(o.Name), JournalFile), tl)
-	if err != nil {
-		return res, err
-	}
-	nodes := cluster.NewNodes(client)
-	env := &steps.Env{Client: client, Nodes: nodes, Topology: o.Topology, Releases: o.Scenario.Fixtures.Releases,
-		Rand: steps.NewRand(1, 2), Journal: journal}
+	defer func() { err = errors.Join(err, s.Close(ctx)) }()
+	res = s.Result()
 
 	start := time.Now()
-	phase("timeline-start", "")
-	aborted, autoErrs, terr := runTimeline(ctx, o, env, w, tl)
+	s.phase("timeline-start", "")
+	aborted, autoErrs, terr := runTimeline(ctx, o, s.env, s.watch, s.tl)
 	res.AutomationErrors = autoErrs
 	if aborted != "" {
 		res.Aborted = aborted
-		phase("abort", aborted)
+		s.phase("abort", aborted)
 	}
-	phase("recover-start", "")
-	rerr := recoverAll(context.WithoutCancel(ctx), o.Logger, env, journal, tl)
+	rerr := s.Recover(ctx)
 	res.Replay = time.Since(start)
-	phase("end", "")
+	s.phase("end", "")
 	switch {
 	case rerr != nil:
-		return res, errors.Join(terr, recoveryFailed(journal.path, o.Name, rerr))
+		return res, errors.Join(terr, rerr)
 	case terr != nil:
 		return res, terr
 	case aborted != "":
@@ -560,17 +474,17 @@ var ErrNothingToRecover = errors.New("nothing to recover")
 // Recover finishes the recovery of a run that crashed or was killed on
 // cluster name: every change in its journal put back, then the fixtures
 // healthy again. It returns how many changes it put back.
-func Recover(ctx context.Context, k *cluster.Kind, name string, logger log.Logger) (int, error) {
+func Recover(ctx context.Context, b Backend, name string, logger log.Logger) (int, error) {
 	// The journal first: a run killed while its cluster was being made
 	// changed nothing yet, and its cluster may have no kubeconfig.
-	path := filepath.Join(k.Store.ClusterDir(name), JournalFile)
+	path := filepath.Join(b.ClusterDir(name), JournalFile)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if _, gerr := k.Record(name); gerr != nil {
+		if _, gerr := b.Record(name); gerr != nil {
 			return 0, gerr
 		}
 		return 0, fmt.Errorf("%w on cluster %q: it has no journal (%s)", ErrNothingToRecover, name, path)
 	}
-	rec, client, err := k.ClientFor(name)
+	rec, client, err := b.ClientFor(name)
 	if err != nil {
 		return 0, err
 	}

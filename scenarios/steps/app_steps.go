@@ -90,3 +90,7 @@ type noteStep struct{ restoring }
 func (noteStep) Apply(_ context.Context, _ *Env, st scenarios.Step) (Outcome, error) {
 	return Outcome{Message: st.Message}, nil
 }
+
+func restoreRelease(ctx context.Context, env *Env, r Record) error {
+	return fixtures.SetRelease(ctx, env.Client, fixtures.Tier(r.Target), r.Value)
+}

@@ -77,3 +77,7 @@ func (controlPlaneUpgradeStep) Apply(ctx context.Context, env *Env, st scenarios
 	return Outcome{Targets: []string{"control-plane"}, Message: fmt.Sprintf(
 		"control plane %s -> %s (recorded: from now on nodes at another version cannot join)", before, st.Version)}, nil
 }
+
+func restoreControlPlaneVersion(ctx context.Context, env *Env, r Record) error {
+	return setControlPlaneVersion(ctx, env.Client, r.Value)
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -194,4 +195,51 @@ func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step)
 	})
 	out.Message = fmt.Sprintf("pool %s in service at %s", strings.Join(names, ", "), version)
 	return out, err
+}
+
+func restoreContainer(ctx context.Context, env *Env, r Record) error {
+	if err := env.Nodes.StartContainer(ctx, r.Target); err != nil {
+		return err
+	}
+	_, err := env.Nodes.WaitReady(ctx, r.Target, true, env.readyTimeout(scenarios.Step{}))
+	return err
+}
+
+func restoreKubelet(ctx context.Context, env *Env, r Record) error {
+	if err := env.Nodes.StartKubelet(ctx, r.Target); err != nil {
+		return err
+	}
+	_, err := env.Nodes.WaitReady(ctx, r.Target, true, env.readyTimeout(scenarios.Step{}))
+	return err
+}
+
+func restoreSchedulable(ctx context.Context, env *Env, r Record) error {
+	return env.Nodes.Uncordon(ctx, r.Target)
+}
+
+// restoreOutOfService takes a spare back out of service. Its pods move off
+// first, without a gap in service, while its kubelet can still stop them; a
+// kubelet stopped under running pods would leave them Terminating, and
+// running, for good. A surge left by a vacate cut short goes back first,
+// whatever follows.
+func restoreOutOfService(ctx context.Context, env *Env, r Record) error {
+	timeout := env.readyTimeout(scenarios.Step{})
+	vacated := env.Nodes.Unsurge(ctx)
+	if err := env.Nodes.StartKubelet(ctx, r.Target); err != nil {
+		vacated = errors.Join(vacated, err)
+	} else if _, err := env.Nodes.WaitReady(ctx, r.Target, true, timeout); err != nil {
+		vacated = errors.Join(vacated, err)
+	} else if err := env.Nodes.Vacate(ctx, r.Target, timeout); errors.Is(err, cluster.ErrUngraceful) {
+		// Empty all the same: the spare can leave service.
+		if env.Log != nil {
+			fmt.Fprintf(env.Log, "%s: %v\n", r.Target, err)
+		}
+	} else {
+		vacated = errors.Join(vacated, err)
+	}
+	// Out of service whatever the vacate did, on a context of its own if
+	// recovery's ran out: the spare must not stay in.
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return errors.Join(vacated, env.Nodes.TakeOutOfService(cleanup, r.Target))
 }

@@ -159,53 +159,25 @@ func Recover(ctx context.Context, env *Env, recs []Record, done func(Record, err
 	return errors.Join(errs...)
 }
 
+// restorers put one record's target back, per kind of record: each kind's
+// with the steps that make its records. A kind of record added (a player's
+// change, say) brings its restorer here; nothing else changes.
+var restorers = map[Kind]func(ctx context.Context, env *Env, r Record) error{
+	KindContainer:    restoreContainer,
+	KindKubelet:      restoreKubelet,
+	KindSchedulable:  restoreSchedulable,
+	KindRelease:      restoreRelease,
+	KindOutOfService: restoreOutOfService,
+	KindCPVersion:    restoreControlPlaneVersion,
+}
+
 // restore puts one record's target back; every step's Recover is this.
 func restore(ctx context.Context, env *Env, r Record) error {
-	switch r.Kind {
-	case KindContainer:
-		if err := env.Nodes.StartContainer(ctx, r.Target); err != nil {
-			return err
-		}
-		_, err := env.Nodes.WaitReady(ctx, r.Target, true, env.readyTimeout(scenarios.Step{}))
-		return err
-	case KindKubelet:
-		if err := env.Nodes.StartKubelet(ctx, r.Target); err != nil {
-			return err
-		}
-		_, err := env.Nodes.WaitReady(ctx, r.Target, true, env.readyTimeout(scenarios.Step{}))
-		return err
-	case KindSchedulable:
-		return env.Nodes.Uncordon(ctx, r.Target)
-	case KindRelease:
-		return fixtures.SetRelease(ctx, env.Client, fixtures.Tier(r.Target), r.Value)
-	case KindOutOfService:
-		// Its pods move off first, without a gap in service, while its
-		// kubelet can still stop them; a kubelet stopped under running pods
-		// would leave them Terminating, and running, for good.
-		// A surge left by a vacate cut short goes back first, whatever follows.
-		timeout := env.readyTimeout(scenarios.Step{})
-		vacated := env.Nodes.Unsurge(ctx)
-		if err := env.Nodes.StartKubelet(ctx, r.Target); err != nil {
-			vacated = errors.Join(vacated, err)
-		} else if _, err := env.Nodes.WaitReady(ctx, r.Target, true, timeout); err != nil {
-			vacated = errors.Join(vacated, err)
-		} else if err := env.Nodes.Vacate(ctx, r.Target, timeout); errors.Is(err, cluster.ErrUngraceful) {
-			// Empty all the same: the spare can leave service.
-			if env.Log != nil {
-				fmt.Fprintf(env.Log, "%s: %v\n", r.Target, err)
-			}
-		} else {
-			vacated = errors.Join(vacated, err)
-		}
-		// Out of service whatever the vacate did, on a context of its own if
-		// recovery's ran out: the spare must not stay in.
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		return errors.Join(vacated, env.Nodes.TakeOutOfService(cleanup, r.Target))
-	case KindCPVersion:
-		return setControlPlaneVersion(ctx, env.Client, r.Value)
+	f, ok := restorers[r.Kind]
+	if !ok {
+		return fmt.Errorf("unknown record kind %q", r.Kind)
 	}
-	return fmt.Errorf("unknown record kind %q", r.Kind)
+	return f(ctx, env, r)
 }
 
 // restoring is the Recover shared by every step: each record put back.

@@ -328,3 +328,21 @@ func TestRecoverOrder(t *testing.T) {
 		t.Fatalf("recovered %v, want %v", kinds, want)
 	}
 }
+
+// Every kind of record recovery knows has its restorer, and every restorer
+// is for a kind recovery runs: a record never goes unrestored.
+func TestEveryRecordKindHasARestorer(t *testing.T) {
+	for _, k := range RecoveryOrder {
+		if restorers[k] == nil {
+			t.Errorf("no restorer for records of kind %q", k)
+		}
+	}
+	for k := range restorers {
+		if !slices.Contains(RecoveryOrder, k) {
+			t.Errorf("restorer for kind %q, which recovery never runs", k)
+		}
+	}
+	if err := restore(context.Background(), &Env{}, Record{Kind: "no-such-kind"}); err == nil {
+		t.Error("a record of an unknown kind was restored")
+	}
+}

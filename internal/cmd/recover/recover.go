@@ -47,7 +47,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if err := clusterlock.Take(g, k.Store, f.Name); err != nil {
 		return err
 	}
-	n, err := engine.Recover(ctx, k, f.Name, g.Logger())
+	n, err := engine.Recover(ctx, engine.Kind(k), f.Name, g.Logger())
 	if errors.Is(err, engine.ErrNothingToRecover) {
 		fmt.Fprintf(g.Streams.Out, "cluster %s: %v\n", f.Name, err)
 		return nil

@@ -185,7 +185,7 @@ rounds:
 				dir, which = filepath.Join(dir, runDir(i)), fmt.Sprintf("%s, run %d of %d", which, i, f.Repeat)
 			}
 			g.Logger().V(0).Infof("Replaying %s on %s", s.Name, which)
-			res, err := engine.Run(ctx, k, engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
+			res, err := engine.Run(ctx, engine.Kind(k), engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
 				OutDir: dir, Retain: f.Retain, Image: f.Image, Logger: g.Logger()})
 			results = append(results, res)
 			if err != nil {
