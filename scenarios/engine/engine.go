@@ -76,7 +76,7 @@ func Run(ctx context.Context, b Backend, o Options) (res *Result, err error) {
 	if err != nil {
 		return s.Result(), err
 	}
-	defer func() { err = errors.Join(err, s.Close(ctx)) }()
+	defer func() { err = errors.Join(err, s.Close()) }()
 	res = s.Result()
 
 	start := time.Now()

@@ -69,9 +69,10 @@ type Session struct {
 // is closed already (what it made is deleted, unless retained).
 func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	s = &Session{o: o, b: b, res: &Result{Topology: o.Topology.Name, Timeline: filepath.Join(o.OutDir, "timeline.jsonl")}}
+	opened := false
 	defer func() {
-		if err != nil {
-			err = errors.Join(err, s.Close(ctx))
+		if !opened { // an error, or a panic: what was made is put away all the same
+			err = errors.Join(err, s.Close())
 		}
 	}()
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
@@ -122,7 +123,7 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	}
 
 	status := progress.For(o.Logger)
-	defer status.End(false)
+	s.onClose(func() error { status.End(false); return nil }) // a failed step's mark, after the observers stop
 	status.Start("Starting the observers")
 	obs, err := observe.Watch(ctx, client, tl)
 	if err != nil {
@@ -168,6 +169,7 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	s.journal = journal
 	s.env = &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: o.Topology, Releases: o.Scenario.Fixtures.Releases,
 		Rand: steps.NewRand(1, 2), Journal: journal}
+	opened = true
 	return s, nil
 }
 
@@ -178,6 +180,9 @@ func (s *Session) Result() *Result { return s.res }
 func (s *Session) Env() *steps.Env { return s.env }
 
 func (s *Session) phase(p, msg string) {
+	if s.tl == nil {
+		return
+	}
 	s.tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: p, Message: msg})
 }
 
@@ -187,6 +192,9 @@ func (s *Session) onClose(f func() error) { s.closers = append(s.closers, f) }
 // healthy again, checks the cluster is as before and removes the journal. It
 // runs even after ctx is cancelled (an interrupt), bounded on its own.
 func (s *Session) Recover(ctx context.Context) error {
+	if s.journal == nil {
+		return errors.New("the session did not open: nothing to recover")
+	}
 	s.phase("recover-start", "")
 	err := recoverAll(context.WithoutCancel(ctx), s.o.Logger, s.env, s.journal, s.tl)
 	if err != nil {
@@ -196,12 +204,14 @@ func (s *Session) Recover(ctx context.Context) error {
 }
 
 // Close ends what Open started, last first: the observers, the cluster
-// (deleted unless retained), the timeline. It may be called more than once.
-func (s *Session) Close(ctx context.Context) error {
-	var errs []error
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		errs = append(errs, s.closers[i]())
-	}
+// (deleted unless retained, even after an interrupt), the timeline. A second
+// Close does nothing.
+func (s *Session) Close() error {
+	closers := s.closers
 	s.closers = nil
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		errs = append(errs, closers[i]())
+	}
 	return errors.Join(errs...)
 }
