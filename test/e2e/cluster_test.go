@@ -51,6 +51,7 @@ var _ = Describe("gameday on each built-in topology", Label("kind"), func() {
 			BeforeAll(func() { e.up() })
 			clusterSpecs(e)
 			fixtureSpecs(e)
+			playerSpecs(e)
 			nodeSpecs(e)
 		})
 	}
