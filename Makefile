@@ -65,5 +65,5 @@ clean: ## delete gameday's clusters, bin/, dangling images and volumes
 	-docker volume prune -f >/dev/null 2>&1
 
 clean-cache: clean ## also remove the offline node image and its build cache
-	-docker rmi $$(docker images -q 'gameday/*') 2>/dev/null
+	hack/clean-node-images.sh
 	rm -rf $${GAMEDAY_CACHE:-$$HOME/.cache/gameday}
