@@ -357,7 +357,9 @@ func (c *Console) deleteGroup(w http.ResponseWriter, r *http.Request, _ string) 
 	if !found {
 		return name, "", http.StatusNotFound, fmt.Errorf("no node group %q in cluster %s", name, c.Name)
 	}
-	if err := c.Provider.Retire(r.Context(), name); err != nil {
+	if err := c.Provider.Retire(r.Context(), name); errors.Is(err, ErrInUse) {
+		return name, "", http.StatusConflict, err
+	} else if err != nil {
 		return name, "", http.StatusInternalServerError, err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -217,22 +217,26 @@ func restoreSchedulable(ctx context.Context, env *Env, r Record) error {
 	return env.Nodes.Uncordon(ctx, r.Target)
 }
 
-// restoreOutOfService takes a spare back out of service. Its pods move off
+func restoreOutOfService(ctx context.Context, env *Env, r Record) error {
+	return RetireSpare(ctx, env, r.Target)
+}
+
+// RetireSpare takes a spare node back out of service. Its pods move off
 // first, without a gap in service, while its kubelet can still stop them; a
 // kubelet stopped under running pods would leave them Terminating, and
 // running, for good. A surge left by a vacate cut short goes back first,
 // whatever follows.
-func restoreOutOfService(ctx context.Context, env *Env, r Record) error {
+func RetireSpare(ctx context.Context, env *Env, node string) error {
 	timeout := env.readyTimeout(scenarios.Step{})
 	vacated := env.Nodes.Unsurge(ctx)
-	if err := env.Nodes.StartKubelet(ctx, r.Target); err != nil {
+	if err := env.Nodes.StartKubelet(ctx, node); err != nil {
 		vacated = errors.Join(vacated, err)
-	} else if _, err := env.Nodes.WaitReady(ctx, r.Target, true, timeout); err != nil {
+	} else if _, err := env.Nodes.WaitReady(ctx, node, true, timeout); err != nil {
 		vacated = errors.Join(vacated, err)
-	} else if err := env.Nodes.Vacate(ctx, r.Target, timeout); errors.Is(err, cluster.ErrUngraceful) {
+	} else if err := env.Nodes.Vacate(ctx, node, timeout); errors.Is(err, cluster.ErrUngraceful) {
 		// Empty all the same: the spare can leave service.
 		if env.Log != nil {
-			fmt.Fprintf(env.Log, "%s: %v\n", r.Target, err)
+			fmt.Fprintf(env.Log, "%s: %v\n", node, err)
 		}
 	} else {
 		vacated = errors.Join(vacated, err)
@@ -241,5 +245,5 @@ func restoreOutOfService(ctx context.Context, env *Env, r Record) error {
 	// recovery's ran out: the spare must not stay in.
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	return errors.Join(vacated, env.Nodes.TakeOutOfService(cleanup, r.Target))
+	return errors.Join(vacated, env.Nodes.TakeOutOfService(cleanup, node))
 }
