@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -117,6 +118,9 @@ type CreateOptions struct {
 	// DeferDNS returns before cluster DNS serves (it is on its way), for a
 	// caller that deploys meanwhile and calls WaitDNS itself.
 	DeferDNS bool
+	// Audit has the API server write an audit log of what players do
+	// (AuditPolicy) to AuditLog(name), on the host.
+	Audit bool
 	// Meanwhile, if set, runs as soon as kind's nodes have joined (the
 	// kubeconfig is written, every spare is tainted out of service), while
 	// Create brings them to the topology's state: to load images and deploy,
@@ -186,7 +190,18 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 		status.End(k.deleteAll(rec) == nil)
 	}
 
-	cfg := KindConfig(o.Topology, KindOptions{Timings: o.Timings, Ports: ports})
+	kopts := KindOptions{Timings: o.Timings, Ports: ports}
+	if o.Audit {
+		dir := filepath.Dir(k.AuditLog(o.Name))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, AuditPolicyFile), []byte(AuditPolicy), 0o644); err != nil {
+			return nil, err
+		}
+		kopts.AuditDir = dir
+	}
+	cfg := KindConfig(o.Topology, kopts)
 	h := startHurry(ctx, func(ctx context.Context) bool {
 		return hurry(ctx, k.Logger, func() (kubernetes.Interface, error) { return k.earlyClient(o.Name) },
 			func(ctx context.Context, client kubernetes.Interface) error {
@@ -232,6 +247,11 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 		return fail(errors.Join(ferr, merr))
 	}
 	return rec, nil
+}
+
+// AuditLog is where the audit log of a cluster made with Audit is, on the host.
+func (k *Kind) AuditLog(name string) string {
+	return filepath.Join(k.Store.ClusterDir(name), "audit", AuditLogFile)
 }
 
 // earlyClient is a client of a cluster kind is still creating, from the

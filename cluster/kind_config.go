@@ -65,6 +65,9 @@ type KindOptions struct {
 	Timings Timings
 	// Ports maps control-plane NodePorts to host ports on 127.0.0.1.
 	Ports []PortMapping
+	// AuditDir, if set, is a host folder holding AuditPolicy
+	// (AuditPolicyFile) that the API server's audit log is written into.
+	AuditDir string
 }
 
 const (
@@ -83,6 +86,9 @@ func KindConfig(t Topology, o KindOptions) *v1alpha4.Cluster {
 	cp := v1alpha4.Node{
 		Role:   v1alpha4.ControlPlaneRole,
 		Labels: map[string]string{PoolLabel: SystemPool},
+	}
+	if o.AuditDir != "" {
+		cp.ExtraMounts = append(cp.ExtraMounts, v1alpha4.Mount{HostPath: o.AuditDir, ContainerPath: AuditNodeDir})
 	}
 	for _, p := range o.Ports {
 		cp.ExtraPortMappings = append(cp.ExtraPortMappings, v1alpha4.PortMapping{
@@ -103,7 +109,7 @@ func KindConfig(t Topology, o KindOptions) *v1alpha4.Cluster {
 			cfg.Nodes = append(cfg.Nodes, n)
 		}
 	}
-	cfg.KubeadmConfigPatches = []string{clusterPatch(o.Timings), kubeletPatch(o.Timings)}
+	cfg.KubeadmConfigPatches = []string{clusterPatch(o.Timings, o.AuditDir != ""), kubeletPatch(o.Timings)}
 	return cfg
 }
 
@@ -128,8 +134,8 @@ func joinTaintsPatch(taints []corev1.Taint) string {
 // refused until the API server's roles exist, then the retry period). Its
 // keys are ECDSA P-256, not RSA 2048: kubeadm makes some 16 of them on the
 // way to the first node, and each TLS handshake after is cheaper too.
-func clusterPatch(t Timings) string {
-	return fmt.Sprintf(`kind: ClusterConfiguration
+func clusterPatch(t Timings, audit bool) string {
+	p := fmt.Sprintf(`kind: ClusterConfiguration
 apiVersion: %s
 encryptionAlgorithm: ECDSA-P256
 controllerManager:
@@ -152,7 +158,47 @@ apiServer:
     value: "%d"
 `, kubeadmAPIVersion, t.NodeMonitorGracePeriod, t.NodeMonitorPeriod,
 		int(t.EvictionToleration.Seconds()), int(t.EvictionToleration.Seconds()))
+	if !audit {
+		return p
+	}
+	// The API server writes its audit log where the control-plane node
+	// mounts the host's audit folder, with the policy gameday put there.
+	return p + `  - name: audit-policy-file
+    value: ` + AuditNodeDir + `/` + AuditPolicyFile + `
+  - name: audit-log-path
+    value: ` + AuditNodeDir + `/` + AuditLogFile + `
+  - name: audit-log-maxsize
+    value: "100"
+  extraVolumes:
+  - name: gameday-audit
+    hostPath: ` + AuditNodeDir + `
+    mountPath: ` + AuditNodeDir + `
+    pathType: DirectoryOrCreate
+`
 }
+
+// The audit log's place: a folder of the host (KindOptions.AuditDir) mounted
+// on the control-plane node and into the API server, holding the policy and
+// the log.
+const (
+	AuditNodeDir    = "/var/log/kubernetes/gameday-audit"
+	AuditPolicyFile = "policy.yaml"
+	AuditLogFile    = "audit.log"
+)
+
+// AuditPolicy records what players do, and nothing else: their changes with
+// the request (what they asked for), their reads with metadata only.
+const AuditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Request
+  userGroups: ["gameday:players"]
+  verbs: ["create", "update", "patch", "delete", "deletecollection"]
+- level: Metadata
+  userGroups: ["gameday:players"]
+- level: None
+`
 
 // kubeletPatch also lets kubelet run on cgroup v1 hosts (kubelet >= 1.35
 // refuses them by default); the setting is harmless on cgroup v2.

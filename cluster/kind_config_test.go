@@ -82,10 +82,49 @@ func TestTimings(t *testing.T) {
 	if tm.NotReadyWithin() != 22*time.Second {
 		t.Errorf("NotReadyWithin = %s", tm.NotReadyWithin())
 	}
-	patch := clusterPatch(tm)
+	patch := clusterPatch(tm, false)
 	for _, want := range []string{"value: 20s", "value: 2s", `value: "30"`} {
 		if !strings.Contains(patch, want) {
 			t.Errorf("cluster patch lacks %q:\n%s", want, patch)
 		}
+	}
+}
+
+// With an audit folder, the control-plane node mounts it and the API server
+// writes the players' audit log there, under gameday's policy; the patch
+// stays one YAML document kubeadm reads.
+func TestKindConfigWithAudit(t *testing.T) {
+	topo, _ := Builtin("shared")
+	cfg := KindConfig(topo, KindOptions{Timings: DefaultTimings(), Ports: testPorts(), AuditDir: "/state/clusters/gd/audit"})
+	b, err := MarshalKindConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "testdata/kind-config-shared-audit.golden.yaml", b)
+	if m := cfg.Nodes[0].ExtraMounts; len(m) != 1 || m[0].HostPath != "/state/clusters/gd/audit" || m[0].ContainerPath != AuditNodeDir {
+		t.Errorf("control-plane mounts %+v", m)
+	}
+	for _, n := range cfg.Nodes[1:] {
+		if len(n.ExtraMounts) != 0 {
+			t.Errorf("a worker mounts the audit folder: %+v", n.ExtraMounts)
+		}
+	}
+	var doc map[string]any
+	if err := yaml.UnmarshalStrict([]byte(cfg.KubeadmConfigPatches[0]), &doc); err != nil {
+		t.Fatalf("the cluster patch is not one YAML document: %v", err)
+	}
+	args := doc["apiServer"].(map[string]any)["extraArgs"].([]any)
+	names := map[string]bool{}
+	for _, a := range args {
+		names[a.(map[string]any)["name"].(string)] = true
+	}
+	for _, want := range []string{"audit-policy-file", "audit-log-path", "default-not-ready-toleration-seconds"} {
+		if !names[want] {
+			t.Errorf("API server args lack %s: %v", want, names)
+		}
+	}
+	var policy map[string]any
+	if err := yaml.UnmarshalStrict([]byte(AuditPolicy), &policy); err != nil || policy["kind"] != "Policy" {
+		t.Errorf("audit policy: %v %v", policy, err)
 	}
 }
