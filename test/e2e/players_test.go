@@ -67,10 +67,11 @@ func playerSpecs(e *env) {
 			[]byte(`{"metadata":{"annotations":{"e2e":"rollback"}}}`), metav1.PatchOptions{DryRun: dry})
 		Expect(err).NotTo(HaveOccurred(), "change a deployment in the app namespace")
 		Expect(alice.CoreV1().Pods(fixtures.Namespace).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{DryRun: dry})).To(Succeed(), "delete an app pod")
-		worker := e.workerOf(ctx, "app")
+		pool := "app"
 		if e.topoName == "separate" {
-			worker = e.workerOf(ctx, "backend")
+			pool = "backend"
 		}
+		worker := e.workerOf(ctx, pool)
 		_, err = alice.CoreV1().Nodes().Patch(ctx, worker, types.StrategicMergePatchType,
 			[]byte(`{"spec":{"unschedulable":true,"taints":[{"key":"e2e","value":"x","effect":"NoSchedule"}]}}`), metav1.PatchOptions{DryRun: dry})
 		Expect(err).NotTo(HaveOccurred(), "cordon and taint a worker node")
