@@ -86,29 +86,18 @@ func GoalsFor(s *scenarios.Scenario, t cluster.Topology) ([]Goal, error) {
 	return goals, nil
 }
 
-// release is the release a pod's app runs: its container's -release flag,
-// what the process was started with (not a label someone could leave stale).
-func release(spec *corev1.PodSpec) string {
-	for _, c := range spec.Containers {
-		if i := slices.Index(c.Args, "-release"); i >= 0 && i+1 < len(c.Args) {
-			return c.Args[i+1]
-		}
-	}
-	return ""
-}
-
 // onRelease: the tier's Deployment starts new pods on the release, and no
 // pod of the tier that is not on its way out runs another.
 func onRelease(s *State, tier fixtures.Tier, good string) bool {
 	i := slices.IndexFunc(s.Deployments, func(d appsv1.Deployment) bool { return d.Name == string(tier) })
-	if i < 0 || release(&s.Deployments[i].Spec.Template.Spec) != good {
+	if i < 0 || fixtures.RunningRelease(&s.Deployments[i].Spec.Template.Spec) != good {
 		return false
 	}
 	for _, p := range s.Pods {
 		if p.Labels[fixtures.TierLabel] != string(tier) || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
 			continue
 		}
-		if release(&p.Spec) != good {
+		if fixtures.RunningRelease(&p.Spec) != good {
 			return false
 		}
 	}

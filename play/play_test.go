@@ -26,12 +26,12 @@ import (
 )
 
 func TestValidatePlayers(t *testing.T) {
-	if err := ValidatePlayers([]string{"alice", "bob-2", "c"}); err != nil {
+	if err := ValidatePlayers([]string{"alice", "bob-2", "c", "systems-amy"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range [][]string{
 		nil, {"Alice"}, {"al ice"}, {"-bob"}, {"bob-"}, {"a.b"}, {"x_y"}, {""},
-		{string(make([]byte, 64))}, {"admin"}, {"system-masters"}, {"gameday"}, {"alice", "alice"},
+		{string(make([]byte, 64))}, {"admin"}, {"system"}, {"system:masters"}, {"gameday"}, {"alice", "alice"},
 	} {
 		if err := ValidatePlayers(bad); !errors.Is(err, ErrBadPlayer) {
 			t.Errorf("ValidatePlayers(%q) = %v, want ErrBadPlayer", bad, err)
