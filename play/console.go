@@ -304,7 +304,7 @@ func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, player str
 			case <-ctx.Done():
 			}
 		}()
-		c.create(ctx, req, cp)
+		c.create(WithPlayer(ctx, player), req, cp)
 	}()
 	writeJSON(w, http.StatusAccepted, creating)
 	return req.Name, "version " + req.Version, 0, nil
@@ -314,7 +314,7 @@ func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, player str
 // at another they try for JoinTimeout and the group fails as a provider's
 // would.
 func (c *Console) create(ctx context.Context, req createRequest, cp string) {
-	if req.Version != cp {
+	if !SameMinor(req.Version, cp) {
 		select { // the instances try to join, then give up
 		case <-time.After(c.JoinTimeout):
 		case <-ctx.Done():
@@ -336,7 +336,7 @@ func (c *Console) create(ctx context.Context, req createRequest, cp string) {
 	delete(c.pending, req.Name) // the provider lists it from now on
 }
 
-func (c *Console) deleteGroup(w http.ResponseWriter, r *http.Request, _ string) (string, string, int, error) {
+func (c *Console) deleteGroup(w http.ResponseWriter, r *http.Request, player string) (string, string, int, error) {
 	name := r.PathValue("name")
 	c.mu.Lock()
 	if g, ok := c.pending[name]; ok && g.Status == StatusCreateFailed {
@@ -357,7 +357,7 @@ func (c *Console) deleteGroup(w http.ResponseWriter, r *http.Request, _ string) 
 	if !found {
 		return name, "", http.StatusNotFound, fmt.Errorf("no node group %q in cluster %s", name, c.Name)
 	}
-	if err := c.Provider.Retire(r.Context(), name); errors.Is(err, ErrInUse) {
+	if err := c.Provider.Retire(WithPlayer(r.Context(), player), name); errors.Is(err, ErrInUse) {
 		return name, "", http.StatusConflict, err
 	} else if err != nil {
 		return name, "", http.StatusInternalServerError, err
@@ -385,4 +385,30 @@ func validateGroupName(n string) string {
 		}
 	}
 	return ""
+}
+
+// SameMinor reports whether two Kubernetes versions name the same minor
+// release, as providers compare them: "1.38", "v1.38" and "v1.38.0" alike.
+func SameMinor(a, b string) bool {
+	minor := func(v string) string {
+		parts := strings.SplitN(strings.TrimPrefix(strings.TrimSpace(v), "v"), ".", 3)
+		if len(parts) < 2 {
+			return "?" + v
+		}
+		return parts[0] + "." + parts[1]
+	}
+	return minor(a) == minor(b)
+}
+
+type playerKey struct{}
+
+// WithPlayer tells a Provider which player asked (PlayerFrom).
+func WithPlayer(ctx context.Context, player string) context.Context {
+	return context.WithValue(ctx, playerKey{}, player)
+}
+
+// PlayerFrom is the player who asked for what a Provider does, or "".
+func PlayerFrom(ctx context.Context) string {
+	p, _ := ctx.Value(playerKey{}).(string)
+	return p
 }

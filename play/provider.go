@@ -173,3 +173,22 @@ func (p *ClusterProvider) Retire(ctx context.Context, name string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// NodesOf names the nodes of a group the console made (none for another).
+func (p *ClusterProvider) NodesOf(ctx context.Context, group string) []string {
+	p.mu.Lock()
+	c, ok := p.created[group]
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	nodes, err := steps.SelectNodes(ctx, p.Env, scenarios.Selector{Pool: c.pool})
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	return names
+}

@@ -32,11 +32,13 @@ func (s stepRun) acts() bool { return s.action != "wait" && s.action != "note" }
 // stepRun is a step as the timeline recorded it, start to end.
 type stepRun struct {
 	name, action, rule, actor string
-	start, end                time.Time
-	targets                   []string
-	blocked                   bool
-	message, err              string
-	change                    bool
+	// player: a game's player made it (a console action, or a request of theirs).
+	player       string
+	start, end   time.Time
+	targets      []string
+	blocked      bool
+	message, err string
+	change       bool
 }
 
 // stepRuns pairs each step's start with its end (a step without an end, as
@@ -60,7 +62,7 @@ func stepRuns(es []timeline.Entry) []stepRun {
 				actor = ActorScenario
 			}
 			open[key] = len(out)
-			out = append(out, stepRun{name: e.Step, action: e.Action, rule: e.Rule, actor: actor, start: e.Time, change: e.Change})
+			out = append(out, stepRun{name: e.Step, action: e.Action, rule: e.Rule, actor: actor, player: e.Player, start: e.Time, change: e.Change})
 		case "end":
 			i, ok := open[key]
 			if !ok {
@@ -102,11 +104,16 @@ var effects = map[string][]string{
 func observedChanges(es []timeline.Entry, runs []stepRun) []observed {
 	var out []observed
 	any := false
+	players := playerRuns(es)
 	for _, e := range es {
 		switch {
 		case e.Kind == timeline.KindChange:
 			any = true
-			out = append(out, attribute(observed{at: e.Time, object: e.Object, field: e.Field, from: e.From, to: e.To, manager: e.Manager}, runs))
+			o := attribute(observed{at: e.Time, object: e.Object, field: e.Field, from: e.From, to: e.To, manager: e.Manager}, runs)
+			if o.actor == ActorOutside {
+				o = attributePlayer(o, players)
+			}
+			out = append(out, o)
 		case e.Kind == timeline.KindPod && e.Deleted:
 			// A pod deleted by a step that named it (pod-kill). Other pod
 			// deletions (rollouts, evictions) are not changes anyone made to
@@ -145,12 +152,44 @@ func dedupePods(in []observed) []observed {
 	})
 }
 
+// playerWindow is how soon after a player's request the change it asked
+// for is seen.
+const playerWindow = 5 * time.Second
+
+// playerRuns are a game's players' changes as the audit log has them, each
+// a run of one moment on the object it named.
+func playerRuns(es []timeline.Entry) []stepRun {
+	var out []stepRun
+	for _, e := range es {
+		if e.Kind != timeline.KindAct || e.Via != "kubectl" || e.Count > 0 || !isWrite(e.Verb) || e.Code >= 300 || e.Name == "" {
+			continue
+		}
+		out = append(out, stepRun{action: e.Verb + " " + e.Resource, actor: ActorOperator, player: e.Player, start: e.Time, end: e.Time, targets: []string{e.Name}})
+	}
+	return out
+}
+
+// attributePlayer gives a change no step made to the player whose request
+// on that object came just before it.
+func attributePlayer(o observed, players []stepRun) observed {
+	name := o.object[strings.Index(o.object, "/")+1:]
+	for i := len(players) - 1; i >= 0; i-- {
+		p := players[i]
+		if slices.Contains(p.targets, name) && !o.at.Before(p.start.Add(-time.Second)) && !o.at.After(p.start.Add(playerWindow)) {
+			o.actor, o.player, o.action = p.actor, p.player, p.action
+			return o
+		}
+	}
+	return o
+}
+
 // observed is one change with who made it.
 type observed struct {
 	at                        time.Time
 	object, field, from, to   string
 	manager                   string
 	actor, step, action, rule string
+	player                    string
 	declared                  bool      // a declared step standing in (old timelines)
 	made                      time.Time // its step's start, if earlier
 	message, failed           string
@@ -160,7 +199,7 @@ func attribute(o observed, runs []stepRun) observed {
 	name := o.object[strings.Index(o.object, "/")+1:]
 	targets := func(s stepRun) bool { return slices.Contains(s.targets, name) }
 	take := func(s stepRun) observed {
-		o.actor, o.step, o.action, o.rule = s.actor, s.name, s.action, s.rule
+		o.actor, o.step, o.action, o.rule, o.player = s.actor, s.name, s.action, s.rule, s.player
 		if s.start.Before(o.at) {
 			o.made = s.start
 		}

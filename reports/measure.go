@@ -65,7 +65,7 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	// worse can never move it (the score stays monotonic), and a stop's
 	// effect seen later (a node NotReady after its grace period) is inside.
 	anchor := t0
-	if i := slices.IndexFunc(runs, func(s stepRun) bool { return s.acts() && !s.start.Before(t0) }); i >= 0 {
+	if i := slices.IndexFunc(runs, func(s stepRun) bool { return s.acts() && s.player == "" && !s.start.Before(t0) }); i >= 0 {
 		anchor = runs[i].start
 	} else if len(all) > 0 {
 		anchor = all[0].at
@@ -99,6 +99,7 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	measureBlast(r, es, c)
 	measureWindows(r, m)
 	score(r)
+	measureTeam(r, m, es, c)
 	explain(r)
 	r.Warnings = AutomationFailures(es)
 	return r, nil
@@ -171,7 +172,7 @@ func (c *clock) changes(r *Report, runs []stepRun, all []observed) {
 			made = o.made
 		}
 		ch := Change{AtSeconds: c.at(o.at), MadeAtSeconds: c.at(made), Actor: o.actor, Object: o.object, Field: o.field, From: o.from, To: o.to,
-			Manager: o.manager, Step: o.step, Action: o.action, Rule: o.rule, Message: o.words(),
+			Manager: o.manager, Step: o.step, Action: o.action, Rule: o.rule, Player: o.player, Message: o.words(),
 			ControlPlane: o.object == "control-plane" && o.to != "" || o.action == "control-plane-upgrade"}
 		if o.failed != "" {
 			ch.Message += " (failed: " + o.failed + ")"

@@ -35,6 +35,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		ew.printf("\n> **⚠ The control plane was upgraded at %s, %s before the first breach (%s).** %s\n",
 			offset(cp.AtSeconds), seconds(r.beforeFirstBreach(*cp)), r.FirstBreach.Service, mdEscape(cp.Message))
 	}
+	if r.Team != nil && r.Team.Game {
+		writeTeamMarkdown(ew, r.Team)
+	}
 	ew.printf("\n## Score\n\n| component | weight | share | penalty | what |\n|---|---:|---:|---:|---|\n")
 	for _, c := range r.Components {
 		ew.printf("| %s | %.0f | %s | -%.1f | %s |\n", c.Name, c.Weight, pct(c.Share), c.Penalty, mdEscape(c.Detail))

@@ -63,6 +63,9 @@ func WriteText(w io.Writer, r *Report) error {
 	for _, line := range r.Explanation {
 		ew.printf("  - %s\n", line)
 	}
+	if r.Team != nil && r.Team.Game {
+		writeTeamText(ew, r.Team)
+	}
 	return ew.err
 }
 
@@ -83,6 +86,10 @@ func changeLine(ch Change) string {
 // drain", "outside: not made by the run".
 func byWhom(ch Change) string {
 	switch {
+	case ch.Player != "" && ch.Step != "":
+		return "player " + ch.Player + ", " + strings.Replace(ch.Step, ":", " ", 1)
+	case ch.Player != "":
+		return "player " + ch.Player
 	case ch.Actor == ActorOutside:
 		return "outside: not made by the run"
 	case ch.Rule != "":

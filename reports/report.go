@@ -87,6 +87,10 @@ type Report struct {
 	Nodes   []NodeLane    `json:"nodes"`
 	Pools   []PoolSummary `json:"pools"`
 
+	// Team is the response's measures and score: a game's players', or a
+	// replay's scripted operator's (par); nil when there is neither.
+	Team *Team `json:"team,omitempty"`
+
 	breached [][]bool // per service (in Services' order), per bucket
 }
 
@@ -254,6 +258,8 @@ type Change struct {
 	Step   string `json:"step,omitempty"`
 	Action string `json:"action,omitempty"`
 	Rule   string `json:"rule,omitempty"`
+	// Player is the game's player who made it.
+	Player string `json:"player,omitempty"`
 	// Message says it in words.
 	Message string `json:"message"`
 	// ControlPlane marks a control-plane upgrade: the change nobody knew of.

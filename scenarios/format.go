@@ -30,6 +30,28 @@ type scenarioFile struct {
 	Abort           []conditionFile      `yaml:"abort,omitempty" jsonschema:"description=Conditions that stop the timeline (the run still recovers)."`
 	MaxDuration     *time.Duration       `yaml:"maxDuration,omitempty" jsonschema:"description=Bound on the timeline; past it the run aborts. Default 15m."`
 	Horizon         *time.Duration       `yaml:"horizon,omitempty" jsonschema:"description=The score's span: from the first change (any actor) this long, the same on every topology and run; the run observes at least this long before it recovers. Default 5m, at most maxDuration."`
+	Play            *playFile            `yaml:"play,omitempty" jsonschema:"description=What gameday play adds to the replay: the players' briefing, role cards, hints and the time limit."`
+}
+
+type playFile struct {
+	Briefing  string         `yaml:"briefing,omitempty" jsonschema:"description=What every player is told before the game: who they are, what they run, how they are paged."`
+	Roles     []roleFile     `yaml:"roles,omitempty" jsonschema:"description=Role cards: private knowledge, each shown only in the kit of the players given the role."`
+	Hints     []hintFile     `yaml:"hints,omitempty" jsonschema:"description=Hints in the order they are released: by time since the first breach, by a condition, or by the facilitator (gameday play hint)."`
+	TimeLimit *time.Duration `yaml:"timeLimit,omitempty" jsonschema:"description=How long a game lasts at most, from its first step; what is still broken then counts. Default 20m."`
+}
+
+type roleFile struct {
+	Name    string   `yaml:"name" jsonschema:"required,description=The role's name: players take it with --players NAME=ROLE."`
+	Title   string   `yaml:"title,omitempty" jsonschema:"description=Who the role is, in a few words."`
+	Card    string   `yaml:"card" jsonschema:"required,description=What the player in this role knows, shown only in their kit."`
+	Knows   []string `yaml:"knows,omitempty" jsonschema:"description=The facts the card holds that others do not: names of timeline steps or business windows. The debrief says when each first reached someone else."`
+	Default bool     `yaml:"default,omitempty" jsonschema:"description=The role of every player given none."`
+}
+
+type hintFile struct {
+	Text  string         `yaml:"text" jsonschema:"required"`
+	After *time.Duration `yaml:"after,omitempty" jsonschema:"description=Released this long after the first breach of an objective."`
+	When  *conditionFile `yaml:"when,omitempty" jsonschema:"description=Released when this condition holds (after the first breach)."`
 }
 
 type fixturesFile struct {

@@ -193,7 +193,72 @@ func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, f
 		}
 		s.Abort = append(s.Abort, c)
 	}
+	errs = append(errs, v.play(f.Play, doc)...)
 	return s, errs
+}
+
+// play checks the game's part: roles with unique names, at most one default,
+// facts that name a step or a business window; hints with a text.
+func (v *validator) play(f *playFile, doc *yamlfile.Document) field.ErrorList {
+	p := field.NewPath("play")
+	v.s.Play.TimeLimit = DefaultTimeLimit
+	if f == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	v.s.Play.Briefing = strings.TrimSpace(f.Briefing)
+	if f.TimeLimit != nil {
+		v.s.Play.TimeLimit = *f.TimeLimit
+		errs = append(errs, positive(p.Child("timeLimit"), *f.TimeLimit)...)
+	}
+	facts := map[string]bool{}
+	for _, st := range v.s.Timeline {
+		facts[st.Name] = true
+	}
+	for _, w := range v.s.BusinessWindows {
+		facts[w.Name] = true
+	}
+	names, defaults := map[string]bool{}, 0
+	for i, rf := range f.Roles {
+		rp := p.Child("roles").Index(i)
+		errs = append(errs, dnsName(rp.Child("name"), rf.Name)...)
+		errs = append(errs, uniqueName(names, rf.Name, rp.Child("name"))...)
+		r := Role{Name: rf.Name, Title: strings.TrimSpace(rf.Title), Card: strings.TrimSpace(rf.Card), Default: rf.Default, Line: doc.Line(rp.String())}
+		if r.Card == "" {
+			errs = append(errs, field.Required(rp.Child("card"), "what the player in this role knows"))
+		}
+		for j, k := range rf.Knows {
+			if !facts[k] {
+				errs = append(errs, field.Invalid(rp.Child("knows").Index(j), k, "names no timeline step or business window of the scenario"))
+			}
+			r.Knows = append(r.Knows, k)
+		}
+		if rf.Default {
+			if defaults++; defaults > 1 {
+				errs = append(errs, field.Invalid(rp.Child("default"), true, "another role is the default already"))
+			}
+		}
+		v.s.Play.Roles = append(v.s.Play.Roles, r)
+	}
+	for i, hf := range f.Hints {
+		hp := p.Child("hints").Index(i)
+		h := Hint{Text: strings.TrimSpace(hf.Text), After: hf.After, Line: doc.Line(hp.String())}
+		if h.Text == "" {
+			errs = append(errs, field.Required(hp.Child("text"), "what the hint says"))
+		}
+		errs = append(errs, notNegative(hp.Child("after"), hf.After)...)
+		if hf.When != nil {
+			c, cerrs := v.condition(*hf.When, hp.Child("when"))
+			c.Line = doc.Line(hp.Child("when").String())
+			errs = append(errs, cerrs...)
+			if hf.When.Within != nil {
+				errs = append(errs, field.Forbidden(hp.Child("when", "within"), "only a step's after condition has a bound"))
+			}
+			h.When = &c
+		}
+		v.s.Play.Hints = append(v.s.Play.Hints, h)
+	}
+	return errs
 }
 
 func positive(p *field.Path, d time.Duration) field.ErrorList {

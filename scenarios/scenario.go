@@ -40,6 +40,62 @@ type Scenario struct {
 	// Horizon is the score's span, counted from the first change: the run
 	// observes at least this long before it recovers.
 	Horizon time.Duration
+	// Play is what a game of the scenario adds (gameday play).
+	Play Play
+}
+
+// DefaultTimeLimit bounds a game whose scenario does not say.
+const DefaultTimeLimit = 20 * time.Minute
+
+// Play is what a game adds to the replay: in a game the operator's steps
+// are not run; the team must reach their effects.
+type Play struct {
+	// Briefing is what every player is told before the game.
+	Briefing string
+	Roles    []Role
+	Hints    []Hint
+	// TimeLimit bounds the game, from its first step.
+	TimeLimit time.Duration
+}
+
+// Role is a role card: private knowledge for the players given it.
+type Role struct {
+	Name, Title, Card string
+	// Knows are the facts the card holds: timeline steps' or business
+	// windows' names.
+	Knows []string
+	// Default: the role of every player given none.
+	Default bool
+	Line    int
+}
+
+// DefaultRole is the role given to players named without one, if any.
+func (p Play) DefaultRole() (Role, bool) {
+	for _, r := range p.Roles {
+		if r.Default {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+// Role returns the role named name.
+func (p Play) Role(name string) (Role, bool) {
+	for _, r := range p.Roles {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+// Hint is released to the team after a time since the first breach, when a
+// condition holds, or when the facilitator asks.
+type Hint struct {
+	Text  string
+	After *time.Duration
+	When  *Condition
+	Line  int
 }
 
 // Probes configures the host-side HTTP probes.

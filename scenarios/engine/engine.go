@@ -40,6 +40,10 @@ type Options struct {
 	Retain bool
 	Image  string
 	Logger log.Logger
+	// audit: the API server writes an audit log of the players' requests (a game).
+	audit bool
+	// timeLimit is a game's.
+	timeLimit time.Duration
 }
 
 // Result is what a run measured about itself.
@@ -81,7 +85,7 @@ func Run(ctx context.Context, b Backend, o Options) (res *Result, err error) {
 
 	start := time.Now()
 	s.phase("timeline-start", "")
-	aborted, autoErrs, terr := runTimeline(ctx, o, s.env, s.watch, s.tl)
+	aborted, autoErrs, terr := runTimeline(ctx, o, s.env, s.watch, s.tl, replay(o, s.watch))
 	res.AutomationErrors = autoErrs
 	if aborted != "" {
 		res.Aborted = aborted
@@ -166,12 +170,37 @@ func steadyState(ctx context.Context, s *scenarios.Scenario, probes *observe.Pro
 	}
 }
 
+// mode is what differs between a replay and a game on the timeline.
+type mode struct {
+	// standIn, when set, is told of each step first and may take its place:
+	// in a game, an operator's step is not run; it waits for the team to
+	// reach its goal instead, so that the steps after it keep their order.
+	standIn func(ctx context.Context, st scenarios.Step) (bool, error)
+	// unbounded: a step's after condition waits as long as the timeline
+	// lasts, past its within (in a game, the team takes the time it takes).
+	unbounded bool
+	// limit bounds the timeline.
+	limit time.Duration
+	// afterSteps runs once every step has run (a replay observes to the
+	// scoring horizon; a game waits for its end).
+	afterSteps func(ctx context.Context, start time.Time, firstAct func() time.Time) error
+	// applied is told of each step applied (a game's console keeps its histories).
+	applied func(st scenarios.Step)
+}
+
+// replay is the mode of `gameday run`: every step, bounded waits, the horizon observed.
+func replay(o Options, w *watcher) mode {
+	return mode{limit: o.Scenario.MaxDuration, afterSteps: func(ctx context.Context, start time.Time, firstAct func() time.Time) error {
+		return observeHorizon(ctx, o.Scenario.Horizon, start, firstAct, w.obs, o.Logger)
+	}}
+}
+
 // runTimeline runs the steps in order while the automation rules and abort
 // conditions are watched. It returns why it aborted, if it did, and the
 // automation's steps that failed.
-func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl *timeline.Writer) (string, []string, error) {
+func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl *timeline.Writer, m mode) (string, []string, error) {
 	s := o.Scenario
-	ctx, cancel := context.WithTimeout(ctx, s.MaxDuration)
+	ctx, cancel := context.WithTimeout(ctx, m.limit)
 	defer cancel()
 	tctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -234,7 +263,11 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 					defer autoWG.Done()
 					for _, st := range r.Steps {
 						act(st)
-						if err := applyStep(tctx, env, st, r.Name, tl, logger); err != nil {
+						err := applyStep(tctx, env, st, r.Name, tl, logger)
+						if err == nil && m.applied != nil {
+							m.applied(st)
+						}
+						if err != nil {
 							// A step cut short by the end of the timeline did not fail.
 							if tctx.Err() == nil {
 								autoMu.Lock()
@@ -252,22 +285,33 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 
 	var err error
 	for _, st := range s.Timeline {
-		if err = waitFor(tctx, st, start, w); err != nil {
+		if m.standIn != nil {
+			var stood bool
+			if stood, err = m.standIn(tctx, st); err != nil {
+				break
+			} else if stood {
+				continue
+			}
+		}
+		if err = waitFor(tctx, st, start, w, !m.unbounded); err != nil {
 			break
 		}
 		act(st)
 		if err = applyStep(tctx, env, st, "", tl, logger); err != nil {
 			break
 		}
+		if m.applied != nil {
+			m.applied(st)
+		}
 	}
 	if err == nil {
-		err = observeHorizon(tctx, s.Horizon, start, firstAct, w.obs, logger)
+		err = m.afterSteps(tctx, start, firstAct)
 	}
 	stop(nil)
 	<-loopDone
 	autoWG.Wait()
 
-	aborted, err := whyStopped(ctx, tctx, s.MaxDuration, err)
+	aborted, err := whyStopped(ctx, tctx, m.limit, err)
 	return aborted, autoErrs, err
 }
 
@@ -275,7 +319,11 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 // automation failed, a step's condition never came, maxDuration), an error,
 // or the run's own context ending.
 func whyStopped(ctx, tctx context.Context, maxDuration time.Duration, err error) (string, error) {
-	if cause := context.Cause(tctx); cause != nil && !errors.Is(cause, context.Canceled) {
+	cause := context.Cause(tctx)
+	if errors.As(cause, new(gameOver)) {
+		return "", nil // a game ends as it should
+	}
+	if cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause.Error(), nil
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -331,7 +379,8 @@ type abortError struct{ msg string }
 func (e abortError) Error() string { return e.msg }
 
 // waitFor waits until a step may start: its offset, or its condition (plus delay).
-func waitFor(ctx context.Context, st scenarios.Step, start time.Time, w *watcher) error {
+// Unbounded (a game's), it waits past the condition's within.
+func waitFor(ctx context.Context, st scenarios.Step, start time.Time, w *watcher, bounded bool) error {
 	if st.At != nil {
 		return sleep(ctx, time.Until(start.Add(*st.At)))
 	}
@@ -341,7 +390,7 @@ func waitFor(ctx context.Context, st scenarios.Step, start time.Time, w *watcher
 	c := *st.After
 	bound := c.Within
 	var deadline <-chan time.Time
-	if bound > 0 {
+	if bound > 0 && bounded {
 		t := time.NewTimer(bound)
 		defer t.Stop()
 		deadline = t.C
@@ -491,6 +540,11 @@ func Recover(ctx context.Context, b Backend, name string, logger log.Logger) (in
 	j, err := OpenJournal(path, nil)
 	if err != nil {
 		return 0, err
+	}
+	// A game's players lose their rights, and what they changed is put
+	// back, before the scenario's changes are.
+	if err := recoverGame(ctx, client, b.ClusterDir(name), nil); err != nil {
+		return 0, recoveryFailed(path, name, err)
 	}
 	env := &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: rec.Topology, Journal: j}
 	n := len(j.Records())

@@ -33,6 +33,9 @@ type Backend interface {
 	// ClusterDir is where gameday keeps what it knows of a cluster (the
 	// recovery journal).
 	ClusterDir(name string) string
+	// AuditLog is where the audit log of a cluster created with Audit is
+	// read.
+	AuditLog(name string) string
 }
 
 // Kind is the kind backend.
@@ -78,7 +81,9 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return s, err
 	}
-	if err := timeline.WriteMeta(o.OutDir, MetaFor(o.Scenario, o.Topology.Name, o.Name)); err != nil {
+	meta := MetaFor(o.Scenario, o.Topology.Name, o.Name)
+	meta.TimeLimit = timeline.Duration(o.timeLimit)
+	if err := timeline.WriteMeta(o.OutDir, meta); err != nil {
 		return s, err
 	}
 	tl, err := timeline.Create(s.res.Timeline)
@@ -93,7 +98,7 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	s.phase("start", fmt.Sprintf("scenario %s on topology %s, cluster %s", o.Scenario.Name, o.Topology.Name, o.Name))
 
 	if _, err := b.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings(),
-		DeferDNS: true, Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
+		DeferDNS: true, Audit: o.audit, Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
 		if _, jerr := os.Stat(filepath.Join(b.ClusterDir(o.Name), JournalFile)); errors.Is(err, cluster.ErrExists) && jerr == nil {
 			// An earlier run died with changes in flight: say how to finish it.
 			return s, fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed, then `gameday cluster down --name %s`",

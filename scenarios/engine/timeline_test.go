@@ -58,7 +58,7 @@ abort:
 		client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 	}()
 	start := time.Now()
-	aborted, _, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, w, tl)
+	aborted, _, err := runTimelineReplay(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, w, tl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func runAutomation(t *testing.T, yaml string) (string, []string, []timeline.Entr
 		t.Fatal(err)
 	}
 	env := &steps.Env{Client: client, Topology: topo, Rand: steps.NewRand(1, 2), Journal: j}
-	aborted, autoErrs, err := runTimeline(context.Background(), Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
+	aborted, autoErrs, err := runTimelineReplay(context.Background(), Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestTimelineObservesUntilTheHorizon(t *testing.T) {
 				}()
 			}
 			start := time.Now()
-			aborted, _, err := runTimeline(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
+			aborted, _, err := runTimelineReplay(ctx, Options{Scenario: s, Topology: topo, Logger: log.NoopLogger{}}, env, &watcher{topo: topo, obs: obs}, tl)
 			if err != nil || aborted != "" {
 				t.Fatalf("aborted %q, err %v", aborted, err)
 			}
@@ -240,4 +240,8 @@ func watching(t *testing.T, client *fake.Clientset) (string, *timeline.Writer, *
 	}
 	t.Cleanup(obs.Stop)
 	return path, tl, obs
+}
+
+func runTimelineReplay(ctx context.Context, o Options, env *steps.Env, w *watcher, tl *timeline.Writer) (string, []string, error) {
+	return runTimeline(ctx, o, env, w, tl, replay(o, w))
 }

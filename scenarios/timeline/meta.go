@@ -40,6 +40,8 @@ type Meta struct {
 	Journeys []Journey `json:"journeys,omitempty"`
 	// KeepAlive is the share of probes sent on kept-alive connections.
 	KeepAlive float64 `json:"keep_alive,omitempty"`
+	// TimeLimit is a game's (gameday play); zero for a replay.
+	TimeLimit Duration `json:"time_limit,omitempty"`
 }
 
 // Journey is one probed endpoint of a service.

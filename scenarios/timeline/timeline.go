@@ -31,6 +31,12 @@ const (
 	// and Field say what, From and To how, Manager who the API server
 	// recorded (its field manager; empty for what a node's status shows).
 	KindChange = "change"
+
+	// A game's (gameday play):
+	KindAct  = "act"  // a player's request: kubectl's (the audit log's; reads summarised, Count) or the console's (Via)
+	KindGoal = "goal" // a goal reached (Step: the operator step it stands for), or lost again (Phase lost)
+	KindHint = "hint" // a hint released (Reason: why now)
+	KindFact = "fact" // a role card's private fact first reached another player (Name: the fact; Player: who; Message: how)
 )
 
 // Manager is the field manager the API server records for gameday's own
@@ -90,6 +96,17 @@ type Entry struct {
 	From    string `json:"from,omitempty"`
 	To      string `json:"to,omitempty"`
 	Manager string `json:"manager,omitempty"`
+
+	// a game's acts: who, through what, on what
+	Player      string `json:"player,omitempty"`
+	Via         string `json:"via,omitempty"` // kubectl (any API client, from the audit log) or console
+	Verb        string `json:"verb,omitempty"`
+	Resource    string `json:"resource,omitempty"`
+	Subresource string `json:"subresource,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	Code        int    `json:"code,omitempty"`
+	// Count is how many reads a summarised entry stands for.
+	Count int `json:"count,omitempty"`
 }
 
 // Bool is a *bool for Entry's optional flags.

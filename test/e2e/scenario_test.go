@@ -238,6 +238,9 @@ var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Orde
 			AddReportEntry("screenshot "+topo, shot)
 		}
 	})
+
+	// Games of the same scenario, with these replays as par.
+	gameSpecs(dir)
 })
 
 var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "scenario"), Ordered, func() {

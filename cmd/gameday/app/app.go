@@ -17,8 +17,10 @@ import (
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/cli"
 	clustercmd "gameday.dev/gameday/internal/cmd/cluster"
+	consolecmd "gameday.dev/gameday/internal/cmd/console"
 	"gameday.dev/gameday/internal/cmd/doctor"
 	fixturescmd "gameday.dev/gameday/internal/cmd/fixtures"
+	playcmd "gameday.dev/gameday/internal/cmd/play"
 	recovercmd "gameday.dev/gameday/internal/cmd/recover"
 	reportcmd "gameday.dev/gameday/internal/cmd/report"
 	runcmd "gameday.dev/gameday/internal/cmd/run"
@@ -26,6 +28,7 @@ import (
 	"gameday.dev/gameday/internal/cmd/up"
 	"gameday.dev/gameday/internal/cmd/version"
 	"gameday.dev/gameday/internal/yamlfile"
+	"gameday.dev/gameday/play"
 	"gameday.dev/gameday/scenarios"
 )
 
@@ -97,7 +100,9 @@ func ExitCode(err error) int {
 		errors.Is(err, fixtures.ErrUnknownRelease),
 		errors.Is(err, fixtures.ErrBadParam),
 		errors.Is(err, fixtures.ErrNotDeployed),
-		errors.Is(err, scenarios.ErrUnknownScenario):
+		errors.Is(err, scenarios.ErrUnknownScenario),
+		errors.Is(err, play.ErrBadPlayer),
+		errors.Is(err, play.ErrNothingToPlay):
 		if cli.ExitCode(err) == cli.ExitError {
 			return cli.ExitUsage
 		}
@@ -141,6 +146,6 @@ the incident did, and measures what users and SREs would have seen.`,
 	})
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
-	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
+	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), playcmd.NewCommand(g), consolecmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
 	return root, g
 }

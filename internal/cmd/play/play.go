@@ -1,0 +1,278 @@
+// Package play implements `gameday play`: a game day on a real cluster, with
+// people in the operator's seat.
+package play
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/internal/cmd/clusterlock"
+	"gameday.dev/gameday/reports"
+	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/scenarios/engine"
+)
+
+type flagpole struct {
+	Topology    string
+	Players     []string
+	Out         string
+	Name        string
+	Image       string
+	Retain      bool
+	TimeLimit   time.Duration
+	ConsoleAddr string
+	Par         string
+}
+
+// NewCommand returns `gameday play` and its subcommands.
+func NewCommand(g *cli.Globals) *cobra.Command {
+	f := &flagpole{}
+	cmd := &cobra.Command{
+		Use:   "play SCENARIO --players NAME[=ROLE],...",
+		Short: "Play a scenario as a game day: the incident on a real cluster, your team in the on-call seat",
+		Long: `Play a scenario (a built-in name or a file) as a game day on a new cluster:
+create it, deploy the fixtures and check the steady state as a replay does,
+then give each player a kit (their own kubeconfig, bound to an on-call
+engineer's rights, the cloud console's address and their token, the
+briefing and their role card) and start the clock.
+
+The scenario's faults and its automation run as in a replay; its operator
+steps do not: each is a goal the team must reach, recognised from its
+effect on the cluster however they got there. gameday reads what each
+player does from the API server's audit log and the console, releases the
+scenario's hints as they fall due, and ends the game when every goal is
+reached and every service has held its objective over a full window, at
+the time limit, or with ` + "`gameday play end`" + `. Then it puts back what the
+scenario and the players changed, writes the debrief and deletes the
+cluster (unless --retain). Ctrl-C recovers too, and exits 130.
+
+Players are NAME or NAME=ROLE: a role names one of the scenario's role
+cards; a player named without one gets its default role, if it has one.`,
+		Example: `  # a game of the seed incident for three players
+  gameday play cascading-outage --topology shared --players ana=developer,ben=ios-developer,chloe
+
+  # each player then uses their kit (printed when the clock starts):
+  export KUBECONFIG=gameday-play-cascading-outage-*/kits/chloe/kubeconfig
+  export GAMEDAY_KIT=gameday-play-cascading-outage-*/kits/chloe
+  kubectl get pods -n gameday
+  gameday console nodegroups
+
+  # the facilitator, from another terminal
+  gameday play hint --name gameday-shared
+  gameday play end --name gameday-shared`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), g, f, args[0]) },
+	}
+	cmd.Flags().StringVar(&f.Topology, "topology", "", "the topology to play on (default: the scenario's first)")
+	cmd.Flags().StringSliceVar(&f.Players, "players", nil, "the players, NAME or NAME=ROLE, comma-separated (required)")
+	cmd.Flags().StringVar(&f.Out, "out", "", "folder for the kits, the timeline and the debrief (default gameday-play-<scenario>-<time>)")
+	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: the cluster is <name>-<topology>")
+	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
+	cmd.Flags().BoolVar(&f.Retain, "retain", false, "keep the cluster after the game")
+	cmd.Flags().DurationVar(&f.TimeLimit, "time-limit", 0, "end the game after this long (default: the scenario's, or 20m)")
+	cmd.Flags().StringVar(&f.ConsoleAddr, "console-addr", "", "where the cloud console listens (default: a free port on 127.0.0.1)")
+	cmd.Flags().StringVar(&f.Par, "par", "", "a replay of the scenario on this topology (gameday run's folder, its topology's folder or report.json): the team's par")
+	cmd.AddCommand(newControl(g, "end", "End the game now: what is still broken counts", "gameday play end --name gameday-shared"),
+		newControl(g, "hint", "Release the game's next hint now", "gameday play hint --name gameday-shared"))
+	return cmd
+}
+
+// ParsePlayers reads --players: NAME or NAME=ROLE.
+func ParsePlayers(list []string) []engine.Player {
+	var out []engine.Player
+	for _, p := range list {
+		name, role, _ := strings.Cut(strings.TrimSpace(p), "=")
+		out = append(out, engine.Player{Name: name, Role: role})
+	}
+	return out
+}
+
+func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
+	if len(f.Players) == 0 {
+		return cli.Usagef("a game needs players: --players NAME[=ROLE],...")
+	}
+	if f.TimeLimit < 0 {
+		return cli.Usagef("--time-limit %s: must be positive", f.TimeLimit)
+	}
+	s, _, err := scenarios.Resolve(arg)
+	if err != nil {
+		return err
+	}
+	topo := s.Topologies[0]
+	if f.Topology != "" {
+		var have []string
+		found := false
+		for _, t := range s.Topologies {
+			have = append(have, t.Name)
+			if t.Name == f.Topology {
+				topo, found = t, true
+			}
+		}
+		if !found {
+			return cli.Usagef("scenario %s does not run on topology %q; it runs on %s", s.Name, f.Topology, strings.Join(have, ", "))
+		}
+	}
+	name := f.Name + "-" + topo.Name
+	if err := cluster.ValidateName(name); err != nil {
+		return err
+	}
+	var par *reports.Report
+	if f.Par != "" { // bad input fails before any cluster exists
+		if par, err = loadPar(f.Par, s, topo.Name); err != nil {
+			return err
+		}
+	}
+	players := ParsePlayers(f.Players)
+	for i, p := range players { // the default role, as the engine gives it, for the check
+		if r, ok := s.Play.DefaultRole(); ok && p.Role == "" {
+			players[i].Role = r.Name
+		}
+	}
+	if err := engine.ValidatePlayers(s, players); err != nil {
+		return cli.Usage(err)
+	}
+	k, err := cluster.NewKind(g.Logger())
+	if err != nil {
+		return err
+	}
+	if err := clusterlock.Take(g, k.Store, name); err != nil {
+		return err
+	}
+	out := f.Out
+	if out == "" {
+		out = fmt.Sprintf("gameday-play-%s-%s", s.Name, time.Now().Format("20060102-150405"))
+	}
+	dir := filepath.Join(out, topo.Name)
+	g.Logger().V(0).Infof("Playing %s on topology %s with %d players", s.Name, topo.Name, len(players))
+	res, err := engine.Play(ctx, engine.Kind(k), engine.Options{Scenario: s, Topology: topo, Name: name, OutDir: dir, Retain: f.Retain,
+		Image: f.Image, Logger: g.Logger()}, engine.PlayOptions{Players: players, ConsoleAddr: f.ConsoleAddr, TimeLimit: f.TimeLimit,
+		Ready: func(game *engine.Game) { printKits(g.Streams.Out, game, name) }})
+	if res != nil && res.Entries == 0 {
+		return err
+	}
+	r, rerr := reports.FromRun(dir)
+	if errors.Is(rerr, reports.ErrNoTimeline) {
+		return err
+	}
+	if rerr == nil && r.Team != nil {
+		r.Team.WithPar(par)
+	}
+	if rerr == nil {
+		_, rerr = reports.WriteFiles(dir, r)
+	}
+	if rerr == nil {
+		fmt.Fprintln(g.Streams.Out)
+		rerr = reports.WriteText(g.Streams.Out, r)
+	}
+	return errors.Join(err, rerr)
+}
+
+// printKits is what the facilitator reads out as the clock starts.
+func printKits(w io.Writer, game *engine.Game, name string) {
+	fmt.Fprintln(w)
+	if game.Briefing != "" {
+		fmt.Fprintf(w, "Briefing\n\n%s\n\n", indent(game.Briefing))
+	}
+	fmt.Fprintf(w, "The clock starts now: %d goals, %d hints, a time limit of %s. Kits:\n\n", len(game.Goals), game.Hints, game.TimeLimit)
+	t := cli.NewTable(w, "PLAYER", "ROLE", "KIT")
+	for _, k := range game.Kits {
+		role := k.Role
+		if role == "" {
+			role = "-"
+		}
+		t.Row(k.Player, role, k.Dir)
+	}
+	_ = t.Flush()
+	fmt.Fprintf(w, "\nEach player: export KUBECONFIG=<kit>/kubeconfig GAMEDAY_KIT=<kit>, then kubectl and `gameday console`; <kit>/README.md has their briefing and role card.\n")
+	fmt.Fprintf(w, "The facilitator: `gameday play hint --name %s` releases the next hint, `gameday play end --name %s` ends the game.\n\n", name, name)
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n  ")
+}
+
+// newControl is `gameday play end|hint`: a request to the running game, with
+// the facilitator's token from the cluster's folder. It takes no lock: the
+// game holds it.
+func newControl(g *cli.Globals, verb, short, example string) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:     verb,
+		Short:   short,
+		Example: "  " + example,
+		Args:    cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := cluster.NewKind(g.Logger())
+			if err != nil {
+				return err
+			}
+			if err := cluster.ValidateName(name); err != nil {
+				return err
+			}
+			data, err := os.ReadFile(filepath.Join(k.Store.ClusterDir(name), engine.GameFile))
+			if errors.Is(err, os.ErrNotExist) {
+				return cli.Usagef("no game is being played on cluster %q", name)
+			}
+			if err != nil {
+				return err
+			}
+			var ctl engine.GameControl
+			if err := json.Unmarshal(data, &ctl); err != nil {
+				return err
+			}
+			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, ctl.URL+"/game/"+verb, bytes.NewReader(nil))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+ctl.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return fmt.Errorf("the game on cluster %q does not answer (has it ended?): %w", name, err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("the game on cluster %q: %s: %s", name, resp.Status, strings.TrimSpace(string(body)))
+			}
+			fmt.Fprintf(g.Streams.Out, "%s\n", strings.TrimSpace(string(body)))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "gameday-shared", "the game's cluster")
+	return cmd
+}
+
+// loadPar reads the replay a game is compared with: the same scenario on the
+// same topology, with its scripted operator's measures.
+func loadPar(path string, s *scenarios.Scenario, topology string) (*reports.Report, error) {
+	rs, err := reports.LoadBaseline(path)
+	if err != nil {
+		return nil, cli.Usagef("--par %s: %v", path, err)
+	}
+	for _, r := range rs {
+		if r.Topology != topology {
+			continue
+		}
+		if r.Scenario != s.Name {
+			return nil, cli.Usagef("--par %s: a replay of %s, not of %s", path, r.Scenario, s.Name)
+		}
+		if r.Team == nil || r.Team.Game {
+			return nil, cli.Usagef("--par %s: not a replay with the scenario's operator steps (a game, or a replay from before gameday play)", path)
+		}
+		return r, nil
+	}
+	return nil, cli.Usagef("--par %s: no replay on topology %s there", path, topology)
+}

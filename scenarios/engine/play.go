@@ -1,0 +1,823 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/play"
+	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// A game (gameday play) is a mode of the same session: the scenario's faults
+// and automation run as in a replay, but its operator steps do not; each is
+// a goal the players must reach, recognised from its effect on the cluster.
+// The players act with their own kubeconfig and the console; the API
+// server's audit log and the console say what they did.
+
+// PlayOptions are what a game adds to Options.
+type PlayOptions struct {
+	Players []Player
+	// ConsoleAddr is where the console listens; "" is a free port on 127.0.0.1.
+	ConsoleAddr string
+	// TimeLimit bounds the game; zero: the scenario's.
+	TimeLimit time.Duration
+	// Ready is told once the kits are written, as the clock starts.
+	Ready func(*Game)
+	// JoinTimeout is how long the console's node group at a wrong version
+	// takes to fail; zero: the console's default.
+	JoinTimeout time.Duration
+}
+
+// Player is one player and the role card they hold ("" for none).
+type Player struct{ Name, Role string }
+
+// Game is what the players got, as the clock starts.
+type Game struct {
+	Briefing   string
+	Kits       []Kit
+	ConsoleURL string
+	Goals      []string
+	TimeLimit  time.Duration
+	Hints      int
+}
+
+// Kit is a player's folder: their kubeconfig, the console's address and
+// their token, the briefing and their role card.
+type Kit struct {
+	Player, Role, Dir, Kubeconfig string
+}
+
+// The files of a game in its cluster's folder: how `gameday play end|hint`
+// reach the game, and what the players may change as it was before the game
+// (for `gameday recover` after a crash).
+const (
+	GameFile     = "game.json"
+	SnapshotFile = "play-snapshot.json"
+)
+
+// GameControl is GameFile: the game's control address and the facilitator's token.
+type GameControl struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+	PID   int    `json:"pid"`
+}
+
+// ConsoleKit is a player's console.json.
+type ConsoleKit struct {
+	URL    string `json:"url"`
+	Token  string `json:"token"`
+	Player string `json:"player"`
+}
+
+// write is a player's write, as the audit log has it.
+type write struct {
+	player string
+	at     time.Time
+}
+
+// gameOver ends a game's timeline the way it should end (not an abort).
+type gameOver struct{ why string }
+
+func (g gameOver) Error() string { return g.why }
+
+// ValidatePlayers checks players' names and roles against the scenario.
+func ValidatePlayers(s *scenarios.Scenario, players []Player) error {
+	var names []string
+	for _, p := range players {
+		names = append(names, p.Name)
+		if _, ok := s.Play.Role(p.Role); p.Role != "" && !ok {
+			var roles []string
+			for _, r := range s.Play.Roles {
+				roles = append(roles, r.Name)
+			}
+			have := "it has none"
+			if len(roles) > 0 {
+				have = "it has " + strings.Join(roles, ", ")
+			}
+			return fmt.Errorf("%w: player %s: scenario %s has no role %q (%s)", play.ErrBadPlayer, p.Name, s.Name, p.Role, have)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w: a game needs at least one player", play.ErrBadPlayer)
+	}
+	return play.ValidatePlayers(names)
+}
+
+// Play runs a game of o.Scenario: the session's shared phases, then the
+// players' rights, kits and console, the timeline without the operator's
+// steps while a referee watches the goals, hints and the clock, and
+// recovery of everything the scenario and the players changed.
+func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Result, err error) {
+	goals, err := play.GoalsFor(o.Scenario, o.Topology)
+	if err != nil {
+		return &Result{Topology: o.Topology.Name}, err
+	}
+	for i, p := range po.Players {
+		if r, ok := o.Scenario.Play.DefaultRole(); ok && p.Role == "" {
+			po.Players[i].Role = r.Name
+		}
+	}
+	if err := ValidatePlayers(o.Scenario, po.Players); err != nil {
+		return &Result{Topology: o.Topology.Name}, err
+	}
+	if po.TimeLimit == 0 {
+		po.TimeLimit = o.Scenario.Play.TimeLimit
+	}
+	o.audit, o.timeLimit = true, po.TimeLimit
+	s, err := Open(ctx, b, o)
+	if err != nil {
+		return s.Result(), err
+	}
+	defer func() { err = errors.Join(err, s.Close()) }()
+	res = s.Result()
+
+	g := &game{s: s, o: o, po: po, goals: goals, dir: b.ClusterDir(o.Name), released: make([]bool, len(o.Scenario.Play.Hints)),
+		reached: make([]time.Time, len(goals)), broken: make([]bool, len(goals)), facts: map[string]bool{}, lastWriter: map[string]write{}}
+	gctx, end := context.WithCancelCause(ctx)
+	defer end(nil)
+	g.end = end
+	gerr := g.start(ctx, b)
+	var aborted string
+	var terr error
+	if gerr == nil {
+		refDone := make(chan struct{})
+		go func() { defer close(refDone); g.referee(gctx) }()
+		s.phase("timeline-start", "the game's clock starts")
+		var autoErrs []string
+		aborted, autoErrs, terr = runTimeline(gctx, o, s.env, s.watch, s.tl, g.mode())
+		res.AutomationErrors = autoErrs
+		why := context.Cause(gctx)
+		end(nil)
+		<-refDone
+		switch {
+		case aborted != "":
+			res.Aborted = aborted
+			s.phase("abort", aborted)
+		case errors.As(why, new(gameOver)):
+			s.phase("game-end", why.Error())
+			o.Logger.V(0).Infof(" • the game is over: %s", why)
+		}
+	}
+	g.stop()
+	rerr := recoverGame(context.WithoutCancel(ctx), s.env.Client, g.dir, s.tl)
+	if rerr == nil {
+		rerr = s.Recover(ctx)
+	} else {
+		rerr = recoveryFailed(filepath.Join(g.dir, JournalFile), o.Name, rerr)
+	}
+	s.phase("end", "")
+	switch {
+	case gerr != nil || rerr != nil:
+		return res, errors.Join(gerr, terr, rerr)
+	case terr != nil:
+		return res, terr
+	case aborted != "":
+		return res, fmt.Errorf("%w: %s", ErrAborted, aborted)
+	}
+	return res, nil
+}
+
+// recoverGame puts back what players may have changed: their rights go
+// first (they can change nothing more), then the app namespace and the
+// nodes as they were before the game. It does nothing on a cluster that had
+// no game.
+func recoverGame(ctx context.Context, client kubernetes.Interface, dir string, tl *timeline.Writer) error {
+	path := filepath.Join(dir, SnapshotFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, recoverTimeout)
+	defer cancel()
+	if err := play.Revoke(ctx, client, fixtures.Namespace); err != nil {
+		return fmt.Errorf("revoke the players' rights: %w", err)
+	}
+	var snap play.Snapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := play.Restore(ctx, client, &snap); err != nil {
+		return fmt.Errorf("put back what the players changed: %w", err)
+	}
+	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "players-recovered",
+		Message: "the players' rights revoked; the app namespace's objects and the nodes' schedulability and taints as before the game"})
+	_ = os.Remove(filepath.Join(dir, GameFile))
+	return os.Remove(path)
+}
+
+// game is a game under way.
+type game struct {
+	s     *Session
+	o     Options
+	po    PlayOptions
+	goals []play.Goal
+	dir   string
+	end   context.CancelCauseFunc
+
+	console *play.Console
+	server  *http.Server
+	audit   *play.AuditTail
+	// auditStop ends the audit tail; auditDone is closed once it has read
+	// the log a last time.
+	auditStop, auditDone chan struct{}
+	facilitator          string
+
+	mu       sync.Mutex
+	released []bool      // hints
+	reached  []time.Time // goals; zero: not yet
+	broken   []bool      // goals: seen not holding since the game began
+	// firstBreach is when an objective first failed: the page.
+	firstBreach time.Time
+	facts       map[string]bool  // facts known beyond their cards
+	applied     map[string]bool  // steps applied
+	lastWriter  map[string]write // deployment -> the last player's write
+	reads       map[readKey]int  // reads not yet written
+}
+
+// start takes the snapshot, grants the players' rights, writes their kits
+// and starts the console and the audit tail.
+func (g *game) start(ctx context.Context, b Backend) error {
+	env := g.s.env
+	snap, err := play.Take(ctx, env.Client, fixtures.Namespace)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(snap)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(g.dir, SnapshotFile), data, 0o600); err != nil {
+		return err
+	}
+	if err := play.Grant(ctx, env.Client, play.RightsFor(fixtures.Namespace)); err != nil {
+		return fmt.Errorf("grant the players' rights: %w", err)
+	}
+	var names []string
+	for _, p := range g.po.Players {
+		names = append(names, p.Name)
+	}
+	console, tokens, err := play.NewConsole(g.o.Name, &steppedProvider{ClusterProvider: &play.ClusterProvider{Env: env}, tl: g.s.tl}, names)
+	if err != nil {
+		return err
+	}
+	if g.po.JoinTimeout > 0 {
+		console.JoinTimeout = g.po.JoinTimeout
+	}
+	console.Actions = g.consoleAction
+	g.console = console
+	addr := g.po.ConsoleAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the console: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	tok := make([]byte, 24)
+	if _, err := rand.Read(tok); err != nil {
+		return err
+	}
+	g.facilitator = hex.EncodeToString(tok)
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", console.Handler())
+	mux.HandleFunc("POST /game/end", g.control(func() string { g.end(gameOver{"ended by the facilitator"}); return "the game ends" }))
+	mux.HandleFunc("POST /game/hint", g.control(g.hintNow))
+	g.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = g.server.Serve(ln) }()
+	ctl, _ := json.Marshal(GameControl{URL: url, Token: g.facilitator, PID: os.Getpid()})
+	if err := writeFileAtomic(filepath.Join(g.dir, GameFile), ctl, 0o600); err != nil {
+		return err
+	}
+
+	game := &Game{Briefing: g.o.Scenario.Play.Briefing, ConsoleURL: url, TimeLimit: g.po.TimeLimit, Hints: len(g.o.Scenario.Play.Hints)}
+	for _, gl := range g.goals {
+		game.Goals = append(game.Goals, gl.Text)
+	}
+	rec, err := b.Record(g.o.Name)
+	if err != nil {
+		return err
+	}
+	validity := g.po.TimeLimit + time.Hour
+	for _, p := range g.po.Players {
+		creds, err := play.Issue(ctx, env.Client, p.Name, validity)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(g.o.OutDir, "kits", p.Name)
+		kit := Kit{Player: p.Name, Role: p.Role, Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig")}
+		if err := play.WriteKubeconfig(kit.Kubeconfig, rec.Kubeconfig, g.o.Name, fixtures.Namespace, creds); err != nil {
+			return err
+		}
+		ck, _ := json.MarshalIndent(ConsoleKit{URL: url, Token: tokens[p.Name], Player: p.Name}, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, "console.json"), append(ck, '\n'), 0o600); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(kitReadme(g.o.Scenario, p, dir)), 0o600); err != nil {
+			return err
+		}
+		game.Kits = append(game.Kits, kit)
+		g.s.tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "kit", Player: p.Name, Message: "role " + orNone(p.Role)})
+	}
+
+	// What the game asks, for the debrief: its goals and hints.
+	for _, gl := range g.goals {
+		g.s.tl.Write(timeline.Entry{Kind: timeline.KindGoal, Phase: "set", Step: gl.Step, Message: gl.Text})
+	}
+	for i, h := range g.o.Scenario.Play.Hints {
+		g.s.tl.Write(timeline.Entry{Kind: timeline.KindHint, Phase: "set", Name: fmt.Sprint(i + 1), Message: h.Text})
+	}
+	g.audit = &play.AuditTail{Path: b.AuditLog(g.o.Name)}
+	g.auditStop, g.auditDone = make(chan struct{}), make(chan struct{})
+	go g.tailAudit()
+	if g.po.Ready != nil {
+		g.po.Ready(game)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// kitReadme is a player's README.md: the briefing, their card, their tools.
+func kitReadme(s *scenarios.Scenario, p Player, dir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Game day: %s (you are %s)\n\n", s.Name, p.Name)
+	if s.Play.Briefing != "" {
+		fmt.Fprintf(&b, "## Briefing\n\n%s\n\n", s.Play.Briefing)
+	}
+	if r, ok := s.Play.Role(p.Role); ok {
+		title := r.Name
+		if r.Title != "" {
+			title = r.Title
+		}
+		fmt.Fprintf(&b, "## Your role card: %s (for you only)\n\n%s\n\n", title, r.Card)
+	}
+	fmt.Fprintf(&b, "## Your tools\n\n    export KUBECONFIG=%s\n    kubectl get pods -n %s\n\n", filepath.Join(dir, "kubeconfig"), fixtures.Namespace)
+	fmt.Fprintf(&b, "    export GAMEDAY_KIT=%s\n    gameday console cluster\n    gameday console nodegroups\n    gameday console deploys\n", dir)
+	return b.String()
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// stop ends the console and the audit tail (reading the log a last time).
+func (g *game) stop() {
+	if g.server != nil {
+		_ = g.server.Close()
+	}
+	if g.console != nil {
+		g.console.Close()
+	}
+	if g.auditStop != nil {
+		close(g.auditStop)
+		<-g.auditDone
+		g.flushReads()
+	}
+}
+
+// control serves a facilitator's request (their token in the header).
+func (g *game) control(do func() string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+g.facilitator {
+			http.Error(w, "missing or wrong facilitator token", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintln(w, do())
+	}
+}
+
+// mode is the game's timeline: no operator step, unbounded waits, the
+// referee's end.
+func (g *game) mode() mode {
+	return mode{
+		standIn:   g.standIn,
+		unbounded: true,
+		// The referee ends the game at the time limit; this is a backstop.
+		limit: g.po.TimeLimit + time.Minute,
+		afterSteps: func(ctx context.Context, _ time.Time, _ func() time.Time) error {
+			<-ctx.Done()
+			return ctx.Err()
+		},
+		applied: g.stepApplied,
+	}
+}
+
+// standIn takes an operator step's place: it waits until the team has
+// reached the step's goal (a step with none, a note, is passed over).
+func (g *game) standIn(ctx context.Context, st scenarios.Step) (bool, error) {
+	if st.Actor != scenarios.ActorOperator {
+		return false, nil
+	}
+	i := slices.IndexFunc(g.goals, func(gl play.Goal) bool { return gl.Step == st.Name })
+	if i < 0 {
+		return true, nil
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		g.mu.Lock()
+		reached := !g.reached[i].IsZero()
+		g.mu.Unlock()
+		if reached {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// holders are the players whose cards hold a fact, or the role that holds
+// it if nobody plays it.
+func (g *game) holders(fact string) (players []string, role string) {
+	for _, r := range g.o.Scenario.Play.Roles {
+		if !slices.Contains(r.Knows, fact) {
+			continue
+		}
+		role = r.Name
+		for _, p := range g.po.Players {
+			if p.Role == r.Name {
+				players = append(players, p.Name)
+			}
+		}
+	}
+	return players, role
+}
+
+// by is who the console says made a change a step stands for.
+func (g *game) by(step string) string {
+	players, role := g.holders(step)
+	switch {
+	case len(players) > 0:
+		return strings.Join(players, ", ")
+	case role != "":
+		return role
+	}
+	return "automation"
+}
+
+// stepApplied keeps the console's histories as the provider's would be.
+func (g *game) stepApplied(st scenarios.Step) {
+	g.mu.Lock()
+	if g.applied == nil {
+		g.applied = map[string]bool{}
+	}
+	g.applied[st.Name] = true
+	g.mu.Unlock()
+	switch st.Action {
+	case scenarios.ActionControlPlaneUpgrade:
+		from := ""
+		if v, err := g.s.env.Client.Discovery().ServerVersion(); err == nil {
+			from = v.GitVersion
+		}
+		g.console.RecordUpgrade(play.Upgrade{From: from, To: st.Version, By: g.by(st.Name), At: time.Now()})
+	case scenarios.ActionRelease:
+		g.console.RecordDeploy(play.Deploy{Tier: string(st.Target.Tier), Release: st.Version, By: g.by(st.Name), At: time.Now()})
+	}
+}
+
+// consoleAction writes a console action into the timeline, and notes a
+// private fact reaching a player who did not hold it.
+func (g *game) consoleAction(a play.Action) {
+	g.s.tl.Write(timeline.Entry{Kind: timeline.KindAct, Via: "console", Player: a.Player, Verb: a.Verb, Name: a.Target, Message: a.Detail, Error: a.Error})
+	if a.Error == "" && (a.Verb == "create-nodegroup" || a.Verb == "delete-nodegroup") {
+		g.o.Logger.V(0).Infof(" • %s: console %s %s", a.Player, a.Verb, a.Target)
+	}
+	if a.Error != "" {
+		return
+	}
+	for _, st := range g.o.Scenario.Timeline {
+		reveals := (st.Action == scenarios.ActionControlPlaneUpgrade && a.Verb == "describe-cluster") ||
+			(st.Action == scenarios.ActionRelease && a.Verb == "list-deploys")
+		if reveals {
+			g.learned(st.Name, a.Player, "read it in the console ("+a.Verb+")")
+		}
+	}
+}
+
+// learned notes fact reaching player, the first time it reaches anyone
+// whose card did not hold it, once the fact is true (its step applied).
+func (g *game) learned(fact, player, how string) {
+	holders, role := g.holders(fact)
+	if role == "" || slices.Contains(holders, player) {
+		return
+	}
+	g.mu.Lock()
+	if !g.applied[fact] || g.facts[fact] {
+		g.mu.Unlock()
+		return
+	}
+	g.facts[fact] = true
+	g.mu.Unlock()
+	g.s.tl.Write(timeline.Entry{Kind: timeline.KindFact, Name: fact, Player: player, Message: how, Reason: "held by " + role})
+}
+
+// tailAudit reads the players' requests from the API server's audit log
+// each second: every change as it is, reads summarised.
+func (g *game) tailAudit() {
+	defer close(g.auditDone)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	flush := time.NewTicker(15 * time.Second)
+	defer flush.Stop()
+	for {
+		g.readAudit()
+		select {
+		case <-g.auditStop:
+			g.readAudit()
+			return
+		case <-flush.C:
+			g.flushReads()
+		case <-t.C:
+		}
+	}
+}
+
+func (g *game) readAudit() {
+	acts, err := g.audit.Next()
+	if err != nil {
+		g.o.Logger.Warnf("reading the audit log: %v", err)
+	}
+	for _, a := range acts {
+		if !a.Write() {
+			g.mu.Lock()
+			if g.reads == nil {
+				g.reads = map[readKey]int{}
+			}
+			g.reads[readKey{a.Player, a.Verb, a.Resource}]++
+			g.mu.Unlock()
+			if a.Resource == "replicasets" && a.Namespace == fixtures.Namespace {
+				for _, st := range g.o.Scenario.Timeline {
+					if st.Action == scenarios.ActionRelease {
+						g.learned(st.Name, a.Player, "read the rollout history (kubectl)")
+					}
+				}
+			}
+			continue
+		}
+		if a.Resource == "deployments" && a.Code < 300 {
+			g.mu.Lock()
+			g.lastWriter[a.Name] = write{a.Player, a.At}
+			g.mu.Unlock()
+		}
+		what := a.Resource
+		if a.Subresource != "" {
+			what += "/" + a.Subresource
+		}
+		if a.Name != "" {
+			what += " " + a.Name
+		}
+		g.s.tl.Write(timeline.Entry{Time: a.At, Kind: timeline.KindAct, Via: "kubectl", Player: a.Player, Verb: a.Verb, Resource: a.Resource,
+			Subresource: a.Subresource, Namespace: a.Namespace, Name: a.Name, Code: a.Code})
+		g.o.Logger.V(0).Infof(" • %s: %s %s (%d)", a.Player, a.Verb, what, a.Code)
+	}
+}
+
+// flushReads writes the reads summed since the last flush, one entry per
+// player, verb and resource.
+func (g *game) flushReads() {
+	g.mu.Lock()
+	reads := g.reads
+	g.reads = nil
+	g.mu.Unlock()
+	keys := make([]readKey, 0, len(reads))
+	for k := range reads {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b readKey) int {
+		return strings.Compare(a.player+" "+a.verb+" "+a.resource, b.player+" "+b.verb+" "+b.resource)
+	})
+	for _, k := range keys {
+		g.s.tl.Write(timeline.Entry{Kind: timeline.KindAct, Via: "kubectl", Player: k.player, Verb: k.verb, Resource: k.resource, Count: reads[k]})
+	}
+}
+
+// readKey sums a player's reads: a non-resource request (discovery) has no resource.
+type readKey struct{ player, verb, resource string }
+
+// hintNow releases the next hint not released yet (the facilitator's).
+func (g *game) hintNow() string {
+	for i := range g.o.Scenario.Play.Hints {
+		if g.release(i, "the facilitator asked") {
+			return fmt.Sprintf("hint %d released", i+1)
+		}
+	}
+	return "every hint is out already"
+}
+
+// release releases hint i once.
+func (g *game) release(i int, why string) bool {
+	g.mu.Lock()
+	if g.released[i] {
+		g.mu.Unlock()
+		return false
+	}
+	g.released[i] = true
+	g.mu.Unlock()
+	h := g.o.Scenario.Play.Hints[i]
+	g.s.tl.Write(timeline.Entry{Kind: timeline.KindHint, Phase: "released", Name: fmt.Sprint(i + 1), Message: h.Text, Reason: why})
+	g.o.Logger.V(0).Infof(" ? hint %d (%s): %s", i+1, why, h.Text)
+	return true
+}
+
+// referee watches the game each half second: goals broken and reached,
+// the first breach, hints due, and the end (every goal reached and every
+// objective held over its window, or the time limit).
+func (g *game) referee(ctx context.Context) {
+	start := time.Now()
+	s := g.o.Scenario
+	hintT := make([]tracker, len(s.Play.Hints))
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	lastRelease := map[string]string{}
+	var won time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		state := g.state()
+		all := true
+		for i, gl := range g.goals {
+			holds := gl.Holds(state)
+			g.mu.Lock()
+			switch {
+			case !holds && !g.broken[i]:
+				g.broken[i] = true
+			case holds && g.broken[i] && g.reached[i].IsZero():
+				g.reached[i] = now
+				g.s.tl.Write(timeline.Entry{Kind: timeline.KindGoal, Phase: "reached", Step: gl.Step, Message: gl.Text})
+				g.o.Logger.V(0).Infof(" ✓ goal reached: %s", gl.Text)
+			}
+			all = all && !g.reached[i].IsZero() && holds
+			g.mu.Unlock()
+		}
+		held := true
+		for _, obj := range s.Objectives {
+			win := g.s.watch.probes.Last(obj.Key(), obj.Window)
+			ok := win.Total > 0 && win.Ratio() >= obj.SuccessRatio && win.P95 <= obj.Latency
+			if !ok && win.Total > 0 {
+				g.mu.Lock()
+				if g.firstBreach.IsZero() {
+					g.firstBreach = now
+				}
+				g.mu.Unlock()
+			}
+			held = held && ok
+		}
+		g.deploys(state, lastRelease)
+		g.mu.Lock()
+		breach := g.firstBreach
+		g.mu.Unlock()
+		for i, h := range s.Play.Hints {
+			if breach.IsZero() || !won.IsZero() {
+				break // hints come after the page, and not once the game is won
+			}
+			due := h.After != nil && now.Sub(breach) >= *h.After
+			if h.When != nil && hintT[i].update(now, g.s.watch.holds(*h.When), *h.When) {
+				due = true
+			}
+			if due {
+				g.release(i, hintWhy(h, now.Sub(breach)))
+			}
+		}
+		// Won: the score still spans the scenario's horizon, as a replay's
+		// does (par), so the game observes to it.
+		horizon := start.Add(s.Horizon + time.Second)
+		switch {
+		case all && held && won.IsZero():
+			won = now
+			g.s.tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "game-won", Message: "every goal reached, and every service held its objective over a full window"})
+			g.o.Logger.V(0).Infof(" ✓ every goal reached, and every service held its objective over a full window")
+			if now.Before(horizon) {
+				g.o.Logger.V(0).Infof(" • observing until the scoring horizon (%s more)", time.Until(horizon).Round(time.Second))
+			}
+		case !won.IsZero() && !now.Before(horizon):
+			g.end(gameOver{"every goal reached, and every service held its objective over a full window"})
+			return
+		case now.Sub(start) >= g.po.TimeLimit:
+			g.end(gameOver{fmt.Sprintf("the time limit (%s) is reached; what is still broken counts", g.po.TimeLimit)})
+			return
+		}
+	}
+}
+
+func hintWhy(h scenarios.Hint, sinceBreach time.Duration) string {
+	if h.After != nil && sinceBreach >= *h.After {
+		return fmt.Sprintf("%s after the first breach", h.After)
+	}
+	return "its condition holds: " + string(h.When.Type)
+}
+
+// deploys adds a tier's release change the players made to the console's
+// deploy history, by the last player who wrote its Deployment.
+func (g *game) deploys(state *play.State, last map[string]string) {
+	for _, d := range state.Deployments {
+		rel := fixtures.RunningRelease(&d.Spec.Template.Spec)
+		prev, seen := last[d.Name]
+		last[d.Name] = rel
+		if !seen || prev == rel {
+			continue
+		}
+		g.mu.Lock()
+		w := g.lastWriter[d.Name]
+		g.mu.Unlock()
+		// A release change soon after a player wrote the Deployment is
+		// theirs; the scenario's own releases are its steps'.
+		if w.player != "" && time.Since(w.at) < 30*time.Second {
+			g.console.RecordDeploy(play.Deploy{Tier: d.Name, Release: rel, By: w.player, At: time.Now()})
+		}
+	}
+}
+
+// state is the cluster as the observers see it, for the goals.
+func (g *game) state() *play.State {
+	st := &play.State{}
+	obs := g.s.watch.obs
+	nodes, _ := obs.Nodes.List(labels.Everything())
+	for _, n := range nodes {
+		st.Nodes = append(st.Nodes, *n)
+	}
+	for _, p := range obs.PodsMatching(nil) {
+		st.Pods = append(st.Pods, *p)
+	}
+	deps, _ := obs.Deployments.List(labels.Everything())
+	for _, d := range deps {
+		st.Deployments = append(st.Deployments, *d)
+	}
+	return st
+}
+
+// steppedProvider writes what the console does to the cluster into the
+// timeline as the player's steps, so that the changes it makes (nodes
+// brought into service, or out) are theirs in the debrief.
+type steppedProvider struct {
+	*play.ClusterProvider
+	tl *timeline.Writer
+}
+
+func (p *steppedProvider) step(ctx context.Context, action, group string, do func() ([]string, error)) error {
+	player, name := play.PlayerFrom(ctx), "console:"+group
+	p.tl.Write(timeline.Entry{Kind: timeline.KindStep, Phase: "start", Step: name, Action: action, Actor: string(scenarios.ActorOperator), Player: player, Change: true})
+	targets, err := do()
+	e := timeline.Entry{Kind: timeline.KindStep, Phase: "end", Step: name, Action: action, Actor: string(scenarios.ActorOperator), Player: player, Change: true, Targets: targets}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	p.tl.Write(e)
+	return err
+}
+
+func (p *steppedProvider) Provision(ctx context.Context, name, version string) (play.NodeGroup, error) {
+	var ng play.NodeGroup
+	err := p.step(ctx, string(scenarios.ActionProvisionPool), name, func() ([]string, error) {
+		var err error
+		ng, err = p.ClusterProvider.Provision(ctx, name, version)
+		return p.nodesOf(ctx, name), err
+	})
+	return ng, err
+}
+
+func (p *steppedProvider) Retire(ctx context.Context, name string) error {
+	targets := p.nodesOf(ctx, name)
+	return p.step(ctx, "retire-pool", name, func() ([]string, error) { return targets, p.ClusterProvider.Retire(ctx, name) })
+}
+
+// nodesOf are the nodes of a group the console made.
+func (p *steppedProvider) nodesOf(ctx context.Context, group string) []string {
+	return p.ClusterProvider.NodesOf(ctx, group)
+}

@@ -1,0 +1,337 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"gameday.dev/gameday/reports"
+	"gameday.dev/gameday/scenarios/timeline"
+)
+
+// A bot plays a game as a person would: with its kit (its own kubeconfig,
+// kubectl, and `gameday console`), never through gameday's internals. It
+// logs the moment of each thing it does, for the debrief to be checked
+// against.
+type bot struct {
+	name, kit string
+	mu        sync.Mutex
+	log       map[string]time.Time // what -> when it was done (the first time)
+}
+
+func newBot(name, out, topo string) *bot {
+	return &bot{name: name, kit: filepath.Join(out, topo, "kits", name), log: map[string]time.Time{}}
+}
+
+func (b *bot) note(what string, at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.log[what]; !ok {
+		b.log[what] = at
+	}
+	GinkgoWriter.Printf("bot %s %s: %s\n", b.name, at.Format("15:04:05.000"), what)
+}
+
+// kubectl runs kubectl as the player.
+func (b *bot) kubectl(args ...string) (string, error) {
+	cmd := exec.Command(kubectlBin(), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(b.kit, "kubeconfig"))
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	b.note("kubectl "+strings.Join(args, " "), start)
+	return string(out), err
+}
+
+// console runs `gameday console` with the player's kit.
+func (b *bot) console(args ...string) (string, error) {
+	cmd := exec.Command(*gamedayBin, append([]string{"console", "--kit", b.kit}, args...)...)
+	cmd.Env = suiteEnv()
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	b.note("console "+strings.Join(args, " "), start)
+	return string(out), err
+}
+
+// until polls f every second until it is true, or fails after limit.
+func until(limit time.Duration, what string, f func() bool) {
+	GinkgoHelper()
+	Eventually(f).WithTimeout(limit).WithPolling(time.Second).Should(BeTrue(), what)
+}
+
+// readyReplicas reads a Deployment's ready replicas as the player.
+func (b *bot) readyReplicas(tier string) int {
+	out, err := b.kubectl("get", "deployment", tier, "-o", "jsonpath={.status.readyReplicas}")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	fmt.Sscan(out, &n)
+	return n
+}
+
+// crashing reads whether a tier's pods restart, as the player.
+func (b *bot) crashing(tier string) bool {
+	out, err := b.kubectl("get", "pods", "-l", "gameday.dev/tier="+tier, "-o", "jsonpath={.items[*].status.containerStatuses[*].restartCount}")
+	return err == nil && strings.Trim(out, "0 ") != ""
+}
+
+// fix is what the on-call engineer does for cascading-outage: read the
+// evidence, roll the workers back, and create a node group at the control
+// plane's version.
+func (b *bot) fix(pool string) {
+	GinkgoHelper()
+	until(4*time.Minute, "the workers crash", func() bool { return b.crashing("workers") })
+	out, _ := b.kubectl("get", "pods", "-o", "wide")
+	GinkgoWriter.Println(out)
+	until(4*time.Minute, "the pool "+pool+" is lost", func() bool {
+		out, err := b.kubectl("get", "nodes", "-l", "gameday.dev/pool="+pool, "--no-headers", "-o", "custom-columns=STATUS:.status.conditions[?(@.type==\"Ready\")].status")
+		return err == nil && strings.TrimSpace(out) != "" && !strings.Contains(out, "True")
+	})
+	_, err := b.console("deploys")
+	Expect(err).NotTo(HaveOccurred())
+	out, err = b.console("cluster", "-o", "json")
+	Expect(err).NotTo(HaveOccurred(), out)
+	var cl struct{ Version string }
+	Expect(json.Unmarshal([]byte(out), &cl)).To(Succeed())
+	out, err = b.console("nodegroups")
+	Expect(err).NotTo(HaveOccurred(), out)
+	GinkgoWriter.Println(out)
+	out, err = b.kubectl("rollout", "undo", "deployment/workers")
+	Expect(err).NotTo(HaveOccurred(), out)
+	out, err = b.console("nodegroup", "create", pool+"-new", "--version", cl.Version)
+	Expect(err).NotTo(HaveOccurred(), out)
+}
+
+// startGame starts `gameday play` and waits for the kits.
+func startGame(args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	GinkgoHelper()
+	cmd := exec.Command(*gamedayBin, append([]string{"play"}, args...)...)
+	cmd.Env = suiteEnv()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() { _ = cmd.Process.Kill() })
+	Eventually(stdout.String).WithTimeout(5*time.Minute).WithPolling(200*time.Millisecond).Should(ContainSubstring("The clock starts now"),
+		func() string { return stderr.String() })
+	return cmd, stdout, stderr
+}
+
+// waitGame waits for the game to end by itself.
+func waitGame(cmd *exec.Cmd, stdout, stderr *syncBuffer) int {
+	GinkgoHelper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	Eventually(done).WithTimeout(15 * time.Minute).Should(Receive(&err))
+	GinkgoWriter.Printf("stdout of the game:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	Expect(err).NotTo(HaveOccurred())
+	return 0
+}
+
+// actAt is when the report says a player did what, or zero.
+func actAt(r *reports.Report, player, what string) time.Time {
+	for _, p := range r.Team.Players {
+		for _, a := range p.Acts {
+			if p.Name == player && strings.Contains(a.What, what) {
+				return r.Start.Add(time.Duration(a.AtSeconds * float64(time.Second)))
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// gameSpecs play cascading-outage with bots, after the replays in dir
+// (par): on shared an on-call bot fixes it; on separate a second bot first
+// drains the frontend's pool (harm), then fixes it.
+func gameSpecs(dir map[string]string) {
+	Context("played on shared by a bot", Ordered, func() {
+		const name = "e2e-game"
+		var rep *reports.Report
+		var es []timeline.Entry
+		var sam *bot
+		var code int
+		var stdout string
+
+		BeforeAll(func() {
+			out := GinkgoT().TempDir()
+			DeferCleanup(func() { gameday("cluster", "down", "--name", name+"-shared", "-q") })
+			start := time.Now()
+			cmd, so, se := startGame("cascading-outage", "--topology", "shared", "--players", "dev=developer,sam", "--name", name,
+				"--out", out, "--par", dir["shared"])
+			AddReportEntry("gameday play -> the players' kits ready", time.Since(start).Round(100*time.Millisecond).String())
+			sam = newBot("sam", out, "shared")
+			sam.fix("app")
+			code = waitGame(cmd, so, se)
+			stdout = so.String()
+			var err error
+			rep, err = reports.Load(filepath.Join(out, "shared", "report.json"))
+			Expect(err).NotTo(HaveOccurred())
+			es = readTimeline(filepath.Join(out, "shared", "timeline.jsonl"))
+		})
+
+		It("ends by itself once both goals are reached and the services held, and exits 0", func() {
+			Expect(code).To(Equal(0))
+			Expect(rep.Team).NotTo(BeNil())
+			Expect(rep.Team.EndedBy).To(ContainSubstring("every goal reached"))
+			for _, g := range rep.Team.Goals {
+				Expect(g.AtSeconds).NotTo(BeNil(), "goal %s reached", g.Step)
+			}
+			Expect(rep.Team.Goals).To(HaveLen(2))
+		})
+
+		It("lists each of the bot's actions under its name, at the times it logged them", func() {
+			for what, logged := range map[string]string{
+				"patch deployments workers":        "kubectl rollout undo deployment/workers",
+				"console create-nodegroup app-new": "console nodegroup create app-new --version",
+			} {
+				var at time.Time
+				for k, t := range sam.log {
+					if strings.HasPrefix(k, logged) {
+						at = t
+					}
+				}
+				Expect(at).NotTo(BeZero(), "the bot logged %q", logged)
+				got := actAt(rep, "sam", what)
+				Expect(got).NotTo(BeZero(), "the debrief lists sam's %q", what)
+				Expect(got.Sub(at)).To(BeNumerically("~", 0, 2*time.Second), "%q: the debrief says %s, the bot logged %s", what, got, at)
+			}
+		})
+
+		It("shows the team's score, each component, and par: the replay's scripted operator", func() {
+			Expect(rep.Team.Components).To(HaveLen(4))
+			Expect(rep.Team.Par).NotTo(BeNil())
+			Expect(rep.Team.Par.Game).To(BeFalse())
+			Expect(stdout).To(MatchRegexp(`team score [\d.]+/100 \(par [\d.]+/100`))
+			AddReportEntry("team score vs par", fmt.Sprintf("%s vs %s; recovered %v vs %v s after the page", reports.ScoreText(rep.Team.Score),
+				reports.ScoreText(rep.Team.Par.Score), deref(rep.Team.TimeToRecoverSeconds), deref(rep.Team.Par.TimeToRecoverSeconds)))
+		})
+
+		It("says when the upgrade first became known beyond the developer's card: the bot's console read", func() {
+			var fact *reports.Fact
+			for i, f := range rep.Team.Facts {
+				if f.Name == "control-plane-upgrade" {
+					fact = &rep.Team.Facts[i]
+				}
+			}
+			Expect(fact).NotTo(BeNil(), "facts: %+v", rep.Team.Facts)
+			Expect(fact.Player).To(Equal("sam"))
+			Expect(fact.HeldBy).To(Equal("developer"))
+			at := rep.Start.Add(time.Duration(fact.AtSeconds * float64(time.Second)))
+			Expect(at.Sub(sam.log["console cluster -o json"])).To(BeNumerically("~", 0, 2*time.Second))
+		})
+
+		It("writes every console action and each player's changes into the timeline", func() {
+			var console, writes int
+			for _, e := range es {
+				if e.Kind == timeline.KindAct && e.Via == "console" && e.Player == "sam" {
+					console++
+				}
+				if e.Kind == timeline.KindAct && e.Via == "kubectl" && e.Count == 0 && e.Player == "sam" {
+					writes++
+				}
+			}
+			Expect(console).To(BeNumerically(">=", 4))
+			Expect(writes).To(BeNumerically(">=", 1))
+		})
+	})
+
+	Context("played on separate by a bot that first drains the frontend's pool", Ordered, func() {
+		const name = "e2e-harm"
+		const cluster = name + "-separate"
+		var rep *reports.Report
+		var riley *bot
+		var drained time.Time
+
+		BeforeAll(func() {
+			out := GinkgoT().TempDir()
+			DeferCleanup(func() { gameday("cluster", "down", "--name", cluster, "-q") })
+			cmd, so, se := startGame("cascading-outage", "--topology", "separate", "--players", "riley", "--name", name,
+				"--out", out, "--par", dir["separate"], "--retain")
+			riley = newBot("riley", out, "separate")
+			// Things a player may do that the game must put back.
+			_, err := riley.kubectl("create", "configmap", "riley-notes", "--from-literal=seen=workers")
+			Expect(err).NotTo(HaveOccurred())
+			_, err = riley.kubectl("scale", "deployment/api", "--replicas=3")
+			Expect(err).NotTo(HaveOccurred())
+			out2, err := riley.kubectl("drain", "-l", "gameday.dev/pool=frontend", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s")
+			Expect(err).NotTo(HaveOccurred(), out2)
+			drained = riley.log["kubectl drain -l gameday.dev/pool=frontend --ignore-daemonsets --delete-emptydir-data --timeout=60s"]
+			until(2*time.Minute, "the frontend is down", func() bool { return riley.readyReplicas("frontend") == 0 })
+			_, err = riley.kubectl("uncordon", "-l", "gameday.dev/pool=frontend")
+			Expect(err).NotTo(HaveOccurred())
+			riley.fix("backend")
+			Expect(waitGame(cmd, so, se)).To(Equal(0))
+			rep, err = reports.Load(filepath.Join(out, "separate", "report.json"))
+			Expect(err).NotTo(HaveOccurred())
+		})
+
+		It("flags the drain as harmful and attributes the frontend's outage to it", func() {
+			Expect(rep.Team.Harmful).NotTo(BeEmpty())
+			h := rep.Team.Harmful[0]
+			Expect(h.Player).To(Equal("riley"))
+			Expect(h.Service).To(Equal("frontend"))
+			Expect(h.Act).To(SatisfyAny(ContainSubstring("nodes"), ContainSubstring("pods")))
+			at := rep.Start.Add(time.Duration(h.AtSeconds * float64(time.Second)))
+			Expect(at.Sub(drained)).To(BeNumerically("~", 0, 5*time.Second))
+			Expect(rep.Team.Components[3].Penalty).To(BeNumerically(">", 0))
+		})
+
+		It("undoes every change of the player and of the scenario, as the control plane's own kubectl sees", func() {
+			cp := cluster + "-control-plane"
+			k := func(args ...string) string {
+				return docker(append([]string{"exec", cp, "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"}, args...)...)
+			}
+			Expect(k("get", "configmap", "-n", "gameday", "--ignore-not-found", "riley-notes")).To(BeEmpty())
+			Expect(k("get", "deployment", "-n", "gameday", "api", "-o", "jsonpath={.spec.replicas}")).To(Equal("2"))
+			Expect(k("get", "nodes", "-l", "gameday.dev/pool=frontend", "-o", "jsonpath={.items[*].spec.unschedulable}")).To(BeEmpty())
+			Expect(k("get", "clusterrolebindings,clusterroles,validatingadmissionpolicies,validatingadmissionpolicybindings", "-l", "gameday.dev/play", "-o", "name")).To(BeEmpty())
+			Expect(k("get", "roles,rolebindings", "-A", "-l", "gameday.dev/play", "-o", "name")).To(BeEmpty())
+			for _, tier := range []string{"frontend", "api", "workers"} {
+				Expect(k("get", "deployment", "-n", "gameday", tier, "-o", "jsonpath={.status.readyReplicas}")).NotTo(BeEmpty(), tier)
+			}
+			// And the player can do nothing any more.
+			out, err := riley.kubectl("get", "pods")
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("forbidden"))
+		})
+	})
+}
+
+func deref(f *float64) any {
+	if f == nil {
+		return "never"
+	}
+	return *f
+}
+
+var kubectlOnce sync.Once
+var kubectlPath string
+
+// kubectlBin is kubectl from PATH, else the one in the node image.
+func kubectlBin() string {
+	kubectlOnce.Do(func() {
+		if p, err := exec.LookPath("kubectl"); err == nil {
+			kubectlPath = p
+			return
+		}
+		dir, err := os.MkdirTemp("", "gameday-e2e-kubectl")
+		Expect(err).NotTo(HaveOccurred())
+		kubectlPath = filepath.Join(dir, "kubectl")
+		out, err := exec.Command("sh", "-c", "docker run --rm --entrypoint cat gameday/node:offline /usr/bin/kubectl > "+kubectlPath+" && chmod +x "+kubectlPath).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+	})
+	return kubectlPath
+}
