@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/golden"
+	"gameday.dev/gameday/play"
 	"gameday.dev/gameday/reports/reporttest"
 )
 
@@ -99,6 +102,18 @@ func TestExitCodes(t *testing.T) {
 		{name: "run against a baseline of its own scenario", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", recorded}, code: 0},
 		{name: "run against a report.json of an older score", args: []string{"run", "cascading-outage", "--dry-run", "--baseline", oldReport}, code: 2,
 			errHas: oldReport + " was scored by an older gameday (no scoring version)"},
+		{name: "play help has examples", args: []string{"play", "--help"}, code: 0, stdoHas: "--players ana=developer,ben=ios-developer,chloe"},
+		{name: "play without players", args: []string{"play", "cascading-outage"}, code: 2, errHas: "a game needs players"},
+		{name: "play with a player name that is no DNS label", args: []string{"play", "cascading-outage", "--players", "Ana_B"}, code: 2, errHas: `invalid player name`},
+		{name: "play with a reserved player name", args: []string{"play", "cascading-outage", "--players", "ana,admin"}, code: 2, errHas: `"admin"`},
+		{name: "play with a role the scenario lacks", args: []string{"play", "cascading-outage", "--players", "ana=boss"}, code: 2, errHas: `has no role "boss" (it has developer, ios-developer, on-call)`},
+		{name: "play with the same player twice", args: []string{"play", "cascading-outage", "--players", "ana,ana"}, code: 2, errHas: "ana"},
+		{name: "play a scenario with nothing to play", args: []string{"play", scen + "valid-minimal.yaml", "--players", "ana"}, code: 2, errHas: "nothing to play: scenario minimal has no operator step"},
+		{name: "play on a topology the scenario lacks", args: []string{"play", "cascading-outage", "--players", "ana", "--topology", "mesh"}, code: 2, errHas: `does not run on topology "mesh"`},
+		{name: "play with a par that is not there", args: []string{"play", "cascading-outage", "--players", "ana", "--par", filepath.Join(dir, "nope")}, code: 2, errHas: "--par"},
+		{name: "play end of no game", args: []string{"play", "end", "--name", "no-game"}, code: 2, errHas: `no game is being played on cluster "no-game"`},
+		{name: "console without a kit", args: []string{"console", "nodegroups", "--kit", dir}, code: 2, errHas: "no console kit at"},
+		{name: "console create without a version", args: []string{"console", "nodegroup", "create", "x", "--kit", dir}, code: 2, errHas: "needs --version"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,5 +207,68 @@ func TestRunRefusesBadGateInputFirst(t *testing.T) {
 		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%v: %s exists (%v)", tc.args, out, err)
 		}
+	}
+}
+
+// stubProvider is a provider with one node group and nothing behind it.
+type stubProvider struct{}
+
+func (stubProvider) ControlPlaneVersion(context.Context) (string, error) { return "v1.38.0", nil }
+func (stubProvider) NodeGroups(context.Context) ([]play.NodeGroup, error) {
+	return []play.NodeGroup{{Name: "app", Version: "v1.37.2", Size: 2, Desired: 2, Status: play.StatusActive}}, nil
+}
+func (stubProvider) Provision(context.Context, string, string) (play.NodeGroup, error) {
+	return play.NodeGroup{}, errors.New("no capacity")
+}
+func (stubProvider) Retire(context.Context, string) error { return nil }
+
+// `gameday console` against a console: a player's token works; a wrong
+// token, or a node group that does not exist, is refused in one line, exit 2,
+// and changes nothing.
+func TestConsoleClient(t *testing.T) {
+	c, tokens, err := play.NewConsole("shop", stubProvider{}, []string{"ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []play.Action
+	c.Actions = func(a play.Action) { acts = append(acts, a) }
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	kit := func(token string) string {
+		dir := t.TempDir()
+		data := fmt.Sprintf(`{"url": %q, "token": %q, "player": "ana"}`, srv.URL, token)
+		if err := os.WriteFile(filepath.Join(dir, "console.json"), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	good, bad := kit(tokens["ana"]), kit("not-a-token")
+	stdout, _, code, err := run(t, "console", "nodegroups", "--kit", good)
+	if code != 0 || !strings.Contains(stdout, "app   v1.37.2  2        2      ACTIVE") {
+		t.Fatalf("nodegroups: exit %d, %v:\n%s", code, err, stdout)
+	}
+	stdout, _, code, _ = run(t, "console", "cluster", "--kit", good)
+	if code != 0 || !strings.Contains(stdout, "v1.38.0") {
+		t.Errorf("cluster: exit %d:\n%s", code, stdout)
+	}
+	_, _, code, err = run(t, "console", "nodegroups", "--kit", bad)
+	if code != 2 || err == nil || !strings.Contains(err.Error(), "UnauthorizedException (401 Unauthorized): missing or unknown token") {
+		t.Errorf("a wrong token: exit %d, %v", code, err)
+	}
+	_, _, code, err = run(t, "console", "nodegroup", "describe", "gpu", "--kit", good)
+	if code != 2 || err == nil || !strings.Contains(err.Error(), `ResourceNotFoundException (404 Not Found): no node group "gpu" in cluster shop`) {
+		t.Errorf("an unknown node group: exit %d, %v", code, err)
+	}
+	_, _, code, err = run(t, "console", "nodegroup", "delete", "gpu", "--kit", good)
+	if code != 2 || err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+		t.Errorf("deleting an unknown node group: exit %d, %v", code, err)
+	}
+	for _, a := range acts {
+		if a.Player != "ana" {
+			t.Errorf("an action by %q reached the timeline: %+v", a.Player, a)
+		}
+	}
+	if len(acts) != 4 {
+		t.Errorf("%d actions reported, want 4 (the refused token's none): %+v", len(acts), acts)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
+	gplay "gameday.dev/gameday/play"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/engine"
@@ -128,6 +129,9 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	name := f.Name + "-" + topo.Name
 	if err := cluster.ValidateName(name); err != nil {
 		return err
+	}
+	if _, err := gplay.GoalsFor(s, topo); err != nil {
+		return cli.Usage(err)
 	}
 	var par *reports.Report
 	if f.Par != "" { // bad input fails before any cluster exists
