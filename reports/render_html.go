@@ -49,6 +49,10 @@ func WriteHTML(w io.Writer, r *Report) error {
 	fr := newTimeScale(r.SpanSeconds, labelsOf([]*Report{r}, true))
 	p := reportPage{R: r, Avail: availabilityChart(r, fr), Lanes: lanesChart(r, fr),
 		Score: scoreChart([]*Report{r}, fr), Breach: r.FirstBreach != nil, Callouts: controlPlaneCallouts(r)}
+	if r.Team != nil && r.Team.Game {
+		p.Team = teamView(r.Team)
+		p.People = peopleChart(r, fr)
+	}
 	for _, ch := range r.ChangesInFlight {
 		p.Changes = append(p.Changes, changeRow(ch))
 	}
@@ -110,6 +114,117 @@ type reportPage struct {
 	Avail    svgChart
 	Lanes    svgChart
 	Score    svgChart
+	// A game's: the team's part and a lane per player.
+	Team   *teamPage
+	People svgChart
+}
+
+// teamPage is the team's part of a game's debrief, in the words of the text.
+type teamPage struct {
+	T                          *Team
+	ScoreLine, Times           string
+	Goals, Hints, Harms, Facts []string
+	Players                    []playerView
+}
+
+type playerView struct {
+	Line string
+	Acts []string
+}
+
+func teamView(t *Team) *teamPage {
+	v := &teamPage{T: t, ScoreLine: upperFirst(t.scoreLine()), Times: upperFirst(t.timesLine())}
+	for _, g := range t.Goals {
+		v.Goals = append(v.Goals, g.line())
+	}
+	for _, h := range t.HintsReleased {
+		v.Hints = append(v.Hints, h.line())
+	}
+	for _, h := range t.Harmful {
+		v.Harms = append(v.Harms, h.line())
+	}
+	for _, f := range t.Facts {
+		v.Facts = append(v.Facts, f.line())
+	}
+	for _, p := range t.Players {
+		pv := playerView{Line: p.line()}
+		for _, a := range p.Acts {
+			pv.Acts = append(pv.Acts, a.line())
+		}
+		v.Players = append(v.Players, pv)
+	}
+	return v
+}
+
+// peopleChart: a lane per player with a mark at each of their changes and
+// console actions (and what reached them), then a lane of the goals reached
+// and one of the hints released, over the same time axis as the nodes.
+func peopleChart(r *Report, fr timeScale) svgChart {
+	t := r.Team
+	c := svgChart{Kind: "people", W: chartW, Label: fmt.Sprintf("What each player did, the goals reached and the hints released, over %s", seconds(math.Round(r.SpanSeconds)))}
+	var labelsH float64
+	c.Steps, labelsH = stepLines(r, fr)
+	top := labelsH + 4
+	y := top
+	mark := func(at float64, class, title string) (rectView, bool) {
+		if at < 0 || at > r.SpanSeconds {
+			return rectView{}, false
+		}
+		return rectView{X: fr.x(at) - 1.5, Y: px(y + 2), W: 3, H: px(laneH - 4), Class: class, Title: title}, true
+	}
+	lane := func(name string, marks func() []rectView) {
+		if len(c.Lanes) > 0 {
+			y += laneGap
+		}
+		c.Lanes = append(c.Lanes, laneView{Name: textView{X: px(fr.left - 8), Y: px(y + laneH - 5), Anchor: "end", Text: rowLabel(name), Class: "name"}, States: marks()})
+		y += laneH
+	}
+	for _, p := range t.Players {
+		lane(p.Name, func() []rectView {
+			var ms []rectView
+			for _, a := range p.Acts {
+				class := "pl-act"
+				if !a.OK {
+					class = "pl-refused"
+				}
+				if m, ok := mark(a.AtSeconds, class, offset(a.AtSeconds)+" "+a.What); ok {
+					ms = append(ms, m)
+				}
+			}
+			for _, f := range t.Facts {
+				if m, ok := mark(f.AtSeconds, "pl-fact", fmt.Sprintf("%s learnt %q", offset(f.AtSeconds), f.Name)); ok && f.Player == p.Name {
+					ms = append(ms, m)
+				}
+			}
+			return ms
+		})
+	}
+	lane("goals", func() []rectView {
+		var ms []rectView
+		for _, g := range t.Goals {
+			if g.AtSeconds != nil {
+				if m, ok := mark(*g.AtSeconds, "pl-goal", g.line()); ok {
+					ms = append(ms, m)
+				}
+			}
+		}
+		return ms
+	})
+	lane("hints", func() []rectView {
+		var ms []rectView
+		for _, h := range t.HintsReleased {
+			if m, ok := mark(h.AtSeconds, "pl-hint", h.line()); ok {
+				ms = append(ms, m)
+			}
+		}
+		return ms
+	})
+	for i := range c.Steps {
+		c.Steps[i].Y1 = px(y)
+	}
+	c.Axis, c.Grid = timeAxis(fr, top, y)
+	c.H = px(y + axisH)
+	return c
 }
 
 type comparePage struct {

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -190,5 +191,23 @@ func TestParFromReplay(t *testing.T) {
 	g.Team.WithPar(replay)
 	if g.Team.Par == nil || g.Team.Par.TimeLimitSeconds != g.Team.TimeLimitSeconds {
 		t.Fatalf("par scored against the game's limit: %+v", g.Team.Par)
+	}
+}
+
+// A game's report.html has the team's part and a lane per player, each act
+// a mark at its time.
+func TestGameHTML(t *testing.T) {
+	s := game().probes("frontend", 0, 125, failIn([2]int{20, 25})).probes("api", 0, 125, func(int) outcome { return fine })
+	s.act(30, "ana", "patch", "deployments", "workers").goal(31, "rollback").goal(60, "provision-pool")
+	var b strings.Builder
+	if err := WriteHTML(&b, buildGame(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`data-chart="people"`, "<h2>The team</h2>", "What each person did", `class="pl-act"`,
+		"<title>&#43;0:30 patch deployments workers</title>", `class="pl-goal"`, ">ana</text>", ">ben</text>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %s", want)
+		}
 	}
 }

@@ -240,6 +240,8 @@ type game struct {
 	// auditStop ends the audit tail; auditDone is closed once it has read
 	// the log a last time.
 	auditStop, auditDone chan struct{}
+	auditCost            time.Duration // time spent reading the log
+	auditActs            int           // the players' requests in it
 	facilitator          string
 
 	mu       sync.Mutex
@@ -402,6 +404,9 @@ func (g *game) stop() {
 		close(g.auditStop)
 		<-g.auditDone
 		g.flushReads()
+		// What reading the audit log cost, for the figures.
+		g.s.tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "audit-read", Count: g.audit.Lines,
+			Message: fmt.Sprintf("%d audit lines read (%d of them the players' requests) in %s", g.audit.Lines, g.auditActs, g.auditCost.Round(time.Millisecond))})
 	}
 }
 
@@ -566,7 +571,10 @@ func (g *game) tailAudit() {
 }
 
 func (g *game) readAudit() {
+	began := time.Now()
 	acts, err := g.audit.Next()
+	g.auditCost += time.Since(began)
+	g.auditActs += len(acts)
 	if err != nil {
 		g.o.Logger.Warnf("reading the audit log: %v", err)
 	}

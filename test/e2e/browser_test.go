@@ -77,7 +77,7 @@ type chartBox struct {
 // checkRendered opens page in headless Chromium, saves a screenshot to shot,
 // and checks the screenshot is a rendered page (not blank) and that the
 // availability, lanes and score charts were laid out with shapes in them.
-func checkRendered(page, shot string) {
+func checkRendered(page, shot string, more ...string) {
 	GinkgoHelper()
 	src, err := os.ReadFile(page)
 	Expect(err).NotTo(HaveOccurred())
@@ -100,7 +100,7 @@ func checkRendered(page, shot string) {
 	Expect(m).NotTo(BeNil(), "the measuring script did not run")
 	var charts map[string][]chartBox
 	Expect(json.Unmarshal([]byte(html.UnescapeString(m[1])), &charts)).To(Succeed())
-	for _, name := range []string{"availability", "lanes", "score"} {
+	for _, name := range append([]string{"availability", "lanes", "score"}, more...) {
 		Expect(charts[name]).NotTo(BeEmpty(), "no %s chart", name)
 		for _, c := range charts[name] {
 			Expect(c.W).To(BeNumerically(">", 200), "%s chart width", name)

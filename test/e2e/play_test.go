@@ -163,10 +163,10 @@ func gameSpecs(dir map[string]string) {
 		var es []timeline.Entry
 		var sam *bot
 		var code int
-		var stdout string
+		var stdout, out string
 
 		BeforeAll(func() {
-			out := GinkgoT().TempDir()
+			out = GinkgoT().TempDir()
 			DeferCleanup(func() { gameday("cluster", "down", "--name", name+"-shared", "-q") })
 			start := time.Now()
 			cmd, so, se := startGame("cascading-outage", "--topology", "shared", "--players", "dev=developer,sam", "--name", name,
@@ -233,6 +233,15 @@ func gameSpecs(dir map[string]string) {
 			Expect(at.Sub(sam.log["console cluster -o json"])).To(BeNumerically("~", 0, 2*time.Second))
 		})
 
+		It("renders the debrief in headless Chromium, with a lane per player", func() {
+			shot := filepath.Join(artifacts(), "debrief-game-shared.png")
+			checkRendered(filepath.Join(out, "shared", "report.html"), shot, "people")
+			AddReportEntry("screenshot of a game's debrief", shot)
+			md, err := os.ReadFile(filepath.Join(out, "shared", "report.md"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(md)).To(ContainSubstring("### What each person did"))
+		})
+
 		It("writes every console action and each player's changes into the timeline", func() {
 			var console, writes int
 			for _, e := range es {
@@ -245,6 +254,18 @@ func gameSpecs(dir map[string]string) {
 			}
 			Expect(console).To(BeNumerically(">=", 4))
 			Expect(writes).To(BeNumerically(">=", 1))
+			var start, end time.Time
+			for _, e := range es {
+				switch {
+				case e.Kind == timeline.KindRun && e.Phase == "timeline-start":
+					start = e.Time
+				case e.Kind == timeline.KindRun && e.Phase == "audit-read":
+					end = e.Time
+					AddReportEntry("audit log of a game", fmt.Sprintf("%s; %.0f lines a minute over %s", e.Message,
+						float64(e.Count)/end.Sub(start).Minutes(), end.Sub(start).Round(time.Second)))
+				}
+			}
+			Expect(end).NotTo(BeZero(), "the audit log's reading is reported")
 		})
 	})
 
