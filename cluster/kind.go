@@ -199,6 +199,15 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 		if err := os.WriteFile(filepath.Join(dir, AuditPolicyFile), []byte(AuditPolicy), 0o644); err != nil {
 			return nil, err
 		}
+		// The API server would create its log readable by root only (the
+		// node runs as root under Docker): made here first, it stays the
+		// user's and readable (the server appends to a file that is there,
+		// and keeps its mode when it rotates it).
+		f, err := os.OpenFile(k.AuditLog(o.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		_ = f.Close()
 		kopts.AuditDir = dir
 	}
 	cfg := KindConfig(o.Topology, kopts)

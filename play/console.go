@@ -275,23 +275,42 @@ func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, player str
 	if req.Version == "" {
 		return req.Name, "", http.StatusBadRequest, errors.New("a node group needs a version")
 	}
-	gs, err := c.groups(r.Context())
+	// The name is taken (as pending) before anything else: two creates of
+	// one name at once make one group.
+	creating := NodeGroup{Name: req.Name, Version: req.Version, Status: StatusCreating}
+	c.mu.Lock()
+	_, taken := c.pending[req.Name]
+	if !taken {
+		c.pending[req.Name] = creating
+	}
+	c.mu.Unlock()
+	exists := func() (string, string, int, error) {
+		return req.Name, "", http.StatusConflict, fmt.Errorf("node group %q already exists", req.Name)
+	}
+	if taken {
+		return exists()
+	}
+	release := func() {
+		c.mu.Lock()
+		delete(c.pending, req.Name)
+		c.mu.Unlock()
+	}
+	gs, err := c.Provider.NodeGroups(r.Context())
 	if err != nil {
+		release()
 		return req.Name, "", http.StatusInternalServerError, err
 	}
 	for _, g := range gs {
 		if g.Name == req.Name {
-			return req.Name, "", http.StatusConflict, fmt.Errorf("node group %q already exists", req.Name)
+			release()
+			return exists()
 		}
 	}
 	cp, err := c.Provider.ControlPlaneVersion(r.Context())
 	if err != nil {
+		release()
 		return req.Name, "", http.StatusInternalServerError, err
 	}
-	creating := NodeGroup{Name: req.Name, Version: req.Version, Status: StatusCreating}
-	c.mu.Lock()
-	c.pending[req.Name] = creating
-	c.mu.Unlock()
 	c.creating.Add(1)
 	go func() {
 		defer c.creating.Done()

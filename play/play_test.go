@@ -17,6 +17,7 @@ import (
 	"time"
 
 	certv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -93,7 +94,8 @@ func TestRightsAreAnOnCallEngineers(t *testing.T) {
 func TestGrantThenRevoke(t *testing.T) {
 	ctx := context.Background()
 	other := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses"}}
-	client := fake.NewClientset(other)
+	client := fake.NewClientset(other, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app", Labels: map[string]string{"team": "shop"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "strict", Labels: map[string]string{podSecurityEnforce: "restricted"}}})
 	r := RightsFor("app")
 	for range 2 {
 		if err := Grant(ctx, client, r); err != nil {
@@ -106,8 +108,25 @@ func TestGrantThenRevoke(t *testing.T) {
 	if _, err := client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, r.PolicyBinding.Name, metav1.GetOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Players' pods are held to Pod Security's baseline during the game.
+	if ns, _ := client.CoreV1().Namespaces().Get(ctx, "app", metav1.GetOptions{}); ns.Labels[podSecurityEnforce] != "baseline" {
+		t.Errorf("namespace app labels %v, want pod security enforced at baseline", ns.Labels)
+	}
 	if err := Revoke(ctx, client, "app"); err != nil {
 		t.Fatal(err)
+	}
+	if ns, _ := client.CoreV1().Namespaces().Get(ctx, "app", metav1.GetOptions{}); len(ns.Labels) != 1 || ns.Labels["team"] != "shop" || len(ns.Annotations) != 0 {
+		t.Errorf("namespace app after Revoke: labels %v, annotations %v; want as before the game", ns.Labels, ns.Annotations)
+	}
+	// A level the namespace had is its own: kept, and not taken away.
+	if err := Grant(ctx, client, RightsFor("strict")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Revoke(ctx, client, "strict"); err != nil {
+		t.Fatal(err)
+	}
+	if ns, _ := client.CoreV1().Namespaces().Get(ctx, "strict", metav1.GetOptions{}); ns.Labels[podSecurityEnforce] != "restricted" {
+		t.Errorf("namespace strict labels %v, want its own level kept", ns.Labels)
 	}
 	crs, _ := client.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{})
 	if len(crs.Items) != 1 || crs.Items[0].Name != "someone-elses" {

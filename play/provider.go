@@ -107,48 +107,58 @@ func group(name, version string, desired int, nodes []corev1.Node) NodeGroup {
 }
 
 // Provision brings the first spare pool not in service into service as the
-// group name, each node journaled before it is changed.
+// group name, each node journaled before it is changed. The spare is chosen
+// and reserved in one step, so that two groups created at once never get
+// the same capacity.
 func (p *ClusterProvider) Provision(ctx context.Context, name, version string) (NodeGroup, error) {
+	sp, nodes, err := p.reserve(ctx, name, version)
+	if err != nil {
+		return NodeGroup{}, err
+	}
+	timeout := p.ReadyTimeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	var errs []error
+	for _, n := range nodes {
+		if err := p.Env.Journal.Add(steps.Record{Step: "console:" + name, Action: scenarios.ActionProvisionPool, Kind: steps.KindOutOfService, Target: n.Name}); err != nil {
+			return NodeGroup{}, err
+		}
+		errs = append(errs, p.Env.Nodes.BringIntoService(ctx, n.Name, timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return NodeGroup{}, err
+	}
+	return NodeGroup{Name: name, Version: version, Size: len(nodes), Desired: sp.Size, Status: StatusActive}, nil
+}
+
+// reserve picks a spare pool out of service that no group has and gives it
+// to the group name.
+func (p *ClusterProvider) reserve(ctx context.Context, name, version string) (cluster.Pool, []corev1.Node, error) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	used := map[string]bool{}
 	for _, c := range p.created {
 		used[c.pool] = true
 	}
-	p.mu.Unlock()
 	for _, sp := range p.Env.Topology.Pools {
 		if !sp.Spare || used[sp.Name] {
 			continue
 		}
 		nodes, err := steps.SelectNodes(ctx, p.Env, scenarios.Selector{Pool: sp.Name})
 		if err != nil {
-			return NodeGroup{}, err
+			return sp, nil, err
 		}
 		if len(nodes) == 0 || slices.ContainsFunc(nodes, func(n corev1.Node) bool { return cluster.InService(&n) }) {
 			continue // in service already (the scenario's own provisioning)
 		}
-		p.mu.Lock()
 		if p.created == nil {
 			p.created = map[string]createdGroup{}
 		}
 		p.created[name] = createdGroup{pool: sp.Name, version: version}
-		p.mu.Unlock()
-		timeout := p.ReadyTimeout
-		if timeout == 0 {
-			timeout = 2 * time.Minute
-		}
-		var errs []error
-		for _, n := range nodes {
-			if err := p.Env.Journal.Add(steps.Record{Step: "console:" + name, Action: scenarios.ActionProvisionPool, Kind: steps.KindOutOfService, Target: n.Name}); err != nil {
-				return NodeGroup{}, err
-			}
-			errs = append(errs, p.Env.Nodes.BringIntoService(ctx, n.Name, timeout))
-		}
-		if err := errors.Join(errs...); err != nil {
-			return NodeGroup{}, err
-		}
-		return NodeGroup{Name: name, Version: version, Size: len(nodes), Desired: sp.Size, Status: StatusActive}, nil
+		return sp, nodes, nil
 	}
-	return NodeGroup{}, errors.New("no capacity left for a new node group in this cluster")
+	return cluster.Pool{}, nil, errors.New("no capacity left for a new node group in this cluster")
 }
 
 // Retire takes a group the console made back out of service; the topology's

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 )
@@ -69,6 +70,8 @@ func ValidatePlayers(names []string) error {
 // Nothing else: not kube-system, not RBAC, not gameday's own records
 // (which live in kube-system), not the control-plane node.
 type Rights struct {
+	// Namespace is the app's: Pod Security's baseline is enforced there.
+	Namespace           string
 	ClusterRoles        []*rbacv1.ClusterRole
 	ClusterRoleBindings []*rbacv1.ClusterRoleBinding
 	Roles               []*rbacv1.Role
@@ -100,7 +103,7 @@ func RightsFor(app string) *Rights {
 	viewBinding.Name = "gameday:player-view"
 	fail := admissionv1.Fail
 	forbidden := metav1.StatusReasonForbidden
-	return &Rights{
+	return &Rights{Namespace: app,
 		ClusterRoles: []*rbacv1.ClusterRole{
 			{ObjectMeta: meta(readRole, ""), Rules: []rbacv1.PolicyRule{
 				{APIGroups: []string{""}, Resources: []string{"nodes", "namespaces", "persistentvolumes"}, Verbs: read},
@@ -180,7 +183,49 @@ func Grant(ctx context.Context, client kubernetes.Interface, r *Rights) error {
 	if _, err := client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, r.PolicyBinding, metav1.CreateOptions{}); ok(err) != nil {
 		return fmt.Errorf("admission policy binding %s: %w", r.PolicyBinding.Name, err)
 	}
+	return enforceBaseline(ctx, client, r.Namespace)
+}
+
+// Pod Security in the app namespace during a game: players may create pods
+// there, and a privileged pod with the host's filesystem on the
+// control-plane node would hand them the cluster. The baseline level
+// forbids it (and the fixtures' pods meet it). A level the namespace had is
+// kept; one gameday set is marked, for Revoke.
+const (
+	podSecurityEnforce = "pod-security.kubernetes.io/enforce"
+	podSecuritySet     = "gameday.dev/play-pod-security"
+)
+
+func enforceBaseline(ctx context.Context, client kubernetes.Interface, ns string) error {
+	n, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	if _, has := n.Labels[podSecurityEnforce]; has {
+		return nil
+	}
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"baseline"},"annotations":{%q:"true"}}}`, podSecurityEnforce, podSecuritySet)
+	if _, err := client.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("namespace %s: pod security: %w", ns, err)
+	}
 	return nil
+}
+
+// relaxBaseline takes back the level enforceBaseline set.
+func relaxBaseline(ctx context.Context, client kubernetes.Interface, ns string) error {
+	n, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if n.Annotations[podSecuritySet] != "true" {
+		return nil
+	}
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:null},"annotations":{%q:null}}}`, podSecurityEnforce, podSecuritySet)
+	_, err = client.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	return err
 }
 
 // Revoke deletes every object Grant made (by its label), wherever it is.
@@ -201,6 +246,7 @@ func Revoke(ctx context.Context, client kubernetes.Interface, app string) error 
 			func(n string) error { return rbac.ClusterRoleBindings().Delete(ctx, n, del) }),
 		deleteAll(func() ([]string, error) { return names(rbac.ClusterRoles().List(ctx, sel)) },
 			func(n string) error { return rbac.ClusterRoles().Delete(ctx, n, del) }),
+		relaxBaseline(ctx, client, app),
 	)
 }
 

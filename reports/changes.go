@@ -84,7 +84,7 @@ func stepRuns(es []timeline.Entry) []stepRun {
 // effects says which actions a change that no field manager records can
 // be the effect of.
 var effects = map[string][]string{
-	"ready=false": {"node-stop", "kubelet-stop", "pool-outage"},
+	"ready=false": {"node-stop", "kubelet-stop", "pool-outage", "retire-pool"},
 	"ready=true":  {"node-start", "kubelet-start", "provision-pool"},
 	"deleted":     {"pod-kill"},
 }

@@ -31,6 +31,7 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	es := slices.Clone(entries)
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Time.Before(es[j].Time) })
 	var t0, runEnd time.Time
+	won := false // a game won: its end is its horizon (the system held its objectives)
 	r := &Report{Schema: Schema, Scenario: m.Scenario, ScenarioDigest: m.ScenarioDigest, ScoringVersion: ScoringVersion, Topology: m.Topology, Cluster: m.Cluster, StoryScale: m.StoryScale,
 		BucketSeconds: Bucket.Seconds()}
 	for _, e := range es {
@@ -48,6 +49,8 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 			}
 		case "abort":
 			r.Aborted = e.Message
+		case "game-won":
+			won = true
 		}
 	}
 	if t0.IsZero() {
@@ -80,7 +83,7 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 		horizon = runEnd.Sub(anchor)
 	}
 	end := anchor.Add(horizon)
-	r.HorizonReached = !runEnd.Before(end)
+	r.HorizonReached = !runEnd.Before(end) || won
 	if runEnd.Before(end) {
 		end = runEnd
 	}

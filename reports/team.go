@@ -159,9 +159,6 @@ func measureTeam(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) {
 				if p.FirstSeconds == nil || s < *p.FirstSeconds {
 					p.FirstSeconds = ptr(s)
 				}
-				if first == nil || s < *first {
-					first = ptr(s)
-				}
 				if e.Count > 0 || (e.Via == "kubectl" && !isWrite(e.Verb)) {
 					p.Reads += max(e.Count, 1)
 					continue
@@ -169,6 +166,11 @@ func measureTeam(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) {
 				if e.Via == "console" && !strings.HasPrefix(e.Verb, "create") && !strings.HasPrefix(e.Verb, "delete") {
 					p.Reads++
 					continue
+				}
+				// The team's first action is its first change, as par's is
+				// its scripted operator's first change: reads are not one.
+				if first == nil || s < *first {
+					first = ptr(s)
 				}
 				p.Acts = append(p.Acts, Act{AtSeconds: s, Via: e.Via, What: actText(e), OK: e.Error == "" && (e.Code == 0 || e.Code < 300)})
 			}
@@ -297,10 +299,15 @@ func harms(r *Report, players []Player, es []timeline.Entry, c *clock) []Harm {
 				}
 				last := min(len(r.breached[i])-1, b+int(HarmWindow/Bucket))
 				for j := b + 1; j <= last; j++ {
-					if r.breached[i][j] {
-						out = append(out, Harm{Player: p.Name, Act: a.What, AtSeconds: a.AtSeconds, Service: s.Name, BreachSeconds: c.start(j)})
-						break
+					if !r.breached[i][j] {
+						continue
 					}
+					// Not if the scenario or its automation changed what the
+					// service stands on in between: that would explain it.
+					if !faultBetween(r, s, poolOf, a.AtSeconds, c.start(j)) {
+						out = append(out, Harm{Player: p.Name, Act: a.What, AtSeconds: a.AtSeconds, Service: s.Name, BreachSeconds: c.start(j)})
+					}
+					break
 				}
 			}
 		}
@@ -311,6 +318,28 @@ func harms(r *Report, players []Player, es []timeline.Entry, c *clock) []Harm {
 	return slices.CompactFunc(out, func(a, b Harm) bool {
 		return a.Player == b.Player && a.Service == b.Service && a.BreachSeconds == b.BreachSeconds
 	})
+}
+
+// faultBetween: a change not made by a player, to a node of a pool hosting
+// service s or to its own tier, made in [from, to].
+func faultBetween(r *Report, s Service, poolOf map[string]string, from, to float64) bool {
+	for _, ch := range r.Changes {
+		if ch.Player != "" || ch.Actor == ActorOperator || ch.MadeAtSeconds < from || ch.MadeAtSeconds > to {
+			continue
+		}
+		kind, name, _ := strings.Cut(ch.Object, "/")
+		switch kind {
+		case "node":
+			if slices.Contains(s.Pools, poolOf[name]) {
+				return true
+			}
+		case "deployment", "service", "pod":
+			if name == s.Name || strings.HasPrefix(name, s.Name+"-") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // scoreTeam computes the team's components and score.

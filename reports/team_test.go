@@ -63,11 +63,12 @@ func TestTeamScoreByHand(t *testing.T) {
 	if r.FirstBreach == nil || r.FirstBreach.AtSeconds != 20 {
 		t.Fatalf("first breach %+v, want frontend at 20 s", r.FirstBreach)
 	}
-	// Page at 20 s. First action: ana's reads at 15 s, before the page: 0.
+	// Page at 20 s. First action: ana's first change at 30 s (her reads at
+	// 15 s are not one): 10 s.
 	// Mitigated: the first goal, 31 - 20 = 11 s. Recovered: the last goal
 	// (60 s) is after the frontend's recovery, so 60 - 20 = 40 s.
 	for what, got := range map[string]*float64{"first action": tm.TimeToFirstActionSeconds, "mitigate": tm.TimeToMitigateSeconds, "recover": tm.TimeToRecoverSeconds} {
-		want := map[string]float64{"first action": 0, "mitigate": 11, "recover": 40}[what]
+		want := map[string]float64{"first action": 10, "mitigate": 11, "recover": 40}[what]
 		if got == nil || *got != want {
 			t.Errorf("%s: got %v, want %v", what, got, want)
 		}

@@ -320,10 +320,12 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 // or the run's own context ending.
 func whyStopped(ctx, tctx context.Context, maxDuration time.Duration, err error) (string, error) {
 	cause := context.Cause(tctx)
-	if errors.As(cause, new(gameOver)) {
+	switch {
+	case errors.As(cause, new(gameOver)):
 		return "", nil // a game ends as it should
-	}
-	if cause != nil && !errors.Is(cause, context.Canceled) {
+	case errors.Is(cause, context.DeadlineExceeded):
+		return fmt.Sprintf("the timeline ran past maxDuration (%s)", maxDuration), nil
+	case cause != nil && !errors.Is(cause, context.Canceled):
 		return cause.Error(), nil
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -86,6 +87,18 @@ type ConsoleKit struct {
 	Player string `json:"player"`
 }
 
+// headOffGrace is how long a goal the fault never broke must hold, once
+// its step's turn has come, to count as reached: the fault's effect would
+// have shown by then.
+const headOffGrace = 10 * time.Second
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // write is a player's write, as the audit log has it.
 type write struct {
 	player string
@@ -149,7 +162,8 @@ func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Resul
 	res = s.Result()
 
 	g := &game{s: s, o: o, po: po, goals: goals, dir: b.ClusterDir(o.Name), released: make([]bool, len(o.Scenario.Play.Hints)),
-		reached: make([]time.Time, len(goals)), broken: make([]bool, len(goals)), facts: map[string]bool{}, lastWriter: map[string]write{}}
+		reached: make([]time.Time, len(goals)), broken: make([]bool, len(goals)), waiting: make([]time.Time, len(goals)), holdSince: make([]time.Time, len(goals)), facts: map[string]bool{}, lastWriter: map[string]write{},
+		applied: map[string]bool{}, releasedAt: map[string]time.Time{}}
 	gctx, end := context.WithCancelCause(ctx)
 	defer end(nil)
 	g.end = end
@@ -160,6 +174,8 @@ func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Resul
 		refDone := make(chan struct{})
 		go func() { defer close(refDone); g.referee(gctx) }()
 		s.phase("timeline-start", "the game's clock starts")
+		began := time.Now()
+		defer func() { res.Replay = time.Since(began) }()
 		var autoErrs []string
 		aborted, autoErrs, terr = runTimeline(gctx, o, s.env, s.watch, s.tl, g.mode())
 		res.AutomationErrors = autoErrs
@@ -175,7 +191,9 @@ func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Resul
 			o.Logger.V(0).Infof(" • the game is over: %s", why)
 		}
 	}
-	g.stop()
+	// The span the report scores ends here: what recovery does is not the game's.
+	s.phase("recover-start", "the game's")
+	g.stop(context.WithoutCancel(ctx))
 	rerr := recoverGame(context.WithoutCancel(ctx), s.env.Client, g.dir, s.tl)
 	if rerr == nil {
 		rerr = s.Recover(ctx)
@@ -248,12 +266,17 @@ type game struct {
 	released []bool      // hints
 	reached  []time.Time // goals; zero: not yet
 	broken   []bool      // goals: seen not holding since the game began
+	// waiting is when the timeline began to wait for a goal (its step's
+	// turn); holdSince is since when a goal holds without a break.
+	waiting, holdSince []time.Time
 	// firstBreach is when an objective first failed: the page.
 	firstBreach time.Time
-	facts       map[string]bool  // facts known beyond their cards
-	applied     map[string]bool  // steps applied
-	lastWriter  map[string]write // deployment -> the last player's write
-	reads       map[readKey]int  // reads not yet written
+	facts       map[string]bool      // facts known beyond their cards
+	applied     map[string]bool      // steps applied, business windows begun: facts that are true
+	releasedAt  map[string]time.Time // tier -> when the scenario last released it
+	pending     []pendingDeploy      // release changes not yet matched to a player's write
+	lastWriter  map[string]write     // deployment -> the last player's write
+	reads       map[readKey]int      // reads not yet written
 }
 
 // start takes the snapshot, grants the players' rights, writes their kits
@@ -326,7 +349,10 @@ func (g *game) start(ctx context.Context, b Backend) error {
 		if err != nil {
 			return err
 		}
-		dir := filepath.Join(g.o.OutDir, "kits", p.Name)
+		dir, err := filepath.Abs(filepath.Join(g.o.OutDir, "kits", p.Name))
+		if err != nil {
+			return err
+		}
 		kit := Kit{Player: p.Name, Role: p.Role, Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig")}
 		if err := play.WriteKubeconfig(kit.Kubeconfig, rec.Kubeconfig, g.o.Name, fixtures.Namespace, creds); err != nil {
 			return err
@@ -392,13 +418,22 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp, path)
 }
 
-// stop ends the console and the audit tail (reading the log a last time).
-func (g *game) stop() {
+// stop ends the console (its requests in flight first), takes the
+// players' rights away, then ends the audit tail, reading the log a last
+// time: every request a player could make is in the timeline.
+func (g *game) stop(ctx context.Context) {
 	if g.server != nil {
-		_ = g.server.Close()
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := g.server.Shutdown(sctx); err != nil {
+			_ = g.server.Close()
+		}
+		cancel()
 	}
 	if g.console != nil {
 		g.console.Close()
+	}
+	if err := play.Revoke(ctx, g.s.env.Client, fixtures.Namespace); err != nil {
+		g.o.Logger.Warnf("revoking the players' rights: %v (recovery tries again)", err)
 	}
 	if g.auditStop != nil {
 		close(g.auditStop)
@@ -413,7 +448,7 @@ func (g *game) stop() {
 // control serves a facilitator's request (their token in the header).
 func (g *game) control(do func() string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+g.facilitator {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+g.facilitator)) != 1 {
 			http.Error(w, "missing or wrong facilitator token", http.StatusUnauthorized)
 			return
 		}
@@ -447,6 +482,9 @@ func (g *game) standIn(ctx context.Context, st scenarios.Step) (bool, error) {
 	if i < 0 {
 		return true, nil
 	}
+	g.mu.Lock()
+	g.waiting[i] = time.Now()
+	g.mu.Unlock()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -496,10 +534,10 @@ func (g *game) by(step string) string {
 // stepApplied keeps the console's histories as the provider's would be.
 func (g *game) stepApplied(st scenarios.Step) {
 	g.mu.Lock()
-	if g.applied == nil {
-		g.applied = map[string]bool{}
-	}
 	g.applied[st.Name] = true
+	if st.Action == scenarios.ActionRelease {
+		g.releasedAt[string(st.Target.Tier)] = time.Now()
+	}
 	g.mu.Unlock()
 	switch st.Action {
 	case scenarios.ActionControlPlaneUpgrade:
@@ -670,7 +708,6 @@ func (g *game) referee(ctx context.Context) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	lastRelease := map[string]string{}
-	var won time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -684,9 +721,19 @@ func (g *game) referee(ctx context.Context) {
 			holds := gl.Holds(state)
 			g.mu.Lock()
 			switch {
+			case !holds:
+				g.holdSince[i] = time.Time{}
+			case g.holdSince[i].IsZero():
+				g.holdSince[i] = now
+			}
+			// Reached: it holds again after the fault broke it; or, when the
+			// team headed the fault off, it has held throughout a grace
+			// period since its step's turn came.
+			headedOff := !g.waiting[i].IsZero() && !g.holdSince[i].IsZero() && now.Sub(later(g.waiting[i], g.holdSince[i])) >= headOffGrace
+			switch {
 			case !holds && !g.broken[i]:
 				g.broken[i] = true
-			case holds && g.broken[i] && g.reached[i].IsZero():
+			case holds && (g.broken[i] || headedOff) && g.reached[i].IsZero():
 				g.reached[i] = now
 				g.s.tl.Write(timeline.Entry{Kind: timeline.KindGoal, Phase: "reached", Step: gl.Step, Message: gl.Text})
 				g.o.Logger.V(0).Infof(" ✓ goal reached: %s", gl.Text)
@@ -709,11 +756,18 @@ func (g *game) referee(ctx context.Context) {
 		}
 		g.deploys(state, lastRelease)
 		g.mu.Lock()
+		for _, w := range s.BusinessWindows { // a window is a fact once it has begun
+			if now.Sub(start) >= w.Start {
+				g.applied[w.Name] = true
+			}
+		}
+		g.mu.Unlock()
+		g.mu.Lock()
 		breach := g.firstBreach
 		g.mu.Unlock()
 		for i, h := range s.Play.Hints {
-			if breach.IsZero() || !won.IsZero() {
-				break // hints come after the page, and not once the game is won
+			if breach.IsZero() {
+				break // hints come after the page
 			}
 			due := h.After != nil && now.Sub(breach) >= *h.After
 			if h.When != nil && hintT[i].update(now, g.s.watch.holds(*h.When), *h.When) {
@@ -723,18 +777,10 @@ func (g *game) referee(ctx context.Context) {
 				g.release(i, hintWhy(h, now.Sub(breach)))
 			}
 		}
-		// Won: the score still spans the scenario's horizon, as a replay's
-		// does (par), so the game observes to it.
-		horizon := start.Add(s.Horizon + time.Second)
 		switch {
-		case all && held && won.IsZero():
-			won = now
+		case all && held:
 			g.s.tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "game-won", Message: "every goal reached, and every service held its objective over a full window"})
 			g.o.Logger.V(0).Infof(" ✓ every goal reached, and every service held its objective over a full window")
-			if now.Before(horizon) {
-				g.o.Logger.V(0).Infof(" • observing until the scoring horizon (%s more)", time.Until(horizon).Round(time.Second))
-			}
-		case !won.IsZero() && !now.Before(horizon):
 			g.end(gameOver{"every goal reached, and every service held its objective over a full window"})
 			return
 		case now.Sub(start) >= g.po.TimeLimit:
@@ -751,25 +797,46 @@ func hintWhy(h scenarios.Hint, sinceBreach time.Duration) string {
 	return "its condition holds: " + string(h.When.Type)
 }
 
-// deploys adds a tier's release change the players made to the console's
-// deploy history, by the last player who wrote its Deployment.
+// pendingDeploy is a release change seen on a tier, waiting to be matched
+// to the write that made it (the audit log is read a second at a time).
+type pendingDeploy struct {
+	tier, release string
+	seen          time.Time
+}
+
+// deployMatch is how far apart a write and the release change it made may be seen.
+const deployMatch = 10 * time.Second
+
+// deploys adds the release changes the players made to the console's
+// deploy history, each by the player whose write of the Deployment came
+// with it; the scenario's own releases are its steps' (stepApplied), and a
+// change nobody in the game made is listed as such.
 func (g *game) deploys(state *play.State, last map[string]string) {
+	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	for _, d := range state.Deployments {
 		rel := fixtures.RunningRelease(&d.Spec.Template.Spec)
 		prev, seen := last[d.Name]
 		last[d.Name] = rel
-		if !seen || prev == rel {
+		if !seen || prev == rel || now.Sub(g.releasedAt[d.Name]) < deployMatch {
 			continue
 		}
-		g.mu.Lock()
-		w := g.lastWriter[d.Name]
-		g.mu.Unlock()
-		// A release change soon after a player wrote the Deployment is
-		// theirs; the scenario's own releases are its steps'.
-		if w.player != "" && time.Since(w.at) < 30*time.Second {
-			g.console.RecordDeploy(play.Deploy{Tier: d.Name, Release: rel, By: w.player, At: time.Now()})
+		g.pending = append(g.pending, pendingDeploy{tier: d.Name, release: rel, seen: now})
+	}
+	kept := g.pending[:0]
+	for _, p := range g.pending {
+		w := g.lastWriter[p.tier]
+		switch {
+		case w.player != "" && w.at.Sub(p.seen).Abs() < deployMatch:
+			g.console.RecordDeploy(play.Deploy{Tier: p.tier, Release: p.release, By: w.player, At: w.at})
+		case now.Sub(p.seen) >= deployMatch:
+			g.console.RecordDeploy(play.Deploy{Tier: p.tier, Release: p.release, By: "(not made in the game)", At: p.seen})
+		default:
+			kept = append(kept, p)
 		}
 	}
+	g.pending = kept
 }
 
 // state is the cluster as the observers see it, for the goals.

@@ -82,7 +82,9 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		return s, err
 	}
 	meta := MetaFor(o.Scenario, o.Topology.Name, o.Name)
-	meta.TimeLimit = timeline.Duration(o.timeLimit)
+	if o.timeLimit > 0 { // a game: the score spans the game, which may last to its limit
+		meta.TimeLimit, meta.Horizon = timeline.Duration(o.timeLimit), timeline.Duration(o.timeLimit)
+	}
 	if err := timeline.WriteMeta(o.OutDir, meta); err != nil {
 		return s, err
 	}

@@ -245,3 +245,23 @@ func watching(t *testing.T, client *fake.Clientset) (string, *timeline.Writer, *
 func runTimelineReplay(ctx context.Context, o Options, env *steps.Env, w *watcher, tl *timeline.Writer) (string, []string, error) {
 	return runTimeline(ctx, o, env, w, tl, replay(o, w))
 }
+
+// Past its bound a timeline says so (not "context deadline exceeded"); a
+// game's end is no abort.
+func TestWhyStopped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	tctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	<-tctx.Done()
+	if got, err := whyStopped(ctx, tctx, time.Minute, ctx.Err()); got != "the timeline ran past maxDuration (1m0s)" || err != nil {
+		t.Errorf("past the bound: %q, %v", got, err)
+	}
+	gctx, end := context.WithCancelCause(context.Background())
+	end(gameOver{"every goal reached"})
+	inner, stop2 := context.WithCancelCause(gctx)
+	defer stop2(nil)
+	if got, err := whyStopped(gctx, inner, time.Minute, context.Canceled); got != "" || err != nil {
+		t.Errorf("a game's end: %q, %v", got, err)
+	}
+}

@@ -34,8 +34,8 @@ const (
 
 	// A game's (gameday play):
 	KindAct  = "act"  // a player's request: kubectl's (the audit log's; reads summarised, Count) or the console's (Via)
-	KindGoal = "goal" // a goal reached (Step: the operator step it stands for), or lost again (Phase lost)
-	KindHint = "hint" // a hint released (Reason: why now)
+	KindGoal = "goal" // a goal the game sets (Phase set) and reaches (Phase reached); Step: the operator step it stands for
+	KindHint = "hint" // a hint the game holds (Phase set) and releases (Phase released; Reason: why now)
 	KindFact = "fact" // a role card's private fact first reached another player (Name: the fact; Player: who; Message: how)
 )
 

@@ -275,6 +275,7 @@ func gameSpecs(dir map[string]string) {
 		var rep *reports.Report
 		var riley *bot
 		var drained time.Time
+		var hinted, ended result
 
 		BeforeAll(func() {
 			out := GinkgoT().TempDir()
@@ -293,10 +294,26 @@ func gameSpecs(dir map[string]string) {
 			until(2*time.Minute, "the frontend is down", func() bool { return riley.readyReplicas("frontend") == 0 })
 			_, err = riley.kubectl("uncordon", "-l", "gameday.dev/pool=frontend")
 			Expect(err).NotTo(HaveOccurred())
+			// The facilitator releases a hint now, whatever its time.
+			hinted = mustGameday("play", "hint", "--name", cluster)
 			riley.fix("backend")
+			// Once won, the facilitator ends it rather than observe to the horizon.
+			Eventually(se.String).WithTimeout(5 * time.Minute).WithPolling(time.Second).Should(ContainSubstring("every goal reached"))
+			ended = mustGameday("play", "end", "--name", cluster)
 			Expect(waitGame(cmd, so, se)).To(Equal(0))
 			rep, err = reports.Load(filepath.Join(out, "separate", "report.json"))
 			Expect(err).NotTo(HaveOccurred())
+		})
+
+		It("releases a hint and ends the game when the facilitator asks", func() {
+			Expect(hinted.Stdout).To(ContainSubstring("hint 1 released"))
+			Expect(rep.Team.HintsReleased).NotTo(BeEmpty())
+			Expect(rep.Team.HintsReleased[0].Reason).To(Equal("the facilitator asked"))
+			Expect(ended.Stdout).To(ContainSubstring("the game ends"))
+			Expect(rep.Team.EndedBy).To(Equal("ended by the facilitator"))
+			Expect(rep.Team.TimeToRecoverSeconds).NotTo(BeNil(), "both goals were reached before the end")
+			// The game is over: nothing answers for it any more.
+			Expect(gameday("play", "hint", "--name", cluster).Code).To(Equal(2))
 		})
 
 		It("flags the drain as harmful and attributes the frontend's outage to it", func() {

@@ -107,5 +107,15 @@ func playerSpecs(e *env) {
 		forbidden("delete the app namespace", alice.CoreV1().Namespaces().Delete(ctx, fixtures.Namespace, metav1.DeleteOptions{DryRun: dry}))
 		forbidden("delete the players' admission policy", alice.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx,
 			"gameday-players-worker-nodes-only", metav1.DeleteOptions{DryRun: dry}))
+		// A pod with the host's filesystem on the control-plane node would
+		// hand a player its admin kubeconfig: Pod Security's baseline.
+		priv := true
+		_, err = alice.CoreV1().Pods(fixtures.Namespace).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "e2e-escape"},
+			Spec: corev1.PodSpec{NodeName: cp.Items[0].Name, Containers: []corev1.Container{{Name: "c", Image: "x",
+				SecurityContext: &corev1.SecurityContext{Privileged: &priv},
+				VolumeMounts:    []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}}},
+				Volumes: []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}}},
+			metav1.CreateOptions{DryRun: dry})
+		forbidden("run a privileged pod with the host's filesystem", err)
 	})
 }

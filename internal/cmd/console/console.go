@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ upgrade history), list, describe, create and delete node groups, and read
 the deploy history. Every call is made with the player's token from their
 kit (--kit, or $GAMEDAY_KIT) and goes into the game's timeline under their
 name.`,
-		Example: `  export GAMEDAY_KIT=gameday-play-cascading-outage-20261202-101500/shared/kits/ana
+		Example: `  export GAMEDAY_KIT=$PWD/gameday-play-cascading-outage-20261202-101500/shared/kits/ana
   gameday console cluster
   gameday console nodegroups
   gameday console nodegroup describe app
@@ -120,7 +121,7 @@ name.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var ng play.NodeGroup
-			if err := call(cmd.Context(), f, http.MethodGet, "/v1/nodegroups/"+args[0], nil, &ng); err != nil {
+			if err := call(cmd.Context(), f, http.MethodGet, "/v1/nodegroups/"+url.PathEscape(args[0]), nil, &ng); err != nil {
 				return err
 			}
 			return printGroups(g.Streams.Out, f.Output, []play.NodeGroup{ng})
@@ -131,7 +132,7 @@ name.`,
 		Short: "Delete a node group made in the console",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := call(cmd.Context(), f, http.MethodDelete, "/v1/nodegroups/"+args[0], nil, nil); err != nil {
+			if err := call(cmd.Context(), f, http.MethodDelete, "/v1/nodegroups/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.Streams.Out, "node group %s deleted\n", args[0])

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,8 +67,8 @@ cards; a player named without one gets its default role, if it has one.`,
   gameday play cascading-outage --topology shared --players ana=developer,ben=ios-developer,chloe
 
   # each player then uses their kit (printed when the clock starts):
-  export KUBECONFIG=gameday-play-cascading-outage-*/kits/chloe/kubeconfig
-  export GAMEDAY_KIT=gameday-play-cascading-outage-*/kits/chloe
+  export KUBECONFIG=$PWD/gameday-play-cascading-outage-<time>/shared/kits/chloe/kubeconfig
+  export GAMEDAY_KIT=$PWD/gameday-play-cascading-outage-<time>/shared/kits/chloe
   kubectl get pods -n gameday
   gameday console nodegroups
 
@@ -237,6 +238,11 @@ func newControl(g *cli.Globals, verb, short, example string) *cobra.Command {
 			if err := json.Unmarshal(data, &ctl); err != nil {
 				return err
 			}
+			// A game that died without cleaning up left its file: its
+			// token is for nobody now.
+			if ctl.PID <= 0 || syscall.Kill(ctl.PID, 0) == syscall.ESRCH {
+				return cli.Usagef("no game is being played on cluster %q (the game that was, pid %d, is gone: `gameday recover --name %s` puts back what it changed)", name, ctl.PID, name)
+			}
 			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, ctl.URL+"/game/"+verb, bytes.NewReader(nil))
 			if err != nil {
 				return err
@@ -272,6 +278,9 @@ func loadPar(path string, s *scenarios.Scenario, topology string) (*reports.Repo
 		}
 		if r.Scenario != s.Name {
 			return nil, cli.Usagef("--par %s: a replay of %s, not of %s", path, r.Scenario, s.Name)
+		}
+		if r.ScenarioDigest != "" && r.ScenarioDigest != s.Digest {
+			return nil, cli.Usagef("--par %s: a replay of another version of %s's file (digest %.12s, this one %.12s): replay this version for par", path, s.Name, r.ScenarioDigest, s.Digest)
 		}
 		if r.Team == nil || r.Team.Game {
 			return nil, cli.Usagef("--par %s: not a replay with the scenario's operator steps (a game, or a replay from before gameday play)", path)
