@@ -82,6 +82,11 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	if horizon <= 0 { // recorded before horizons: the whole run
 		horizon = runEnd.Sub(anchor)
 	}
+	// A game is scored over the scenario's horizon, as its replay (par) is,
+	// or to its end if the team took longer: what is still broken then counts.
+	if m.TimeLimit > 0 && runEnd.Sub(anchor) > horizon {
+		horizon = runEnd.Sub(anchor)
+	}
 	end := anchor.Add(horizon)
 	r.HorizonReached = !runEnd.Before(end) || won
 	if runEnd.Before(end) {

@@ -212,3 +212,24 @@ func TestGameHTML(t *testing.T) {
 		}
 	}
 }
+
+// A game longer than the scenario's horizon is scored to its end: a
+// recovery after the horizon is a recovery, not "never".
+func TestLongGameScoredToItsEnd(t *testing.T) {
+	s := game().probes("frontend", 0, 200, failIn([2]int{20, 150})).probes("api", 0, 200, func(int) outcome { return fine })
+	s.act(140, "ana", "patch", "deployments", "workers").goal(141, "rollback").goal(145, "provision-pool")
+	s.run(200, "game-won").run(200.1, "recover-start")
+	r := buildGame(t, s)
+	if r.SpanSeconds < 199 || !r.HorizonReached {
+		t.Errorf("span %v s (horizon reached %v), want the whole game, 200 s", r.SpanSeconds, r.HorizonReached)
+	}
+	if !r.Recovered || r.Team.TimeToRecoverSeconds == nil {
+		t.Fatalf("recovered %v, team recovery %v: the game was won", r.Recovered, r.Team.TimeToRecoverSeconds)
+	}
+	// A short game is scored over the horizon, as par is.
+	short := game().probes("frontend", 0, 60, failIn([2]int{20, 25})).probes("api", 0, 60, func(int) outcome { return fine })
+	short.goal(31, "rollback").goal(40, "provision-pool").run(60, "game-won").run(60.1, "recover-start")
+	if r := buildGame(t, short); r.HorizonSeconds != 120 || !r.HorizonReached {
+		t.Errorf("a won short game: horizon %v s (reached %v), want the scenario's 120 s, reached", r.HorizonSeconds, r.HorizonReached)
+	}
+}

@@ -708,6 +708,7 @@ func (g *game) referee(ctx context.Context) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	lastRelease := map[string]string{}
+	objSince := make([]time.Time, len(s.Objectives))
 	for {
 		select {
 		case <-ctx.Done():
@@ -741,8 +742,11 @@ func (g *game) referee(ctx context.Context) {
 			all = all && !g.reached[i].IsZero() && holds
 			g.mu.Unlock()
 		}
+		// Held: each objective has met its window, without a break, for a
+		// full window more (a breach's last failures leave the window first;
+		// the report counts a recovery from there, once a window has held).
 		held := true
-		for _, obj := range s.Objectives {
+		for i, obj := range s.Objectives {
 			win := g.s.watch.probes.Last(obj.Key(), obj.Window)
 			ok := win.Total > 0 && win.Ratio() >= obj.SuccessRatio && win.P95 <= obj.Latency
 			if !ok && win.Total > 0 {
@@ -752,7 +756,13 @@ func (g *game) referee(ctx context.Context) {
 				}
 				g.mu.Unlock()
 			}
-			held = held && ok
+			switch {
+			case !ok:
+				objSince[i] = time.Time{}
+			case objSince[i].IsZero():
+				objSince[i] = now
+			}
+			held = held && ok && now.Sub(objSince[i]) >= obj.Window+time.Second
 		}
 		g.deploys(state, lastRelease)
 		g.mu.Lock()

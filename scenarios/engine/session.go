@@ -82,9 +82,7 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		return s, err
 	}
 	meta := MetaFor(o.Scenario, o.Topology.Name, o.Name)
-	if o.timeLimit > 0 { // a game: the score spans the game, which may last to its limit
-		meta.TimeLimit, meta.Horizon = timeline.Duration(o.timeLimit), timeline.Duration(o.timeLimit)
-	}
+	meta.TimeLimit = timeline.Duration(o.timeLimit) // a game's; zero for a replay
 	if err := timeline.WriteMeta(o.OutDir, meta); err != nil {
 		return s, err
 	}
