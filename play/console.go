@@ -98,6 +98,7 @@ type Console struct {
 	upgrades []Upgrade
 	deploys  []Deploy
 	pending  map[string]NodeGroup // groups being created or failed
+	health   map[string][]string  // issues the provider reports on a group (AddHealth)
 	stop     chan struct{}
 	stopOnce sync.Once
 	creating sync.WaitGroup
@@ -221,6 +222,17 @@ func (c *Console) describeCluster(w http.ResponseWriter, r *http.Request, _ stri
 	return c.Name, fmt.Sprintf("version %s, %d upgrades in its history", v, len(view.Upgrades)), 0, nil
 }
 
+// AddHealth reports an issue on a group, as a provider does after a
+// failed replacement (it stays while the group is not back to its size).
+func (c *Console) AddHealth(group, issue string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.health == nil {
+		c.health = map[string][]string{}
+	}
+	c.health[group] = append(c.health[group], issue)
+}
+
 // groups are the provider's groups with those being created or failed.
 func (c *Console) groups(ctx context.Context) ([]NodeGroup, error) {
 	gs, err := c.Provider.NodeGroups(ctx)
@@ -229,6 +241,11 @@ func (c *Console) groups(ctx context.Context) ([]NodeGroup, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for i, g := range gs {
+		if issues := c.health[g.Name]; len(issues) > 0 && g.Size < g.Desired {
+			gs[i].Health = append(append([]string{}, issues...), g.Health...)
+		}
+	}
 	for _, p := range c.pending {
 		gs = append(gs, p)
 	}

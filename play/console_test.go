@@ -205,3 +205,26 @@ func TestConsoleBadInput(t *testing.T) {
 		t.Errorf("a console for a bad player name: %v", err)
 	}
 }
+
+// The cloud's failed replacement shows on the group it replaced, while the
+// group is short of nodes, as a provider's health issues do.
+func TestConsoleHealthOfAFailedReplacement(t *testing.T) {
+	p := &fakeProvider{cp: "v1.38.0", groups: []NodeGroup{{Name: "app", Version: "v1.37.2", Size: 0, Desired: 2, Status: StatusDegraded,
+		Health: []string{"NodeNotReady: 2 of 2 instances are not ready"}}}}
+	c, ct := newConsoleT(t, p)
+	c.AddHealth("app", "NodeCreationFailure: Instances failed to join the kubernetes cluster")
+	var gs []NodeGroup
+	if code := ct.call(http.MethodGet, "/v1/nodegroups", ct.tokens["alice"], "", &gs); code != http.StatusOK {
+		t.Fatalf("list: %d", code)
+	}
+	if len(gs) != 1 || len(gs[0].Health) != 2 || !strings.HasPrefix(gs[0].Health[0], "NodeCreationFailure") {
+		t.Fatalf("groups %+v", gs)
+	}
+	p.mu.Lock()
+	p.groups[0].Size, p.groups[0].Health = 2, nil // back to its size
+	p.mu.Unlock()
+	var app NodeGroup
+	if ct.call(http.MethodGet, "/v1/nodegroups/app", ct.tokens["alice"], "", &app); len(app.Health) != 0 {
+		t.Errorf("a group back to its size still shows %v", app.Health)
+	}
+}

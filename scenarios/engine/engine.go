@@ -184,8 +184,9 @@ type mode struct {
 	// afterSteps runs once every step has run (a replay observes to the
 	// scoring horizon; a game waits for its end).
 	afterSteps func(ctx context.Context, start time.Time, firstAct func() time.Time) error
-	// applied is told of each step applied (a game's console keeps its histories).
-	applied func(st scenarios.Step)
+	// applied is told of each step applied and its outcome (a game's console
+	// keeps its histories).
+	applied func(st scenarios.Step, out steps.Outcome)
 }
 
 // replay is the mode of `gameday run`: every step, bounded waits, the horizon observed.
@@ -263,9 +264,9 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 					defer autoWG.Done()
 					for _, st := range r.Steps {
 						act(st)
-						err := applyStep(tctx, env, st, r.Name, tl, logger)
+						out, err := applyStep(tctx, env, st, r.Name, tl, logger)
 						if err == nil && m.applied != nil {
-							m.applied(st)
+							m.applied(st, out)
 						}
 						if err != nil {
 							// A step cut short by the end of the timeline did not fail.
@@ -297,11 +298,12 @@ func runTimeline(ctx context.Context, o Options, env *steps.Env, w *watcher, tl 
 			break
 		}
 		act(st)
-		if err = applyStep(tctx, env, st, "", tl, logger); err != nil {
+		var out steps.Outcome
+		if out, err = applyStep(tctx, env, st, "", tl, logger); err != nil {
 			break
 		}
 		if m.applied != nil {
-			m.applied(st)
+			m.applied(st, out)
 		}
 	}
 	if err == nil {
@@ -426,7 +428,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func applyStep(ctx context.Context, env *steps.Env, st scenarios.Step, rule string, tl *timeline.Writer, logger log.Logger) error {
+func applyStep(ctx context.Context, env *steps.Env, st scenarios.Step, rule string, tl *timeline.Writer, logger log.Logger) (steps.Outcome, error) {
 	spec, _ := st.Action.Spec()
 	tl.Write(timeline.Entry{Kind: timeline.KindStep, Phase: "start", Step: st.Name, Action: string(st.Action), Rule: rule, Change: spec.Change, Actor: string(st.Actor)})
 	began := time.Now()
@@ -457,9 +459,9 @@ func applyStep(ctx context.Context, env *steps.Env, st scenarios.Step, rule stri
 	}
 	logger.V(0).Infof(" %s %s%s: %s (%.1fs)", mark, st.Name, by, detail, time.Since(began).Seconds())
 	if err != nil {
-		return fmt.Errorf("step %s (line %d): %w", st.Name, st.Line, err)
+		return out, fmt.Errorf("step %s (line %d): %w", st.Name, st.Line, err)
 	}
-	return nil
+	return out, nil
 }
 
 // recoverAll puts back every journaled change, waits for the fixtures to be

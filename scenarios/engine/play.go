@@ -23,6 +23,7 @@ import (
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/play"
 	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/scenarios/steps"
 	"gameday.dev/gameday/scenarios/timeline"
 )
 
@@ -532,7 +533,7 @@ func (g *game) by(step string) string {
 }
 
 // stepApplied keeps the console's histories as the provider's would be.
-func (g *game) stepApplied(st scenarios.Step) {
+func (g *game) stepApplied(st scenarios.Step, out steps.Outcome) {
 	g.mu.Lock()
 	g.applied[st.Name] = true
 	if st.Action == scenarios.ActionRelease {
@@ -548,6 +549,15 @@ func (g *game) stepApplied(st scenarios.Step) {
 		g.console.RecordUpgrade(play.Upgrade{From: from, To: st.Version, By: g.by(st.Name), At: time.Now()})
 	case scenarios.ActionRelease:
 		g.console.RecordDeploy(play.Deploy{Tier: string(st.Target.Tier), Release: st.Version, By: g.by(st.Name), At: time.Now()})
+	case scenarios.ActionProvisionPool:
+		// The cloud's replacement of a node group, refused by the cluster
+		// (version skew): the provider shows it on the group it replaces.
+		if !out.Blocked {
+			return
+		}
+		if pool, err := scenarios.PoolFor(g.o.Topology, st.Target.Selector); err == nil {
+			g.console.AddHealth(pool.Name, "NodeCreationFailure: Instances failed to join the kubernetes cluster ("+out.Message+")")
+		}
 	}
 }
 

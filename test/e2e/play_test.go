@@ -106,6 +106,8 @@ func (b *bot) fix(pool string) {
 	out, err = b.console("nodegroups")
 	Expect(err).NotTo(HaveOccurred(), out)
 	GinkgoWriter.Println(out)
+	// The evidence: the cloud's replacement of the pool failed to join.
+	Expect(out).To(ContainSubstring("NodeCreationFailure: Instances failed to join the kubernetes cluster"))
 	out, err = b.kubectl("rollout", "undo", "deployment/workers")
 	Expect(err).NotTo(HaveOccurred(), out)
 	out, err = b.console("nodegroup", "create", pool+"-new", "--version", cl.Version)
