@@ -556,7 +556,9 @@ func (g *game) stepApplied(st scenarios.Step, out steps.Outcome) {
 			return
 		}
 		if pool, err := scenarios.PoolFor(g.o.Topology, st.Target.Selector); err == nil {
-			g.console.AddHealth(pool.Name, "NodeCreationFailure: Instances failed to join the kubernetes cluster ("+out.Message+")")
+			// The provider's words only: why they did not join is the
+			// team's to find (the versions, side by side in the console).
+			g.console.AddHealth(pool.Name, "NodeCreationFailure: Instances failed to join the kubernetes cluster")
 		}
 	}
 }
