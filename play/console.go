@@ -358,7 +358,8 @@ func (c *Console) create(ctx context.Context, req createRequest, cp string) {
 		}
 		c.mu.Lock()
 		c.pending[req.Name] = NodeGroup{Name: req.Name, Version: req.Version, Status: StatusCreateFailed,
-			Health: []string{fmt.Sprintf("NodeCreationFailure: Instances failed to join the kubernetes cluster (they run %s; the control plane runs %s)", req.Version, cp)}}
+			// The provider's words: why is for the team to find.
+			Health: []string{"NodeCreationFailure: Instances failed to join the kubernetes cluster"}}
 		c.mu.Unlock()
 		return
 	}
