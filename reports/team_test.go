@@ -233,3 +233,14 @@ func TestLongGameScoredToItsEnd(t *testing.T) {
 		t.Errorf("a won short game: horizon %v s (reached %v), want the scenario's 120 s, reached", r.HorizonSeconds, r.HorizonReached)
 	}
 }
+
+// A breach the scenario explains is not a player's harm: the automation
+// stopped the frontend's node between the player's change and the breach.
+func TestHarmNotBlamedWhenAFaultCameBetween(t *testing.T) {
+	s := game().probes("frontend", 0, 125, failIn([2]int{55, 60})).probes("api", 0, 125, func(int) outcome { return fine })
+	s.act(50, "ben", "patch", "nodes", "n1")
+	s.stepOn(52, 0.5, "stop-n2", "node-stop", "automation", "n2").change(52.2, "node/n2", "ready", "true", "false", "")
+	if h := buildGame(t, s).Team.Harmful; len(h) != 0 {
+		t.Errorf("harmful %+v, want none: the automation's stop came in between", h)
+	}
+}

@@ -111,6 +111,20 @@ type gameOver struct{ why string }
 
 func (g gameOver) Error() string { return g.why }
 
+// WithDefaultRole gives the scenario's default role to every player named
+// without one.
+func WithDefaultRole(s *scenarios.Scenario, players []Player) []Player {
+	out := slices.Clone(players)
+	if r, ok := s.Play.DefaultRole(); ok {
+		for i := range out {
+			if out[i].Role == "" {
+				out[i].Role = r.Name
+			}
+		}
+	}
+	return out
+}
+
 // ValidatePlayers checks players' names and roles against the scenario.
 func ValidatePlayers(s *scenarios.Scenario, players []Player) error {
 	var names []string
@@ -143,11 +157,7 @@ func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Resul
 	if err != nil {
 		return &Result{Topology: o.Topology.Name}, err
 	}
-	for i, p := range po.Players {
-		if r, ok := o.Scenario.Play.DefaultRole(); ok && p.Role == "" {
-			po.Players[i].Role = r.Name
-		}
-	}
+	po.Players = WithDefaultRole(o.Scenario, po.Players)
 	if err := ValidatePlayers(o.Scenario, po.Players); err != nil {
 		return &Result{Topology: o.Topology.Name}, err
 	}

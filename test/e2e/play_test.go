@@ -166,6 +166,7 @@ func gameSpecs(dir map[string]string) {
 		var sam *bot
 		var code int
 		var stdout, out string
+		var badToken result
 
 		BeforeAll(func() {
 			out = GinkgoT().TempDir()
@@ -175,6 +176,12 @@ func gameSpecs(dir map[string]string) {
 				"--out", out, "--par", dir["shared"])
 			AddReportEntry("gameday play -> the players' kits ready", time.Since(start).Round(100*time.Millisecond).String())
 			sam = newBot("sam", out, "shared")
+			// The console refuses a token that is not a player's.
+			data, rerr := os.ReadFile(filepath.Join(sam.kit, "console.json"))
+			Expect(rerr).NotTo(HaveOccurred())
+			forged := GinkgoT().TempDir()
+			Expect(os.WriteFile(filepath.Join(forged, "console.json"), []byte(strings.Replace(string(data), `"token": "`, `"token": "x`, 1)), 0o600)).To(Succeed())
+			badToken = gameday("console", "--kit", forged, "nodegroups")
 			sam.fix("app")
 			code = waitGame(cmd, so, se)
 			stdout = so.String()
@@ -244,6 +251,12 @@ func gameSpecs(dir map[string]string) {
 			md, err := os.ReadFile(filepath.Join(out, "shared", "report.md"))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(string(md)).To(ContainSubstring("### What each person did"))
+		})
+
+		It("refuses a console call with a token that is not a player's: exit 2, one line", func() {
+			Expect(badToken.Code).To(Equal(2))
+			Expect(strings.TrimSpace(badToken.Stderr)).To(HavePrefix("ERROR: UnauthorizedException (401 Unauthorized)"))
+			Expect(strings.Count(strings.TrimSpace(badToken.Stderr), "\n")).To(BeZero())
 		})
 
 		It("writes every console action and each player's changes into the timeline", func() {

@@ -140,12 +140,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 			return err
 		}
 	}
-	players := ParsePlayers(f.Players)
-	for i, p := range players { // the default role, as the engine gives it, for the check
-		if r, ok := s.Play.DefaultRole(); ok && p.Role == "" {
-			players[i].Role = r.Name
-		}
-	}
+	players := engine.WithDefaultRole(s, ParsePlayers(f.Players))
 	if err := engine.ValidatePlayers(s, players); err != nil {
 		return cli.Usage(err)
 	}
