@@ -354,12 +354,21 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions, h *earl
 		return fmt.Errorf("%d of the topology's %d nodes registered after %s: %w", got, want, o.Wait, err)
 	}
 	var spares, inService []string
+	sparesOf := map[string][]string{}
 	for _, n := range all.Items {
 		if p, ok := o.Topology.Pool(n.Labels[PoolLabel]); ok && p.Spare {
 			spares = append(spares, n.Name)
+			sparesOf[p.Name] = append(sparesOf[p.Name], n.Name)
 		} else {
 			inService = append(inService, n.Name)
 		}
+	}
+	for _, names := range sparesOf {
+		slices.Sort(names)
+	}
+	// The marker names the spares before their Node objects go.
+	if err := writeMarker(ctx, client, rec, sparesOf); err != nil {
+		return err
 	}
 	// Both at once: spares need no Ready node, and the wait needs no spare.
 	status.Start(fmt.Sprintf("Taking %d spare nodes out of service, waiting for %d nodes to be Ready", len(spares), len(inService)))
@@ -390,9 +399,6 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions, h *earl
 		if err := WaitDNS(ctx, client, time.Until(deadline)); err != nil {
 			return err
 		}
-	}
-	if err := writeMarker(ctx, client, rec); err != nil {
-		return err
 	}
 	if o.MergeKubeconfig {
 		status.Start("Merging the kubeconfig into your default kubeconfig")
@@ -596,14 +602,18 @@ func WaitDNS(ctx context.Context, client kubernetes.Interface, timeout time.Dura
 	return nil
 }
 
-func writeMarker(ctx context.Context, client kubernetes.Interface, rec *Record) error {
+func writeMarker(ctx context.Context, client kubernetes.Interface, rec *Record, spares map[string][]string) error {
 	topo, err := json.Marshal(rec.Topology)
+	if err != nil {
+		return err
+	}
+	sp, err := json.Marshal(spares)
 	if err != nil {
 		return err
 	}
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: MarkerConfigMap, Namespace: metav1.NamespaceSystem, Labels: map[string]string{"app.kubernetes.io/managed-by": "gameday"}},
-		Data:       map[string]string{"name": rec.Name, "topology": string(topo)},
+		Data:       map[string]string{"name": rec.Name, "topology": string(topo), markerSparesKey: string(sp)},
 	}
 	_, err = client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

@@ -15,11 +15,13 @@ import (
 
 // NodeStatus is one node as gameday sees it: its container and its Kubernetes state.
 type NodeStatus struct {
-	Name        string   `json:"name"`
-	Role        string   `json:"role"`
-	Pool        string   `json:"pool"`
-	Spare       bool     `json:"spare"`
-	Container   string   `json:"container"` // running, stopped, missing
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	Pool      string `json:"pool"`
+	Spare     bool   `json:"spare"`
+	Container string `json:"container"` // running, stopped, missing
+	// Joined: the node has a Node object (a spare out of service has none).
+	Joined      bool     `json:"joined"`
 	Ready       bool     `json:"ready"`
 	Schedulable bool     `json:"schedulable"`
 	InService   bool     `json:"inService"`
@@ -103,6 +105,16 @@ func (k *Kind) Status(ctx context.Context, name string) (*ClusterStatus, error) 
 			}
 			k.fillNode(ns, &n, rec.Topology)
 		}
+		// A spare that has not joined has no Node: its pool is in the marker.
+		if spares, err := SpareNodes(ctx, client, rec.Topology); err == nil {
+			for pool, names := range spares {
+				for _, name := range names {
+					if ns, ok := byName[name]; ok && ns.Pool == "" {
+						ns.Pool, ns.Spare, ns.Taints = pool, true, []string{}
+					}
+				}
+			}
+		}
 	}
 	for _, ns := range byName {
 		st.Nodes = append(st.Nodes, *ns)
@@ -120,6 +132,7 @@ func (k *Kind) fillNode(ns *NodeStatus, n *corev1.Node, t Topology) {
 	if p, ok := t.Pool(ns.Pool); ok {
 		ns.Spare = p.Spare
 	}
+	ns.Joined = true
 	ns.Ready = IsReady(n)
 	ns.Schedulable = !n.Spec.Unschedulable
 	ns.InService = InService(n)

@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -308,20 +309,50 @@ func (n *Nodes) WaitReady(ctx context.Context, node string, ready bool, timeout 
 	return time.Since(start), nil
 }
 
-// TakeOutOfService keeps a spare node from serving: tainted (NoExecute, so
-// nothing runs there but DaemonSets), cordoned, and its kubelet stopped and
-// disabled, so that the control plane sees it as a node that has not joined,
-// even after its container restarts (a stopped kubelet alone comes back
-// with the node's systemd).
+// TakeOutOfService keeps a spare node from serving, as capacity that has
+// not joined the cluster: tainted (NoExecute, so nothing runs there but
+// DaemonSets) and cordoned while its kubelet still runs, then its kubelet
+// stopped and disabled (so that it stays down when its container restarts),
+// its kubelet's own binary back, its pod network's config removed (the node
+// gets a new range when it joins again), and its Node object deleted. A
+// spare whose Node is gone already only has its kubelet kept down.
 func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
-	if err := n.setOutOfServiceTaint(ctx, node, true); err != nil {
+	err := n.setOutOfServiceTaint(ctx, node, true)
+	if err == nil {
+		err = n.Cordon(ctx, node)
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	if err := n.Cordon(ctx, node); err != nil {
+	if err := n.KeepKubeletDown(ctx, node); err != nil {
 		return err
 	}
-	return n.KeepKubeletDown(ctx, node)
+	if err := n.Runtime.Exec(ctx, node, "sh", "-c", unjoinScript); err != nil {
+		return fmt.Errorf("spare %s: %w", node, err)
+	}
+	err = n.Client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("spare %s: delete its Node: %w", node, err)
+	}
+	return nil
 }
+
+// KubeletVersionsDir holds, on a node image built by gameday, kubelets that
+// report other versions (DIR/VERSION/kubelet): a spare joining at the
+// version of an upgraded control plane runs one.
+const KubeletVersionsDir = "/usr/local/lib/gameday"
+
+// CNIConfig is the pod network's config on a node (kind's kindnet, or
+// gameday's stand-in), written for the node's pod range.
+const CNIConfig = "/etc/cni/net.d/10-kindnet.conflist"
+
+// unjoinScript puts back a spare's own kubelet and removes its pod network's
+// config; joinScript "$1" runs the kubelet of version $1 where the image has one.
+const (
+	unjoinScript = `d=` + KubeletVersionsDir + `; set -e; if [ -f $d/kubelet.orig ]; then mv $d/kubelet.orig /usr/bin/kubelet; fi; rm -f ` + CNIConfig
+	joinScript   = `d=` + KubeletVersionsDir + `; set -e; if [ -f $d/kubelet.orig ]; then mv $d/kubelet.orig /usr/bin/kubelet; fi; ` +
+		`if [ -n "$1" ] && [ -x "$d/$1/kubelet" ]; then cp /usr/bin/kubelet $d/kubelet.orig; cp "$d/$1/kubelet" /usr/bin/kubelet.new; mv /usr/bin/kubelet.new /usr/bin/kubelet; fi`
+)
 
 // KeepKubeletDown stops a node's kubelet and disables it, so that it stays
 // down when the node's container starts again.
@@ -338,9 +369,14 @@ func (n *Nodes) KubeletKeptDown(ctx context.Context, node string) error {
 	return nil
 }
 
-// BringIntoService undoes TakeOutOfService: kubelet enabled and started, the
-// node Ready, then untainted and uncordoned.
-func (n *Nodes) BringIntoService(ctx context.Context, node string, timeout time.Duration) error {
+// BringIntoService undoes TakeOutOfService: the node joins, with the
+// kubelet of version where its image has one (else its own), registers its
+// Node (labelled and tainted out of service by its kubelet's flags), and
+// once it is Ready it is untainted and uncordoned.
+func (n *Nodes) BringIntoService(ctx context.Context, node, version string, timeout time.Duration) error {
+	if err := n.Runtime.Exec(ctx, node, "sh", "-c", joinScript, "sh", version); err != nil {
+		return fmt.Errorf("spare %s: kubelet at %s: %w", node, version, err)
+	}
 	if err := n.Runtime.Exec(ctx, node, "systemctl", "enable", "--now", "kubelet.service"); err != nil {
 		return err
 	}

@@ -2,8 +2,9 @@
 # soak-recover.sh N: N times, kill -9 a run of cascading-outage (topology
 # shared) at a random moment between its cluster's creation and the end of
 # its recovery, run `gameday recover`, and check the cluster with the control
-# plane's own kubectl: nodes, spares (out of service, kubelet down and
-# disabled, no pods), releases, replicas, surges, the version record.
+# plane's own kubectl: nodes, spares (not joined: no Node, kubelet down and
+# disabled, no pods), releases, replicas, surges, the version record and the
+# API server's version.
 # One line per trial, then a total. Not in CI: each trial takes ~5 minutes.
 # A run killed before its fixtures served has changed nothing yet: its trial
 # only needs `gameday recover` to succeed (the half-made cluster is deleted).
@@ -42,19 +43,26 @@ check() {
 		spare=false
 		[[ $pool == *-next ]] && spare=true
 		if $spare; then
-			[[ $taints == *gameday.dev/out-of-service* ]] || echo "spare $node is not tainted out of service"
-			[[ $unsched == true ]] || echo "spare $node is schedulable"
-			docker exec "$node" systemctl is-active --quiet kubelet.service && echo "spare $node: its kubelet runs"
-			docker exec "$node" systemctl is-enabled --quiet kubelet.service && echo "spare $node: its kubelet would start with its node"
-			local pods
-			pods=$(cp_kubectl get pods -A --field-selector "spec.nodeName=$node" \
-				-o jsonpath='{range .items[?(@.metadata.ownerReferences[0].kind!="DaemonSet")]}{.metadata.namespace}/{.metadata.name} {end}')
-			[[ -z $pods ]] || echo "pods left on spare $node: $pods"
+			echo "spare $node has joined: its Node is registered (taints: $taints, unschedulable: $unsched)"
 		else
 			[[ $ready == True ]] || echo "node $node is not Ready"
 			[[ $unsched != true ]] || echo "node $node is cordoned"
 		fi
 	done < <(cp_kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}|{.metadata.labels.gameday\.dev/pool}|{.spec.unschedulable}|{.status.conditions[?(@.type=="Ready")].status}|{.spec.taints[*].key}{"\n"}{end}')
+	# Spares have no Node until they join: gameday's marker names them.
+	for node in $(cp_kubectl get configmap -n kube-system gameday-cluster -o jsonpath='{.data.spares}' | grep -o '"[^"]*"' | tr -d '"' | grep -v -- '-next$'); do
+		docker exec "$node" systemctl is-active --quiet kubelet.service && echo "spare $node: its kubelet runs"
+		docker exec "$node" systemctl is-enabled --quiet kubelet.service && echo "spare $node: its kubelet would start with its node"
+		local pods
+		pods=$(cp_kubectl get pods -A --field-selector "spec.nodeName=$node" \
+			-o jsonpath='{range .items[?(@.metadata.ownerReferences[0].kind!="DaemonSet")]}{.metadata.namespace}/{.metadata.name} {end}')
+		[[ -z $pods ]] || echo "pods left on spare $node: $pods"
+	done
+	# The API server back at its node's version after an upgrade.
+	local served kubelet
+	served=$(cp_kubectl get --raw /version | grep -o '"gitVersion": *"[^"]*"' | grep -o 'v[0-9][^"]*')
+	kubelet=$(cp_kubectl get nodes -l gameday.dev/pool=system -o jsonpath='{.items[0].status.nodeInfo.kubeletVersion}')
+	[[ $served == "$kubelet" ]] || echo "the API server reports $served, its node runs $kubelet"
 	local d rel want ready_r surge
 	while IFS='|' read -r d rel want ready_r surge; do
 		[[ $rel == v1 ]] || echo "deployment $d runs release $rel, not v1"

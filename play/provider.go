@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gameday.dev/gameday/cluster"
@@ -121,10 +122,10 @@ func (p *ClusterProvider) Provision(ctx context.Context, name, version string) (
 	}
 	var errs []error
 	for _, n := range nodes {
-		if err := p.Env.Journal.Add(steps.Record{Step: "console:" + name, Action: scenarios.ActionProvisionPool, Kind: steps.KindOutOfService, Target: n.Name}); err != nil {
+		if err := p.Env.Journal.Add(steps.Record{Step: "console:" + name, Action: scenarios.ActionProvisionPool, Kind: steps.KindOutOfService, Target: n}); err != nil {
 			return NodeGroup{}, err
 		}
-		errs = append(errs, p.Env.Nodes.BringIntoService(ctx, n.Name, timeout))
+		errs = append(errs, p.Env.Nodes.BringIntoService(ctx, n, version, timeout))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return NodeGroup{}, err
@@ -134,22 +135,27 @@ func (p *ClusterProvider) Provision(ctx context.Context, name, version string) (
 
 // reserve picks a spare pool out of service that no group has and gives it
 // to the group name.
-func (p *ClusterProvider) reserve(ctx context.Context, name, version string) (cluster.Pool, []corev1.Node, error) {
+func (p *ClusterProvider) reserve(ctx context.Context, name, version string) (cluster.Pool, []string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	used := map[string]bool{}
 	for _, c := range p.created {
 		used[c.pool] = true
 	}
+	of, err := cluster.SpareNodes(ctx, p.Env.Client, p.Env.Topology)
+	if err != nil {
+		return cluster.Pool{}, nil, err
+	}
 	for _, sp := range p.Env.Topology.Pools {
 		if !sp.Spare || used[sp.Name] {
 			continue
 		}
-		nodes, err := steps.SelectNodes(ctx, p.Env, scenarios.Selector{Pool: sp.Name})
+		nodes := of[sp.Name]
+		joined, err := p.joined(ctx, nodes)
 		if err != nil {
 			return sp, nil, err
 		}
-		if len(nodes) == 0 || slices.ContainsFunc(nodes, func(n corev1.Node) bool { return cluster.InService(&n) }) {
+		if len(nodes) == 0 || joined {
 			continue // in service already (the scenario's own provisioning)
 		}
 		if p.created == nil {
@@ -173,15 +179,30 @@ func (p *ClusterProvider) Retire(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%w: %s is one of the cluster's own node groups; gameday's console only deletes groups made in it", ErrInUse, name)
 	}
-	nodes, err := steps.SelectNodes(ctx, p.Env, scenarios.Selector{Pool: c.pool})
+	of, err := cluster.SpareNodes(ctx, p.Env.Client, p.Env.Topology)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, n := range nodes {
-		errs = append(errs, steps.RetireSpare(ctx, p.Env, n.Name))
+	for _, n := range of[c.pool] {
+		errs = append(errs, steps.RetireSpare(ctx, p.Env, n))
 	}
 	return errors.Join(errs...)
+}
+
+// joined reports whether any of the nodes has joined and serves.
+func (p *ClusterProvider) joined(ctx context.Context, nodes []string) (bool, error) {
+	for _, name := range nodes {
+		n, err := p.Env.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return false, err
+		case cluster.InService(n):
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // NodesOf names the nodes of a group the console made (none for another).
@@ -192,13 +213,9 @@ func (p *ClusterProvider) NodesOf(ctx context.Context, group string) []string {
 	if !ok {
 		return nil
 	}
-	nodes, err := steps.SelectNodes(ctx, p.Env, scenarios.Selector{Pool: c.pool})
+	of, err := cluster.SpareNodes(ctx, p.Env.Client, p.Env.Topology)
 	if err != nil {
 		return nil
 	}
-	var names []string
-	for _, n := range nodes {
-		names = append(names, n.Name)
-	}
-	return names
+	return of[c.pool]
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -15,11 +16,21 @@ import (
 	"gameday.dev/gameday/scenarios/steps"
 )
 
-// kubelets flips a node's readiness as its kubelet starts and stops.
+// kubelets flips a node's readiness as its kubelet starts and stops; the
+// spare s1's kubelet, started, registers its Node (tainted out of service).
 type kubelets struct{ client *fake.Clientset }
 
 func (k kubelets) set(ctx context.Context, name string, ready bool) error {
 	n, err := k.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && name == "s1" {
+		if !ready {
+			return nil
+		}
+		s1 := node("s1", "app-next", true, false, true)
+		s1.Status.NodeInfo.KubeletVersion = "v1.38.0"
+		_, err = k.client.CoreV1().Nodes().Create(ctx, &s1, metav1.CreateOptions{})
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -63,9 +74,10 @@ func providerCluster(t *testing.T) (*ClusterProvider, *fake.Clientset, *records)
 		withVersion(node("cp", cluster.SystemPool, true, true, false)),
 		withVersion(node("w1", "app", false, true, false)), // the pool is lost
 		withVersion(node("w2", "app", false, true, false)),
-		withVersion(node("s1", "app-next", false, false, true)),
+		// The spare s1 (pool app-next) has not joined: no Node.
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cluster.MarkerConfigMap, Namespace: metav1.NamespaceSystem,
-			Annotations: map[string]string{cluster.ControlPlaneVersionAnno: "v1.38.0"}}},
+			Annotations: map[string]string{cluster.ControlPlaneVersionAnno: "v1.38.0"}},
+			Data: map[string]string{"spares": `{"app-next":["s1"]}`}},
 	)
 	rec := &records{}
 	env := &steps.Env{Client: client, Nodes: &cluster.Nodes{Client: client, Runtime: kubelets{client}}, Topology: topo, Journal: rec}
@@ -118,5 +130,12 @@ func TestClusterProviderProvisionsFromTheSpare(t *testing.T) {
 	}
 	if err := p.Retire(ctx, "app"); !errors.Is(err, ErrInUse) {
 		t.Errorf("Retire(app) = %v, want ErrInUse", err)
+	}
+	// Deleted, its capacity leaves the cluster: no Node until it joins again.
+	if err := p.Retire(ctx, "workers-v138"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().Nodes().Get(ctx, "s1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("s1's Node after the group's deletion: %v, want none", err)
 	}
 }

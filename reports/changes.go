@@ -86,7 +86,9 @@ func stepRuns(es []timeline.Entry) []stepRun {
 var effects = map[string][]string{
 	"ready=false": {"node-stop", "kubelet-stop", "pool-outage", "retire-pool"},
 	"ready=true":  {"node-start", "kubelet-start", "provision-pool"},
-	"deleted":     {"pod-kill"},
+	"deleted":     {"pod-kill", "retire-pool"},
+	// A node joins when its kubelet registers its Node object.
+	"created": {"provision-pool", "kubelet-start", "node-start"},
 }
 
 // observedChanges is every change the timeline holds, whoever made it, each
@@ -205,7 +207,13 @@ func attribute(o observed, runs []stepRun) observed {
 		}
 		return o
 	}
-	switch o.manager {
+	manager := o.manager
+	if strings.HasPrefix(o.object, "node/") && (o.field == "created" || o.field == "deleted") {
+		// A Node comes and goes with its machine joining and leaving (its
+		// kubelet registers it): the effect of the step that made it so.
+		manager = ""
+	}
+	switch manager {
 	case timeline.Manager:
 		// gameday's own write: the step running then, the one acting on
 		// this object first.

@@ -91,8 +91,10 @@ func TestChangesMatchedToTheirStep(t *testing.T) {
 		change(30, "node/n2", "unschedulable", "false", "true", "kubectl-cordon").
 		change(40, "node/n2", "ready", "true", "false", "").
 		stepOn(44, 3, "provision-pool", "provision-pool", "operator", "n3").
-		// Bringing the spare in: its taint removed and uncordoned, which
-		// leaves no field manager, then Ready: all the operator's step.
+		// Bringing the spare in: its kubelet registers its Node, then its
+		// taint removed and uncordoned, which leaves no field manager, then
+		// Ready: all the operator's step.
+		change(44.2, "node/n3", "created", "", "", "kubelet").
 		change(44.5, "node/n3", "unschedulable", "true", "false", "").
 		change(45, "node/n3", "ready", "n/a", "true", "").
 		probes("frontend", 0, 60, failIn()).probes("api", 0, 60, failIn()).run(60, "recover-start")
@@ -106,6 +108,7 @@ func TestChangesMatchedToTheirStep(t *testing.T) {
 		"operator rollback: deployment/workers was released v2 -> v1",
 		"outside : node/n2 was cordoned by kubectl-cordon",
 		"outside : node/n2 went NotReady", // a drain does not make a node NotReady
+		"operator provision-pool: node/n3 was created by kubelet",
 		"operator provision-pool: node/n3 was uncordoned",
 		"operator provision-pool: node/n3 became Ready",
 	}

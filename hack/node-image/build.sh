@@ -13,6 +13,10 @@
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
+# The version a control-plane-upgrade step restarts the control plane into: a
+# kube-apiserver image, and a kubelet for nodes that join after the upgrade,
+# built from the same sources but reporting this version.
+NEXT_VERSION=v1.38.0
 KIND_VERSION=v0.33.0
 CRICTL_VERSION=v1.37.0
 SUITE=bookworm
@@ -61,10 +65,15 @@ mkdir -p "$CACHE/bin"
 START=$SECONDS
 
 # --- binaries, each cached by the hash of its module files -----------------------------------
-LD="-s -w"
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  LD="$LD -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$(echo $K8S_VERSION | cut -d. -f2) -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.gitTreeState=clean -X $p.buildDate=2026-01-01T00:00:00Z"
-done
+ld_for() { # ld_for VERSION: link flags that make a Kubernetes binary report VERSION
+  local ld="-s -w" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $p.gitVersion=$1 -X $p.gitMajor=1 -X $p.gitMinor=$(echo "$1" | cut -d. -f2) -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.gitTreeState=clean -X $p.buildDate=2026-01-01T00:00:00Z"
+  done
+  echo "$ld"
+}
+LD=$(ld_for $K8S_VERSION)
+NEXT_LD=$(ld_for $NEXT_VERSION)
 K8S_BIN=$CACHE/bin/k8s-$(hash_of "$HERE"/k8s/go.mod "$HERE"/k8s/go.sum "$HERE"/k8s/cmd/minikindnet/main.go "$LD")
 build_k8s() {
   local out=$K8S_BIN.tmp b
@@ -76,6 +85,17 @@ build_k8s() {
   mv "$out" "$K8S_BIN"
 }
 [ -d "$K8S_BIN" ] || step "Kubernetes $K8S_VERSION binaries (cold: ~7 min)" build_k8s
+# Only the link differs: the compiled packages come from the build cache.
+NEXT_BIN=$CACHE/bin/k8s-next-$(hash_of "$HERE"/k8s/go.mod "$HERE"/k8s/go.sum "$NEXT_LD")
+build_next() {
+  local out=$NEXT_BIN.tmp b
+  rm -rf "$out"; mkdir -p "$out"
+  for b in kube-apiserver kubelet; do
+    (cd "$HERE/k8s" && go build -ldflags "$NEXT_LD" -o "$out/$b" k8s.io/kubernetes/cmd/$b)
+  done
+  mv "$out" "$NEXT_BIN"
+}
+[ -d "$NEXT_BIN" ] || step "kube-apiserver and kubelet reporting $NEXT_VERSION" build_next
 
 ETCD_BIN=$CACHE/bin/etcd-$(hash_of "$HERE"/etcd/go.mod "$HERE"/etcd/go.sum)
 [ -x "$ETCD_BIN" ] || step "etcd" bash -c "cd '$HERE/etcd' && go build -ldflags '-s -w' -o '$ETCD_BIN.tmp' go.etcd.io/etcd/server/v3 && mv '$ETCD_BIN.tmp' '$ETCD_BIN'"
@@ -141,6 +161,7 @@ build_images() {
   for b in kube-apiserver kube-controller-manager kube-scheduler; do
     image registry.k8s.io/$b:$K8S_VERSION "$K8S_BIN/$b" /usr/local/bin/$b
   done
+  image registry.k8s.io/kube-apiserver:$NEXT_VERSION "$NEXT_BIN/kube-apiserver" /usr/local/bin/kube-apiserver
   image registry.k8s.io/etcd:$ETCD_TAG "$ETCD_BIN" /usr/local/bin/etcd
   image registry.k8s.io/coredns/coredns:$COREDNS_TAG "$COREDNS_BIN" /coredns
   image registry.k8s.io/pause:$PAUSE_TAG "$PAUSE_BIN" /pause
@@ -171,6 +192,7 @@ build_base() {
   dpkg-deb -x "$CNI_DEB" "$WORK/cni"
   for f in host-local loopback ptp portmap bridge; do install -m 0755 "$WORK/cni/usr/lib/cni/$f" "$R/opt/cni/bin/"; done
   for f in kubelet kubeadm kubectl; do install -m 0755 "$K8S_BIN/$f" "$R/usr/bin/$f"; done
+  install -D -m 0755 "$NEXT_BIN/kubelet" "$R/usr/local/lib/gameday/$NEXT_VERSION/kubelet"
   echo -n "$K8S_VERSION" >"$R/kind/version"
   install -m 0644 "$HERE/files/default-cni.yaml" "$R/kind/manifests/default-cni.yaml"
   sed -i "s#sandbox_image = .*#sandbox_image = \"registry.k8s.io/pause:$PAUSE_TAG\"#" "$R/etc/containerd/config.toml"
@@ -201,7 +223,7 @@ build_node() {
   docker exec "$BUILDER" bash -c 'nohup containerd >/var/log/containerd-build.log 2>&1 & echo $! >/run/containerd-build.pid'
   docker exec "$BUILDER" bash -c 'for i in $(seq 1 60); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1'
   for img in registry.k8s.io/kube-apiserver:$K8S_VERSION registry.k8s.io/kube-controller-manager:$K8S_VERSION \
-    registry.k8s.io/kube-scheduler:$K8S_VERSION registry.k8s.io/kube-proxy:$K8S_VERSION registry.k8s.io/etcd:$ETCD_TAG \
+    registry.k8s.io/kube-scheduler:$K8S_VERSION registry.k8s.io/kube-proxy:$K8S_VERSION registry.k8s.io/kube-apiserver:$NEXT_VERSION registry.k8s.io/etcd:$ETCD_TAG \
     registry.k8s.io/coredns/coredns:$COREDNS_TAG registry.k8s.io/pause:$PAUSE_TAG docker.io/kindest/minikindnet:offline; do
     docker save "$img" | docker exec -i "$BUILDER" ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - >/dev/null
   done

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/log"
 
@@ -490,8 +491,9 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	if err := fixtures.WaitHealthy(ctx, env.Client, recoverTimeout/2); err != nil {
 		return err
 	}
-	// Spares of clusters made before spares' kubelets were disabled (only
-	// stopped) are kept down for good now, whatever the journal holds.
+	// Spares of clusters made by earlier versions (kubelets only stopped,
+	// Nodes kept) are kept from joining for good now, whatever the journal
+	// holds.
 	if err := keepSparesDown(ctx, env); err != nil {
 		return err
 	}
@@ -505,16 +507,32 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	return j.Remove()
 }
 
-// keepSparesDown disables the kubelet of every spare that is out of service.
+// keepSparesDown keeps every spare that is out of service from joining:
+// its kubelet disabled, and (on a cluster made before spares left the
+// cluster) its Node deleted, the marker naming it first.
 func keepSparesDown(ctx context.Context, env *steps.Env) error {
-	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	of, err := cluster.SpareNodes(ctx, env.Client, env.Topology)
 	if err != nil {
 		return err
 	}
-	for _, n := range nodes.Items {
-		if p, _ := env.Topology.Pool(n.Labels[cluster.PoolLabel]); p.Spare && !cluster.InService(&n) {
-			if err := env.Nodes.KeepKubeletDown(ctx, n.Name); err != nil {
-				return fmt.Errorf("spare %s: keep its kubelet down: %w", n.Name, err)
+	if err := cluster.RecordSpares(ctx, env.Client, of); err != nil {
+		return err
+	}
+	for _, names := range of {
+		for _, name := range names {
+			n, err := env.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+				err = env.Nodes.KeepKubeletDown(ctx, name)
+			case err != nil:
+				return err
+			case cluster.InService(n):
+				continue
+			default:
+				err = env.Nodes.TakeOutOfService(ctx, name)
+			}
+			if err != nil {
+				return fmt.Errorf("spare %s: keep it from joining: %w", name, err)
 			}
 		}
 	}
@@ -556,27 +574,45 @@ func Recover(ctx context.Context, b Backend, name string, logger log.Logger) (in
 }
 
 // verifyRecovered checks the state recovery promises, from the API: every
-// in-service node Ready and schedulable, every spare out of service (its
-// kubelet down and kept down across a restart of its node) with no pod but
-// DaemonSet pods, every tier on the release its records say it had,
-// no recorded upgrade.
+// in-service node Ready and schedulable, every spare out of service (no
+// Node object, its kubelet down and kept down across a restart of its node)
+// with no pod but DaemonSet pods, every tier on the release its records say it had,
+// no recorded upgrade and the API server at its node's version.
 func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) error {
 	var problems []string
 	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
+	spares, err := cluster.SpareNodes(ctx, env.Client, env.Topology)
+	if err != nil {
+		return err
+	}
 	poolOf := map[string]string{}
+	for pool, names := range spares {
+		for _, name := range names {
+			poolOf[name] = pool
+			if err := env.Nodes.KubeletKeptDown(ctx, name); err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
+	}
 	for _, n := range nodes.Items {
 		poolOf[n.Name] = n.Labels[cluster.PoolLabel]
 		p, _ := env.Topology.Pool(n.Labels[cluster.PoolLabel])
 		switch {
-		case p.Spare && (cluster.InService(&n) || !n.Spec.Unschedulable):
-			problems = append(problems, fmt.Sprintf("spare node %s is in service", n.Name))
-		case p.Spare:
-			if err := env.Nodes.KubeletKeptDown(ctx, n.Name); err != nil {
-				problems = append(problems, err.Error())
+		case n.Labels[cluster.PoolLabel] == cluster.SystemPool:
+			// An upgrade restarted the API server into another version:
+			// back, it reports its node's version again.
+			v, err := env.Client.Discovery().ServerVersion()
+			if err != nil {
+				return err
 			}
+			if kv := n.Status.NodeInfo.KubeletVersion; v.GitVersion != kv {
+				problems = append(problems, fmt.Sprintf("the API server reports %s, its node %s runs %s", v.GitVersion, n.Name, kv))
+			}
+		case p.Spare:
+			problems = append(problems, fmt.Sprintf("spare node %s has joined (its Node is registered)", n.Name))
 		case !p.Spare && !cluster.IsReady(&n):
 			problems = append(problems, fmt.Sprintf("node %s is not Ready", n.Name))
 		case !p.Spare && n.Spec.Unschedulable:

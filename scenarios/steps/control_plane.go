@@ -2,7 +2,9 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -26,14 +28,7 @@ func ControlPlaneVersion(ctx context.Context, client kubernetes.Interface) (stri
 	if v := cm.Annotations[ControlPlaneVersionAnno]; v != "" {
 		return v, nil
 	}
-	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel + "=" + cluster.SystemPool})
-	if err != nil {
-		return "", err
-	}
-	if len(nodes.Items) == 0 {
-		return "", fmt.Errorf("no control-plane node (label %s=%s)", cluster.PoolLabel, cluster.SystemPool)
-	}
-	return nodes.Items[0].Status.NodeInfo.KubeletVersion, nil
+	return NodeImageVersion(ctx, client)
 }
 
 // setControlPlaneVersion records version; "" removes the record.
@@ -56,7 +51,10 @@ func setControlPlaneVersion(ctx context.Context, client kubernetes.Interface, ve
 	})
 }
 
-// controlPlaneUpgradeStep records an upgrade of the control plane.
+// controlPlaneUpgradeStep upgrades the control plane: the API server
+// restarts into the new version's image (where the node holds one), as an
+// in-place upgrade does, then the version is recorded, from which on nodes
+// at another version cannot join.
 type controlPlaneUpgradeStep struct{ restoring }
 
 func (controlPlaneUpgradeStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (Outcome, error) {
@@ -71,11 +69,42 @@ func (controlPlaneUpgradeStep) Apply(ctx context.Context, env *Env, st scenarios
 	if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindCPVersion, Target: "control-plane", Value: cm.Annotations[ControlPlaneVersionAnno]}); err != nil {
 		return Outcome{}, err
 	}
+	node, err := env.Nodes.ControlPlaneNode(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	image, err := env.Nodes.APIServerImage(ctx, node)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindAPIServer, Target: node, Value: image}); err != nil {
+		return Outcome{}, err
+	}
+	how := "the API server restarted into " + st.Version
+	err = env.Nodes.RunAPIServer(ctx, node, cluster.WithTag(image, st.Version), env.apiServerTimeout(st))
+	if errors.Is(err, cluster.ErrNoAPIServerImage) {
+		// Nothing changed on the node; the record alone tells the story.
+		how = fmt.Sprintf("recorded only: the node image has no API server at %s, so the API server still reports %s", st.Version, before)
+	} else if err != nil {
+		return Outcome{}, err
+	}
 	if err := setControlPlaneVersion(ctx, env.Client, st.Version); err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Targets: []string{"control-plane"}, Message: fmt.Sprintf(
-		"control plane %s -> %s (recorded: from now on nodes at another version cannot join)", before, st.Version)}, nil
+		"control plane %s -> %s (%s; from now on nodes at another version cannot join)", before, st.Version, how)}, nil
+}
+
+func (e *Env) apiServerTimeout(st scenarios.Step) time.Duration {
+	if st.Timeout > 0 {
+		return st.Timeout
+	}
+	return 3 * time.Minute
+}
+
+// restoreAPIServer runs the API server's image from before the run again.
+func restoreAPIServer(ctx context.Context, env *Env, r Record) error {
+	return env.Nodes.RunAPIServer(ctx, r.Target, r.Value, env.apiServerTimeout(scenarios.Step{}))
 }
 
 func restoreControlPlaneVersion(ctx context.Context, env *Env, r Record) error {

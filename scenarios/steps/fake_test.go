@@ -9,8 +9,11 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/version"
+	fakediscovery "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"gameday.dev/gameday/cluster"
@@ -28,7 +31,10 @@ type fakeCluster struct {
 	journal *memJournal
 }
 
-const kubeletVersion = "v1.37.2"
+const (
+	kubeletVersion = "v1.37.2"
+	apiServerRepo  = "registry.k8s.io/kube-apiserver"
+)
 
 func newFakeCluster(t *testing.T) *fakeCluster {
 	t.Helper()
@@ -37,8 +43,13 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 		node("gameday-control-plane", cluster.SystemPool, true),
 		node("gameday-worker", "app", true),
 		node("gameday-worker2", "app", true),
-		spare(node("gameday-worker3", "app-next", false)),
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cluster.MarkerConfigMap, Namespace: metav1.NamespaceSystem}},
+		// The spare gameday-worker3 (pool app-next) has not joined: no Node.
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cluster.MarkerConfigMap, Namespace: metav1.NamespaceSystem},
+			Data: map[string]string{"spares": `{"app-next":["gameday-worker3"]}`}},
+		&corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "kube-apiserver-gameday-control-plane", Namespace: metav1.NamespaceSystem, Annotations: map[string]string{corev1.MirrorPodAnnotationKey: "static"}},
+			Spec:       corev1.PodSpec{NodeName: "gameday-control-plane", Containers: []corev1.Container{{Name: "kube-apiserver", Image: apiServerRepo + ":" + kubeletVersion}}},
+		},
 	}
 	manifests, err := fixtures.Manifests(topo, fixtures.DefaultParams("mockapp:test"))
 	if err != nil {
@@ -60,7 +71,10 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 	// them it deletes pods, which the fake clientset supports (the e2e drains
 	// through real evictions).
 	client.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "pods", Kind: "Pod", Namespaced: true}}}}
-	rt := &fakeRuntime{client: client, stopped: map[string]string{}}
+	client.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: kubeletVersion}
+	rt := &fakeRuntime{client: client, stopped: map[string]string{}, images: map[string]bool{
+		apiServerRepo + ":" + kubeletVersion: true, apiServerRepo + ":v1.38.0": true},
+		spares: map[string]string{"gameday-worker3": "app-next"}, kubelets: map[string]string{}}
 	j := &memJournal{}
 	return &fakeCluster{
 		env: &Env{
@@ -86,19 +100,18 @@ func node(name, pool string, ready bool) *corev1.Node {
 	}
 }
 
-func spare(n *corev1.Node) *corev1.Node {
-	n.Spec.Unschedulable = true
-	n.Spec.Taints = []corev1.Taint{{Key: cluster.OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute}}
-	return n
-}
-
 // fakeRuntime stands for docker: stopping a node's container or kubelet
-// makes the node NotReady, starting it makes it Ready.
+// makes the node NotReady, starting it makes it Ready; a spare's kubelet,
+// started, registers its Node as kubeadm's flags say (pool label, tainted
+// out of service), at the version of the kubelet it was given.
 type fakeRuntime struct {
-	client  *fake.Clientset
-	mu      sync.Mutex
-	stopped map[string]string // node -> "container" or "kubelet"
-	calls   []string
+	client   *fake.Clientset
+	mu       sync.Mutex
+	stopped  map[string]string // node -> "container" or "kubelet"
+	calls    []string
+	images   map[string]bool   // the control-plane node's images
+	spares   map[string]string // spare node -> its pool
+	kubelets map[string]string // spare node -> the version its kubelet was given
 }
 
 func (r *fakeRuntime) set(ctx context.Context, name string, ready bool, what string) error {
@@ -111,6 +124,19 @@ func (r *fakeRuntime) set(ctx context.Context, name string, ready bool, what str
 		r.stopped[name] = what
 	}
 	n, err := r.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && r.spares[name] != "" {
+		if !ready {
+			return nil // a spare that has not joined stays unknown
+		}
+		n = node(name, r.spares[name], true)
+		n.Labels[cluster.ReplacesLabel] = "app"
+		n.Spec.Taints = []corev1.Taint{{Key: cluster.OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute}}
+		if v := r.kubelets[name]; v != "" {
+			n.Status.NodeInfo.KubeletVersion = v
+		}
+		_, err = r.client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -132,7 +158,54 @@ func (r *fakeRuntime) Exec(ctx context.Context, node string, args ...string) err
 	case "systemctl start kubelet.service", "systemctl enable --now kubelet.service":
 		return r.set(ctx, node, true, "kubelet")
 	}
+	switch {
+	case len(args) == 5 && args[0] == "sh" && args[3] == "sh" && !strings.Contains(args[2], cluster.APIServerManifest):
+		// the join script: a spare gets the kubelet of version args[4] (the image has v1.38.0's)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.kubelets[node] = ""
+		if args[4] == "v1.38.0" {
+			r.kubelets[node] = args[4]
+		}
+		return nil
+	case len(args) == 3 && args[0] == "sh" && strings.Contains(args[2], "kubelet.orig"):
+		// the unjoin script: the spare's own kubelet back
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.kubelets[node] = ""
+		return nil
+	case len(args) == 4 && args[0] == "crictl" && args[1] == "inspecti":
+		if !r.images[args[3]] {
+			return fmt.Errorf("no image %s", args[3])
+		}
+		return nil
+	case len(args) == 5 && args[0] == "sh" && strings.Contains(args[2], cluster.APIServerManifest):
+		// The API server restarts into the image the manifest names.
+		image := args[4]
+		r.mu.Lock()
+		r.calls = append(r.calls, "api-server "+image)
+		r.mu.Unlock()
+		pod, err := r.client.CoreV1().Pods(metav1.NamespaceSystem).Get(ctx, "kube-apiserver-"+node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		pod.Spec.Containers[0].Image = image
+		if _, err := r.client.CoreV1().Pods(metav1.NamespaceSystem).Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		r.client.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: image[strings.LastIndex(image, ":")+1:]}
+		return nil
+	}
 	return fmt.Errorf("unexpected exec %v", args)
+}
+
+func (fc *fakeCluster) serverVersion(t *testing.T) string {
+	t.Helper()
+	v, err := fc.client.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.GitVersion
 }
 
 func (r *fakeRuntime) isStopped(node string) bool {

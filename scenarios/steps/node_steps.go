@@ -10,6 +10,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/scenarios"
@@ -112,11 +115,18 @@ func stopContainer(ctx context.Context, env *Env, st scenarios.Step, node string
 // forNodes runs fn on every node at once (a node group acts on its nodes
 // together) and reports them as the outcome's targets.
 func forNodes(nodes []corev1.Node, fn func(corev1.Node) error) (Outcome, error) {
-	var wg sync.WaitGroup
-	errs := make([]error, len(nodes))
-	out := Outcome{}
+	names := make([]string, len(nodes))
 	for i, n := range nodes {
-		out.Targets = append(out.Targets, n.Name)
+		names[i] = n.Name
+	}
+	return forNames(names, func(name string) error { return fn(nodes[slices.Index(names, name)]) })
+}
+
+// forNames is forNodes for nodes known by name (spares have no Node yet).
+func forNames(names []string, fn func(string) error) (Outcome, error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, n := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -124,7 +134,7 @@ func forNodes(nodes []corev1.Node, fn func(corev1.Node) error) (Outcome, error) 
 		}()
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return Outcome{Targets: slices.Clone(names)}, errors.Join(errs...)
 }
 
 // poolOutageStep loses every node of a pool at once: their containers stop,
@@ -159,14 +169,13 @@ func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step)
 	if err != nil {
 		return Outcome{}, err
 	}
-	var nodes []corev1.Node
-	var names []string
+	of, err := cluster.SpareNodes(ctx, env.Client, env.Topology)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var nodes, names []string
 	for _, sp := range spares {
-		ns, err := SelectNodes(ctx, env, scenarios.Selector{Pool: sp.Name})
-		if err != nil {
-			return Outcome{}, err
-		}
-		nodes = append(nodes, ns...)
+		nodes = append(nodes, of[sp.Name]...)
 		names = append(names, sp.Name)
 	}
 	if len(nodes) == 0 {
@@ -178,23 +187,39 @@ func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step)
 	}
 	version := cp
 	if st.Version == scenarios.VersionPool {
-		version = nodes[0].Status.NodeInfo.KubeletVersion
+		if version, err = NodeImageVersion(ctx, env.Client); err != nil {
+			return Outcome{}, err
+		}
 		if version != cp {
 			return Outcome{Blocked: true, Message: fmt.Sprintf(
 				"replacement nodes for pool %s cannot join: they run %s and the control plane runs %s (version skew)",
 				strings.Join(names, ", "), version, cp)}, nil
 		}
 	}
-	out, err := forNodes(nodes, func(n corev1.Node) error {
-		if !cluster.InService(&n) {
-			if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindOutOfService, Target: n.Name}); err != nil {
+	out, err := forNames(nodes, func(name string) error {
+		if n, err := env.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err != nil || !cluster.InService(n) {
+			if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindOutOfService, Target: name}); err != nil {
 				return err
 			}
 		}
-		return env.Nodes.BringIntoService(ctx, n.Name, env.readyTimeout(st))
+		return env.Nodes.BringIntoService(ctx, name, version, env.readyTimeout(st))
 	})
 	out.Message = fmt.Sprintf("pool %s in service at %s", strings.Join(names, ", "), version)
 	return out, err
+}
+
+// NodeImageVersion is the version a node of the cluster's image joins at
+// with its own kubelet: the control-plane node's kubelet's, which no
+// upgrade changes.
+func NodeImageVersion(ctx context.Context, client kubernetes.Interface) (string, error) {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel + "=" + cluster.SystemPool})
+	if err != nil {
+		return "", err
+	}
+	if len(nodes.Items) == 0 {
+		return "", fmt.Errorf("no control-plane node (label %s=%s)", cluster.PoolLabel, cluster.SystemPool)
+	}
+	return nodes.Items[0].Status.NodeInfo.KubeletVersion, nil
 }
 
 func restoreContainer(ctx context.Context, env *Env, r Record) error {
@@ -229,7 +254,9 @@ func restoreOutOfService(ctx context.Context, env *Env, r Record) error {
 func RetireSpare(ctx context.Context, env *Env, node string) error {
 	timeout := env.readyTimeout(scenarios.Step{})
 	vacated := env.Nodes.Unsurge(ctx)
-	if err := env.Nodes.StartKubelet(ctx, node); err != nil {
+	if _, err := env.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		// It never joined, or left already: only its kubelet must stay down.
+	} else if err := env.Nodes.StartKubelet(ctx, node); err != nil {
 		vacated = errors.Join(vacated, err)
 	} else if _, err := env.Nodes.WaitReady(ctx, node, true, timeout); err != nil {
 		vacated = errors.Join(vacated, err)

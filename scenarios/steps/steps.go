@@ -50,7 +50,8 @@ type Kind string
 
 // The kinds of record. Recovery restores them in this order: capacity first
 // (nodes running and schedulable), so that the pods have somewhere to go,
-// then releases, then spares back out of service, then the recorded version.
+// then releases, then spares back out of service, then the recorded version,
+// and last the API server's image: its restart holds the API back a while.
 const (
 	KindContainer    Kind = "container"      // a node's container was running
 	KindKubelet      Kind = "kubelet"        // a node's kubelet was running
@@ -58,10 +59,11 @@ const (
 	KindRelease      Kind = "release"        // a tier ran Value
 	KindOutOfService Kind = "out-of-service" // a spare node was out of service
 	KindCPVersion    Kind = "control-plane-version"
+	KindAPIServer    Kind = "api-server" // a control-plane node's API server ran the image Value
 )
 
 // RecoveryOrder is the order kinds are recovered in.
-var RecoveryOrder = []Kind{KindContainer, KindKubelet, KindSchedulable, KindRelease, KindOutOfService, KindCPVersion}
+var RecoveryOrder = []Kind{KindContainer, KindKubelet, KindSchedulable, KindRelease, KindOutOfService, KindCPVersion, KindAPIServer}
 
 // Record is one target a step changed, with what it was before: enough to
 // put it back after a crash, with nothing but the record and the cluster.
@@ -169,6 +171,7 @@ var restorers = map[Kind]func(ctx context.Context, env *Env, r Record) error{
 	KindRelease:      restoreRelease,
 	KindOutOfService: restoreOutOfService,
 	KindCPVersion:    restoreControlPlaneVersion,
+	KindAPIServer:    restoreAPIServer,
 }
 
 // restore puts one record's target back; every step's Recover is this.

@@ -3,10 +3,12 @@ package steps
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gameday.dev/gameday/cluster"
@@ -61,9 +63,14 @@ func (fc *fakeCluster) release(t *testing.T, tier fixtures.Tier) string {
 	return d.Annotations[fixtures.ReleaseAnno]
 }
 
+// node is a node's state; a node without a Node object (a spare that has not
+// joined) is none of them.
 func (fc *fakeCluster) node(t *testing.T, name string) (ready, schedulable, inService bool) {
 	t.Helper()
 	n, err := fc.client.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, false, false
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,12 +197,17 @@ func TestPoolOutage(t *testing.T) {
 func TestControlPlaneUpgradeBlocksReplacements(t *testing.T) {
 	fc := newFakeCluster(t)
 	ctx := context.Background()
-	fc.apply(t, scenarios.Step{Action: scenarios.ActionControlPlaneUpgrade, Version: "v1.38.0"})
+	out := fc.apply(t, scenarios.Step{Action: scenarios.ActionControlPlaneUpgrade, Version: "v1.38.0"})
 	if v, _ := ControlPlaneVersion(ctx, fc.client); v != "v1.38.0" {
 		t.Fatalf("control plane version = %s", v)
 	}
+	// The API server itself restarted into the new version: what kubectl
+	// version shows agrees with the record.
+	if v := fc.serverVersion(t); v != "v1.38.0" || !strings.Contains(out.Message, "API server restarted into v1.38.0") {
+		t.Fatalf("API server reports %s after the upgrade; outcome %q", v, out.Message)
+	}
 	// The node group's own replacement, at its version: blocked.
-	out := fc.apply(t, scenarios.Step{Action: scenarios.ActionProvisionPool, Target: tierTarget(fixtures.Workers), Version: scenarios.VersionPool})
+	out = fc.apply(t, scenarios.Step{Action: scenarios.ActionProvisionPool, Target: tierTarget(fixtures.Workers), Version: scenarios.VersionPool})
 	if !out.Blocked {
 		t.Fatalf("replacement at %s joined a v1.38.0 control plane: %+v", kubeletVersion, out)
 	}
@@ -210,13 +222,46 @@ func TestControlPlaneUpgradeBlocksReplacements(t *testing.T) {
 	if ready, sched, in := fc.node(t, "gameday-worker3"); !ready || !sched || !in {
 		t.Fatalf("spare ready=%v schedulable=%v in service=%v", ready, sched, in)
 	}
+	// It joined with a kubelet at the control plane's version, and its Node
+	// says so: kubectl get nodes agrees with the console.
+	if n, _ := fc.client.CoreV1().Nodes().Get(ctx, "gameday-worker3", metav1.GetOptions{}); n.Status.NodeInfo.KubeletVersion != "v1.38.0" {
+		t.Fatalf("the new pool's node runs %s, want v1.38.0", n.Status.NodeInfo.KubeletVersion)
+	}
 	fc.recover(t)
-	if ready, sched, in := fc.node(t, "gameday-worker3"); ready || sched || in {
-		t.Fatalf("after recover spare ready=%v schedulable=%v in service=%v, want out of service", ready, sched, in)
+	if _, err := fc.client.CoreV1().Nodes().Get(ctx, "gameday-worker3", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("after recover the spare's Node is still there (%v), want it gone until it joins again", err)
+	}
+	if !fc.runtime.isStopped("gameday-worker3") || fc.runtime.kubelets["gameday-worker3"] != "" {
+		t.Fatalf("after recover the spare's kubelet: stopped=%v version given=%q", fc.runtime.isStopped("gameday-worker3"), fc.runtime.kubelets["gameday-worker3"])
 	}
 	if v, _ := ControlPlaneVersion(ctx, fc.client); v != kubeletVersion {
 		t.Fatalf("after recover control plane version = %s, want the node's %s", v, kubeletVersion)
 	}
+	if v := fc.serverVersion(t); v != kubeletVersion {
+		t.Fatalf("after recover the API server reports %s, want %s", v, kubeletVersion)
+	}
+	if img, _ := fc.env.Nodes.APIServerImage(ctx, "gameday-control-plane"); img != apiServerRepo+":"+kubeletVersion {
+		t.Fatalf("after recover the API server runs %s", img)
+	}
+}
+
+// A node image without an API server at the version asked (kind's own, say):
+// the upgrade is recorded, the API server left alone, and the outcome says so.
+func TestControlPlaneUpgradeWithoutImage(t *testing.T) {
+	fc := newFakeCluster(t)
+	out := fc.apply(t, scenarios.Step{Action: scenarios.ActionControlPlaneUpgrade, Version: "v1.39.0"})
+	if v, _ := ControlPlaneVersion(context.Background(), fc.client); v != "v1.39.0" {
+		t.Fatalf("control plane version = %s", v)
+	}
+	if v := fc.serverVersion(t); v != kubeletVersion || !strings.Contains(out.Message, "recorded only") {
+		t.Fatalf("API server reports %s; outcome %q", v, out.Message)
+	}
+	for _, c := range fc.runtime.calls {
+		if strings.HasPrefix(c, "api-server") {
+			t.Fatalf("the API server's manifest was changed: %v", fc.runtime.calls)
+		}
+	}
+	fc.recover(t)
 }
 
 func TestProvisionWithoutSkewJoins(t *testing.T) {
@@ -324,7 +369,7 @@ func TestRecoverOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Kind{KindContainer, KindRelease, KindOutOfService, KindCPVersion}; !slices.Equal(kinds, want) {
+	if want := []Kind{KindContainer, KindRelease, KindOutOfService, KindCPVersion, KindAPIServer}; !slices.Equal(kinds, want) {
 		t.Fatalf("recovered %v, want %v", kinds, want)
 	}
 }

@@ -27,6 +27,17 @@ type bot struct {
 	name, kit string
 	mu        sync.Mutex
 	log       map[string]time.Time // what -> when it was done (the first time)
+	saw       sight
+}
+
+// sight is what a player saw of the control plane's version and of the
+// replacement capacity, with kubectl and with the console.
+type sight struct {
+	console, kubectl string // the control plane's version, as each reports it
+	// replacements lists the nodes labelled as replacing the lost pool
+	// before the bot created its group (capacity that never joined is none);
+	// joined, their kubelet versions once the group is created.
+	replacements, joined string
 }
 
 func newBot(name, out, topo string) *bot {
@@ -103,15 +114,41 @@ func (b *bot) fix(pool string) {
 	Expect(err).NotTo(HaveOccurred(), out)
 	var cl struct{ Version string }
 	Expect(json.Unmarshal([]byte(out), &cl)).To(Succeed())
+	b.saw.console = cl.Version
+	out, err = b.kubectl("version", "-o", "json")
+	var kv struct {
+		ServerVersion struct{ GitVersion string } `json:"serverVersion"`
+	}
+	// A kubectl more than a minor version from the server warns after its JSON.
+	Expect(strings.Index(out, "{")).To(BeNumerically(">=", 0), out)
+	Expect(json.NewDecoder(strings.NewReader(out[strings.Index(out, "{"):])).Decode(&kv)).To(Succeed(), out)
+	b.saw.kubectl = kv.ServerVersion.GitVersion
 	out, err = b.console("nodegroups")
 	Expect(err).NotTo(HaveOccurred(), out)
 	GinkgoWriter.Println(out)
 	// The evidence: the cloud's replacement of the pool failed to join.
 	Expect(out).To(ContainSubstring("NodeCreationFailure: Instances failed to join the kubernetes cluster"))
+	replacing := "gameday.dev/replaces=" + pool
+	b.saw.replacements, err = b.kubectl("get", "nodes", "-l", replacing, "-o", "name")
+	Expect(err).NotTo(HaveOccurred())
 	out, err = b.kubectl("rollout", "undo", "deployment/workers")
 	Expect(err).NotTo(HaveOccurred(), out)
 	out, err = b.console("nodegroup", "create", pool+"-new", "--version", cl.Version)
 	Expect(err).NotTo(HaveOccurred(), out)
+	b.saw.joined, err = b.kubectl("get", "nodes", "-l", replacing, "-o", "jsonpath={.items[*].status.nodeInfo.kubeletVersion}")
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// sawOneStory: kubectl and the console agree on the control plane's
+// version after the upgrade, and replacement capacity is a Node only once
+// it has joined, at that version.
+func (b *bot) sawOneStory() {
+	GinkgoHelper()
+	Expect(b.saw.console).To(Equal("v1.38.0"), "the console's control-plane version")
+	Expect(b.saw.kubectl).To(Equal(b.saw.console), "kubectl version's server version")
+	Expect(strings.TrimSpace(b.saw.replacements)).To(BeEmpty(), "nodes listed before they joined")
+	Expect(strings.Fields(b.saw.joined)).To(HaveEach(b.saw.console), "the new group's nodes' kubelet versions")
+	Expect(strings.Fields(b.saw.joined)).NotTo(BeEmpty())
 }
 
 // startGame starts `gameday play` and waits for the kits.
@@ -189,6 +226,10 @@ func gameSpecs(dir map[string]string) {
 			rep, err = reports.Load(filepath.Join(out, "shared", "report.json"))
 			Expect(err).NotTo(HaveOccurred())
 			es = readTimeline(filepath.Join(out, "shared", "timeline.jsonl"))
+		})
+
+		It("shows the player one story: kubectl and the console agree on the upgrade, and capacity is a Node only once it joins", func() {
+			sam.sawOneStory()
 		})
 
 		It("ends by itself once both goals are reached and the services held, and exits 0", func() {
@@ -324,6 +365,10 @@ func gameSpecs(dir map[string]string) {
 			Expect(waitGame(cmd, so, se)).To(Equal(0))
 			rep, err = reports.Load(filepath.Join(out, "separate", "report.json"))
 			Expect(err).NotTo(HaveOccurred())
+		})
+
+		It("shows the second player the same story: kubectl and the console agree, capacity joins at that version", func() {
+			riley.sawOneStory()
 		})
 
 		It("releases a hint and ends the game when the facilitator asks", func() {

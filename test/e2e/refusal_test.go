@@ -133,6 +133,13 @@ var _ = Describe("a drain blocked by a PodDisruptionBudget", Label("kind", "scen
 		// systemd is up again when it answers at all; the kubelet must not be.
 		Eventually(kubeletActive).WithTimeout(time.Minute).WithPolling(time.Second).Should(Equal("inactive"))
 		Consistently(kubeletActive).WithTimeout(20 * time.Second).WithPolling(2 * time.Second).Should(Equal("inactive"))
+		// Nor has it joined: no Node object registered.
+		Expect(jsonOf(mustGameday("cluster", "status", "--name", name, "-o", "json").Stdout, &st)).To(Succeed())
+		for _, n := range st.Nodes {
+			if n.Name == spare {
+				Expect(n.Joined).To(BeFalse(), "spare %s registered a Node after its container restarted", spare)
+			}
+		}
 		r := mustGameday("recover", "--name", name)
 		Expect(r.Stdout).To(ContainSubstring("nothing to recover"))
 	})

@@ -5,13 +5,16 @@ package app
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
@@ -146,6 +149,27 @@ the incident did, and measures what users and SREs would have seen.`,
 	})
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
+	root.PersistentPreRun = func(*cobra.Command, []string) { routeKlog(g) }
 	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), playcmd.NewCommand(g), consolecmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
 	return root, g
+}
+
+// klogDetail is the verbosity from which client-go's own log is shown.
+const klogDetail = 3
+
+// routeKlog sends client-go's log (klog) to the debug detail of -v 3 and
+// up, and nowhere below: its reflectors report every watch an API server's
+// restart breaks (a scenario's control-plane upgrade restarts it on
+// purpose), and gameday says itself what matters of that.
+func routeKlog(g *cli.Globals) {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for k, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		_ = fs.Set(k, v)
+	}
+	if g.Verbosity >= klogDetail && !g.Quiet {
+		klog.SetOutput(g.Streams.ErrOut)
+		return
+	}
+	klog.SetOutput(io.Discard)
 }

@@ -23,8 +23,8 @@ add-ons and is never a fault target) and worker node pools from a topology:
   shared     pool app (2 workers) hosting every tier, spare pool app-next (1)
   separate   pool frontend (1), pool backend (1), spare pool backend-next (1)
 or any topology file (format in the README). Every node carries the label
-gameday.dev/pool=<pool>; spare pools are kept out of service until a step
-brings them in.`,
+gameday.dev/pool=<pool>; spare pools are kept out of service, as capacity
+that has not joined (no Node object), until a step brings them in.`,
 		RunE: cli.Group,
 		Args: cobra.ArbitraryArgs,
 	}

@@ -72,7 +72,11 @@ func Print(w io.Writer, st *cluster.ClusterStatus, o cli.Output) error {
 		if n.Spare {
 			service += " (spare)"
 		}
-		t.Row(n.Name, n.Role, n.Pool, n.Container, yesNo(n.Ready, "Ready", "NotReady"), yesNo(n.Schedulable, "yes", "no"), service)
+		ready := yesNo(n.Ready, "Ready", "NotReady")
+		if !n.Joined && st.APIError == "" {
+			ready = "not joined"
+		}
+		t.Row(n.Name, n.Role, n.Pool, n.Container, ready, yesNo(n.Schedulable, "yes", "no"), service)
 	}
 	return t.Flush()
 }
