@@ -76,6 +76,7 @@ if grep -Eq "^\s*image:\s*$1\s*$" $m && [ -n "$(crictl ps --name kube-apiserver 
 trap 'systemctl start kubelet' EXIT
 systemctl stop kubelet
 sed -i -E "s#^(\s*image:\s*)\S*kube-apiserver:\S+\s*\$#\1$1#" $m
+grep -Eq "^\s*image:\s*$1\s*$" $m || { echo "no kube-apiserver image line in $m" >&2; exit 1; }
 pods=$(crictl pods --name kube-apiserver -q)
 if [ -n "$pods" ]; then crictl rmp -f $pods >/dev/null; fi`
 
@@ -91,7 +92,10 @@ func (n *Nodes) RunAPIServer(ctx context.Context, node, image string, timeout ti
 		return fmt.Errorf("image %q has no tag", image)
 	}
 	if err := n.Runtime.Exec(ctx, node, "crictl", "inspecti", "-q", image); err != nil {
-		return fmt.Errorf("%w: %s on %s (%v)", ErrNoAPIServerImage, image, node, err)
+		if strings.Contains(err.Error(), "no such image") {
+			return fmt.Errorf("%w: %s on %s", ErrNoAPIServerImage, image, node)
+		}
+		return fmt.Errorf("look for image %s on %s: %w", image, node, err)
 	}
 	if err := n.Runtime.Exec(ctx, node, "sh", "-c", restartAPIServer, "sh", image); err != nil {
 		return fmt.Errorf("restart the API server on %s into %s: %w", node, image, err)

@@ -106,7 +106,7 @@ func (k *Kind) Status(ctx context.Context, name string) (*ClusterStatus, error) 
 			k.fillNode(ns, &n, rec.Topology)
 		}
 		// A spare that has not joined has no Node: its pool is in the marker.
-		if spares, err := SpareNodes(ctx, client, rec.Topology); err == nil {
+		if spares, err := SpareNodes(ctx, client); err == nil {
 			for pool, names := range spares {
 				for _, name := range names {
 					if ns, ok := byName[name]; ok && ns.Pool == "" {

@@ -327,12 +327,17 @@ func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
 	if err := n.KeepKubeletDown(ctx, node); err != nil {
 		return err
 	}
-	if err := n.Runtime.Exec(ctx, node, "sh", "-c", unjoinScript); err != nil {
+	if err := rememberSpare(ctx, n.Client, node); err != nil {
 		return fmt.Errorf("spare %s: %w", node, err)
 	}
+	// The Node first: its pod network's agent, still running there, then
+	// finds no range to write the config for.
 	err = n.Client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("spare %s: delete its Node: %w", node, err)
+	}
+	if err := n.Runtime.Exec(ctx, node, "sh", "-c", unjoinScript); err != nil {
+		return fmt.Errorf("spare %s: %w", node, err)
 	}
 	return nil
 }
@@ -347,11 +352,15 @@ const KubeletVersionsDir = "/usr/local/lib/gameday"
 const CNIConfig = "/etc/cni/net.d/10-kindnet.conflist"
 
 // unjoinScript puts back a spare's own kubelet and removes its pod network's
-// config; joinScript "$1" runs the kubelet of version $1 where the image has one.
+// config (the node gets a new range when it joins); joinScript "$1" does
+// the same, then runs the kubelet of version $1 where the image has one.
+// Every copy goes through a temporary file: a node stopped halfway leaves
+// no truncated kubelet.
 const (
 	unjoinScript = `d=` + KubeletVersionsDir + `; set -e; if [ -f $d/kubelet.orig ]; then mv $d/kubelet.orig /usr/bin/kubelet; fi; rm -f ` + CNIConfig
-	joinScript   = `d=` + KubeletVersionsDir + `; set -e; if [ -f $d/kubelet.orig ]; then mv $d/kubelet.orig /usr/bin/kubelet; fi; ` +
-		`if [ -n "$1" ] && [ -x "$d/$1/kubelet" ]; then cp /usr/bin/kubelet $d/kubelet.orig; cp "$d/$1/kubelet" /usr/bin/kubelet.new; mv /usr/bin/kubelet.new /usr/bin/kubelet; fi`
+	joinScript   = unjoinScript + `; if [ -n "$1" ] && [ -x "$d/$1/kubelet" ]; then ` +
+		`cp /usr/bin/kubelet $d/kubelet.tmp && mv $d/kubelet.tmp $d/kubelet.orig; ` +
+		`cp "$d/$1/kubelet" /usr/bin/kubelet.new && mv /usr/bin/kubelet.new /usr/bin/kubelet; fi`
 )
 
 // KeepKubeletDown stops a node's kubelet and disables it, so that it stays

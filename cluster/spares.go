@@ -17,29 +17,36 @@ import (
 // joined a managed cluster is no Node.
 const markerSparesKey = "spares"
 
-// SpareNodes names the nodes of each spare pool of t, whether they have
-// joined or not: from gameday's marker, else (a cluster made before the
-// marker kept them) from the nodes' pool labels.
-func SpareNodes(ctx context.Context, client kubernetes.Interface, t Topology) (map[string][]string, error) {
-	out := map[string][]string{}
+// SpareNodes names the nodes of each spare pool, whether they have joined
+// or not: from gameday's marker, else (a cluster made before the marker
+// kept them) from the Node objects of spares, which carry ReplacesLabel.
+func SpareNodes(ctx context.Context, client kubernetes.Interface) (map[string][]string, error) {
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, MarkerConfigMap, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("gameday's marker %s/%s: %w", metav1.NamespaceSystem, MarkerConfigMap, err)
 	}
-	if err == nil && cm.Data[markerSparesKey] != "" {
-		if err := json.Unmarshal([]byte(cm.Data[markerSparesKey]), &out); err != nil {
+	var data string
+	if err == nil {
+		data = cm.Data[markerSparesKey]
+	}
+	return sparesOf(ctx, client, data)
+}
+
+func sparesOf(ctx context.Context, client kubernetes.Interface, data string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if data != "" {
+		if err := json.Unmarshal([]byte(data), &out); err != nil {
 			return nil, fmt.Errorf("gameday's marker %s/%s: %s: %w", metav1.NamespaceSystem, MarkerConfigMap, markerSparesKey, err)
 		}
 		return out, nil
 	}
-	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: ReplacesLabel})
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range nodes.Items {
-		if p, ok := t.Pool(n.Labels[PoolLabel]); ok && p.Spare {
-			out[p.Name] = append(out[p.Name], n.Name)
-		}
+		pool := n.Labels[PoolLabel]
+		out[pool] = append(out[pool], n.Name)
 	}
 	for _, names := range out {
 		slices.Sort(names)
@@ -47,31 +54,41 @@ func SpareNodes(ctx context.Context, client kubernetes.Interface, t Topology) (m
 	return out, nil
 }
 
-// PoolOfSpare is the spare pool a node belongs to, "" for another node.
-func PoolOfSpare(spares map[string][]string, node string) string {
-	for pool, names := range spares {
-		if slices.Contains(names, node) {
-			return pool
-		}
+// rememberSpare makes sure gameday's marker names node, if it is a spare
+// (its Node carries ReplacesLabel), before its Node object goes: from then
+// on the marker is all that names it. A node without a Node is known
+// already, or no spare.
+func rememberSpare(ctx context.Context, client kubernetes.Interface, node string) error {
+	n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
 	}
-	return ""
-}
-
-// RecordSpares keeps spares in gameday's marker, for a cluster made before
-// the marker kept them (whose spares still have Node objects): once their
-// Nodes go, the marker is what names them.
-func RecordSpares(ctx context.Context, client kubernetes.Interface, spares map[string][]string) error {
-	data, err := json.Marshal(spares)
 	if err != nil {
 		return err
 	}
+	if _, spare := n.Labels[ReplacesLabel]; !spare {
+		return nil
+	}
+	pool := n.Labels[PoolLabel]
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, MarkerConfigMap, metav1.GetOptions{})
 		if err != nil {
+			return fmt.Errorf("gameday's marker %s/%s: %w", metav1.NamespaceSystem, MarkerConfigMap, err)
+		}
+		spares, err := sparesOf(ctx, client, cm.Data[markerSparesKey])
+		if err != nil {
 			return err
 		}
-		if cm.Data[markerSparesKey] != "" {
+		if slices.Contains(spares[pool], node) && cm.Data[markerSparesKey] != "" {
 			return nil
+		}
+		if !slices.Contains(spares[pool], node) {
+			spares[pool] = append(spares[pool], node)
+			slices.Sort(spares[pool])
+		}
+		data, err := json.Marshal(spares)
+		if err != nil {
+			return err
 		}
 		if cm.Data == nil {
 			cm.Data = map[string]string{}

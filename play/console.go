@@ -363,7 +363,9 @@ func (c *Console) create(ctx context.Context, req createRequest, cp string) {
 		c.mu.Unlock()
 		return
 	}
-	_, err := c.Provider.Provision(ctx, req.Name, req.Version)
+	// The group runs the control plane's version, however the player wrote
+	// it ("1.38"): its nodes join with a kubelet that reports that version.
+	_, err := c.Provider.Provision(ctx, req.Name, cp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {

@@ -160,15 +160,17 @@ func TestConsoleCreatesNodeGroupsOnlyAtTheControlPlanesVersion(t *testing.T) {
 	if code := ct.call("DELETE", "/v1/nodegroups/app-old", alice, "", nil); code != http.StatusNoContent {
 		t.Fatalf("delete the failed group: %d", code)
 	}
-	if code := ct.call("POST", "/v1/nodegroups", alice, `{"name":"app-new","version":"v1.38.0"}`, &g); code != http.StatusAccepted {
+	// At the control plane's version as a player writes it: the group runs
+	// the control plane's version itself (its nodes' kubelets report it).
+	if code := ct.call("POST", "/v1/nodegroups", alice, `{"name":"app-new","version":"1.38"}`, &g); code != http.StatusAccepted {
 		t.Fatalf("create at the control plane's version: %d", code)
 	}
 	deadline = time.Now().Add(5 * time.Second)
 	for ct.call("GET", "/v1/nodegroups/app-new", alice, "", &g); g.Status != StatusActive && time.Now().Before(deadline); ct.call("GET", "/v1/nodegroups/app-new", alice, "", &g) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if g.Status != StatusActive || p.spare {
-		t.Fatalf("a group at the control plane's version: %+v (spare left %v)", g, p.spare)
+	if g.Status != StatusActive || p.spare || g.Version != "v1.38.0" {
+		t.Fatalf("a group at the control plane's version: %+v (spare left %v), want it at v1.38.0", g, p.spare)
 	}
 	var all []NodeGroup
 	ct.call("GET", "/v1/nodegroups", ct.tokens["bob"], "", &all)

@@ -142,7 +142,7 @@ func (p *ClusterProvider) reserve(ctx context.Context, name, version string) (cl
 	for _, c := range p.created {
 		used[c.pool] = true
 	}
-	of, err := cluster.SpareNodes(ctx, p.Env.Client, p.Env.Topology)
+	of, err := cluster.SpareNodes(ctx, p.Env.Client)
 	if err != nil {
 		return cluster.Pool{}, nil, err
 	}
@@ -179,7 +179,7 @@ func (p *ClusterProvider) Retire(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%w: %s is one of the cluster's own node groups; gameday's console only deletes groups made in it", ErrInUse, name)
 	}
-	of, err := cluster.SpareNodes(ctx, p.Env.Client, p.Env.Topology)
+	of, err := cluster.SpareNodes(ctx, p.Env.Client)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (p *ClusterProvider) NodesOf(ctx context.Context, group string) []string {
 	if !ok {
 		return nil
 	}
-	of, err := cluster.SpareNodes(ctx, p.Env.Client, p.Env.Topology)
+	of, err := cluster.SpareNodes(ctx, p.Env.Client)
 	if err != nil {
 		return nil
 	}

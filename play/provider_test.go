@@ -17,8 +17,12 @@ import (
 )
 
 // kubelets flips a node's readiness as its kubelet starts and stops; the
-// spare s1's kubelet, started, registers its Node (tainted out of service).
-type kubelets struct{ client *fake.Clientset }
+// spare s1's kubelet, started, registers its Node (tainted out of service)
+// at the version the join script gave it (the image has v1.38.0's).
+type kubelets struct {
+	client  *fake.Clientset
+	version *string
+}
 
 func (k kubelets) set(ctx context.Context, name string, ready bool) error {
 	n, err := k.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
@@ -27,7 +31,10 @@ func (k kubelets) set(ctx context.Context, name string, ready bool) error {
 			return nil
 		}
 		s1 := node("s1", "app-next", true, false, true)
-		s1.Status.NodeInfo.KubeletVersion = "v1.38.0"
+		s1.Status.NodeInfo.KubeletVersion = "v1.37.2"
+		if *k.version == "v1.38.0" {
+			s1.Status.NodeInfo.KubeletVersion = *k.version
+		}
 		_, err = k.client.CoreV1().Nodes().Create(ctx, &s1, metav1.CreateOptions{})
 		return err
 	}
@@ -50,6 +57,9 @@ func (k kubelets) Exec(ctx context.Context, n string, args ...string) error {
 		return k.set(ctx, n, true)
 	case "systemctl disable --now kubelet.service", "systemctl stop kubelet.service":
 		return k.set(ctx, n, false)
+	}
+	if len(args) == 5 && args[0] == "sh" && args[3] == "sh" { // the join script
+		*k.version = args[4]
 	}
 	return nil
 }
@@ -80,7 +90,7 @@ func providerCluster(t *testing.T) (*ClusterProvider, *fake.Clientset, *records)
 			Data: map[string]string{"spares": `{"app-next":["s1"]}`}},
 	)
 	rec := &records{}
-	env := &steps.Env{Client: client, Nodes: &cluster.Nodes{Client: client, Runtime: kubelets{client}}, Topology: topo, Journal: rec}
+	env := &steps.Env{Client: client, Nodes: &cluster.Nodes{Client: client, Runtime: kubelets{client, new(string)}}, Topology: topo, Journal: rec}
 	return &ClusterProvider{Env: env}, client, rec
 }
 
@@ -120,6 +130,9 @@ func TestClusterProviderProvisionsFromTheSpare(t *testing.T) {
 	s1, _ := client.CoreV1().Nodes().Get(ctx, "s1", metav1.GetOptions{})
 	if !cluster.IsReady(s1) || !cluster.InService(s1) || s1.Spec.Unschedulable {
 		t.Errorf("s1 not in service: %+v", s1.Spec)
+	}
+	if v := s1.Status.NodeInfo.KubeletVersion; v != "v1.38.0" {
+		t.Errorf("s1 joined at %s, want the group's v1.38.0", v)
 	}
 	gs, _ := p.NodeGroups(ctx)
 	if len(gs) != 2 || gs[1].Name != "workers-v138" || gs[1].Version != "v1.38.0" || gs[1].Size != 1 {

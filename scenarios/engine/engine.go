@@ -502,20 +502,17 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 		tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Error: err.Error()})
 		return err
 	}
-	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: "every in-service node Ready and schedulable, spares out of service and empty, every tier healthy on its release from before the run, no recorded control-plane version"})
+	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: "every in-service node Ready and schedulable, spares out of service and empty, every tier healthy on its release from before the run, no recorded control-plane version, the API server at its node's version"})
 	status.End(true)
 	return j.Remove()
 }
 
 // keepSparesDown keeps every spare that is out of service from joining:
 // its kubelet disabled, and (on a cluster made before spares left the
-// cluster) its Node deleted, the marker naming it first.
+// cluster) its Node deleted, the marker naming it first (TakeOutOfService).
 func keepSparesDown(ctx context.Context, env *steps.Env) error {
-	of, err := cluster.SpareNodes(ctx, env.Client, env.Topology)
+	of, err := cluster.SpareNodes(ctx, env.Client)
 	if err != nil {
-		return err
-	}
-	if err := cluster.RecordSpares(ctx, env.Client, of); err != nil {
 		return err
 	}
 	for _, names := range of {
@@ -584,7 +581,7 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 	if err != nil {
 		return err
 	}
-	spares, err := cluster.SpareNodes(ctx, env.Client, env.Topology)
+	spares, err := cluster.SpareNodes(ctx, env.Client)
 	if err != nil {
 		return err
 	}
@@ -600,8 +597,7 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 	for _, n := range nodes.Items {
 		poolOf[n.Name] = n.Labels[cluster.PoolLabel]
 		p, _ := env.Topology.Pool(n.Labels[cluster.PoolLabel])
-		switch {
-		case n.Labels[cluster.PoolLabel] == cluster.SystemPool:
+		if n.Labels[cluster.PoolLabel] == cluster.SystemPool {
 			// An upgrade restarted the API server into another version:
 			// back, it reports its node's version again.
 			v, err := env.Client.Discovery().ServerVersion()
@@ -611,6 +607,8 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 			if kv := n.Status.NodeInfo.KubeletVersion; v.GitVersion != kv {
 				problems = append(problems, fmt.Sprintf("the API server reports %s, its node %s runs %s", v.GitVersion, n.Name, kv))
 			}
+		}
+		switch {
 		case p.Spare:
 			problems = append(problems, fmt.Sprintf("spare node %s has joined (its Node is registered)", n.Name))
 		case !p.Spare && !cluster.IsReady(&n):

@@ -72,7 +72,7 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 	// through real evictions).
 	client.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "pods", Kind: "Pod", Namespaced: true}}}}
 	client.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: kubeletVersion}
-	rt := &fakeRuntime{client: client, stopped: map[string]string{}, images: map[string]bool{
+	rt := &fakeRuntime{client: client, stopped: map[string]string{"gameday-worker3": "kubelet"}, images: map[string]bool{
 		apiServerRepo + ":" + kubeletVersion: true, apiServerRepo + ":v1.38.0": true},
 		spares: map[string]string{"gameday-worker3": "app-next"}, kubelets: map[string]string{}}
 	j := &memJournal{}
@@ -118,6 +118,7 @@ func (r *fakeRuntime) set(ctx context.Context, name string, ready bool, what str
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, fmt.Sprintf("%s %s %v", what, name, ready))
+	_, wasStopped := r.stopped[name]
 	if ready {
 		delete(r.stopped, name)
 	} else {
@@ -125,8 +126,10 @@ func (r *fakeRuntime) set(ctx context.Context, name string, ready bool, what str
 	}
 	n, err := r.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) && r.spares[name] != "" {
-		if !ready {
-			return nil // a spare that has not joined stays unknown
+		// A kubelet registers its Node as it starts, never while it runs;
+		// a spare that has not joined stays unknown.
+		if !ready || !wasStopped {
+			return nil
 		}
 		n = node(name, r.spares[name], true)
 		n.Labels[cluster.ReplacesLabel] = "app"
@@ -176,7 +179,7 @@ func (r *fakeRuntime) Exec(ctx context.Context, node string, args ...string) err
 		return nil
 	case len(args) == 4 && args[0] == "crictl" && args[1] == "inspecti":
 		if !r.images[args[3]] {
-			return fmt.Errorf("no image %s", args[3])
+			return fmt.Errorf(`level=error msg="no such image \"%s\" present"`, args[3])
 		}
 		return nil
 	case len(args) == 5 && args[0] == "sh" && strings.Contains(args[2], cluster.APIServerManifest):

@@ -169,7 +169,7 @@ func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step)
 	if err != nil {
 		return Outcome{}, err
 	}
-	of, err := cluster.SpareNodes(ctx, env.Client, env.Topology)
+	of, err := cluster.SpareNodes(ctx, env.Client)
 	if err != nil {
 		return Outcome{}, err
 	}

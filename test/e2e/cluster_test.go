@@ -36,7 +36,7 @@ type env struct {
 // spareOf is a node of a spare pool, which has no Node object until it joins.
 func (e *env) spareOf(ctx context.Context, pool string) string {
 	GinkgoHelper()
-	of, err := cluster.SpareNodes(ctx, e.client, e.topo)
+	of, err := cluster.SpareNodes(ctx, e.client)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(of[pool]).NotTo(BeEmpty(), "no node in spare pool %s", pool)
 	return of[pool][0]

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -133,10 +134,14 @@ func (b *bot) fix(pool string) {
 	Expect(err).NotTo(HaveOccurred())
 	out, err = b.kubectl("rollout", "undo", "deployment/workers")
 	Expect(err).NotTo(HaveOccurred(), out)
-	out, err = b.console("nodegroup", "create", pool+"-new", "--version", cl.Version)
+	// As a player writes a version ("1.38"): the provider runs its own.
+	out, err = b.console("nodegroup", "create", pool+"-new", "--version", strings.Join(strings.Split(strings.TrimPrefix(cl.Version, "v"), ".")[:2], "."))
 	Expect(err).NotTo(HaveOccurred(), out)
-	b.saw.joined, err = b.kubectl("get", "nodes", "-l", replacing, "-o", "jsonpath={.items[*].status.nodeInfo.kubeletVersion}")
-	Expect(err).NotTo(HaveOccurred())
+	// The group is created in the background: its nodes appear as they join.
+	until(3*time.Minute, "the new group's nodes join", func() bool {
+		b.saw.joined, err = b.kubectl("get", "nodes", "-l", replacing, "-o", "jsonpath={.items[*].status.nodeInfo.kubeletVersion}")
+		return err == nil && strings.TrimSpace(b.saw.joined) != ""
+	})
 }
 
 // sawOneStory: kubectl and the console agree on the control plane's
@@ -444,3 +449,78 @@ func kubectlBin() string {
 	})
 	return kubectlPath
 }
+
+// A game interrupted (Ctrl-C) puts back what the player and the scenario
+// changed and exits 130, as a run does; kept with --retain, the cluster is
+// checked with the control plane's own kubectl.
+var _ = Describe("Ctrl-C during a game", Label("kind", "play"), Ordered, func() {
+	const name = "e2e-game-sigint"
+	const cluster = name + "-shared"
+	var code int
+	var stderr string
+	var es []timeline.Entry
+
+	BeforeAll(func() {
+		DeferCleanup(func() { gameday("cluster", "down", "--name", cluster, "-q") })
+		out := GinkgoT().TempDir()
+		cmd, so, se := startGame("cascading-outage", "--topology", "shared", "--players", "kim", "--name", name, "--out", out, "--retain")
+		kim := newBot("kim", out, "shared")
+		worker := ""
+		// The upgrade restarts the API server at the start: kubectl may find
+		// it away for a few seconds.
+		until(time.Minute, "kim reads the app pool's nodes", func() bool {
+			o, err := kim.kubectl("get", "nodes", "-l", "gameday.dev/pool=app", "-o", "name")
+			worker = strings.TrimPrefix(strings.Fields(o + " x")[0], "node/")
+			return err == nil && worker != "x"
+		})
+		for _, change := range [][]string{
+			{"scale", "deployment/api", "--replicas=3"},
+			{"create", "configmap", "kim-notes", "--from-literal=seen=workers"},
+			{"cordon", worker},
+		} {
+			until(time.Minute, "kim: kubectl "+strings.Join(change, " "), func() bool {
+				_, err := kim.kubectl(change...)
+				return err == nil
+			})
+		}
+		// Seen by the game (the audit log is read each second), then interrupted.
+		Eventually(func() int {
+			n := 0
+			for _, e := range readTimeline(filepath.Join(out, "shared", "timeline.jsonl")) {
+				if e.Kind == timeline.KindAct && e.Player == "kim" && e.Count == 0 && e.Code < 300 {
+					n++
+				}
+			}
+			return n
+		}).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(BeNumerically(">=", 3))
+		Expect(cmd.Process.Signal(syscall.SIGINT)).To(Succeed())
+		code = waitGame(cmd, so, se)
+		stderr = se.String()
+		es = readTimeline(filepath.Join(out, "shared", "timeline.jsonl"))
+	})
+
+	It("recovers and exits 130", func() {
+		Expect(code).To(Equal(130))
+		Expect(stderr).To(ContainSubstring("Checking the cluster is as before the run"))
+		verified := false
+		for _, e := range es {
+			if e.Kind == timeline.KindRun && e.Phase == "verified" {
+				Expect(e.Error).To(BeEmpty())
+				verified = true
+			}
+		}
+		Expect(verified).To(BeTrue(), "recovery ran and verified the cluster before the exit")
+	})
+
+	It("undoes the player's changes and the upgrade, as the control plane's own kubectl sees", func() {
+		k := func(args ...string) string {
+			return docker(append([]string{"exec", cluster + "-control-plane", "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"}, args...)...)
+		}
+		Expect(k("get", "configmap", "-n", "gameday", "--ignore-not-found", "kim-notes")).To(BeEmpty())
+		Expect(k("get", "deployment", "-n", "gameday", "api", "-o", "jsonpath={.spec.replicas}")).To(Equal("2"))
+		Expect(k("get", "nodes", "-l", "gameday.dev/pool=app", "-o", "jsonpath={.items[*].spec.unschedulable}")).To(BeEmpty())
+		Expect(k("get", "--raw", "/version")).To(ContainSubstring(`"gitVersion": "v1.37.2"`))
+		Expect(k("get", "nodes", "-l", "gameday.dev/pool=app-next", "-o", "name")).To(BeEmpty(), "the spare has not joined")
+		Expect(k("get", "clusterrolebindings,clusterroles", "-l", "gameday.dev/play", "-o", "name")).To(BeEmpty())
+	})
+})

@@ -273,14 +273,15 @@ var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "sc
 				Schedulable bool   `json:"schedulable"`
 				InService   bool   `json:"inService"`
 				Spare       bool   `json:"spare"`
+				Joined      bool   `json:"joined"`
 			} `json:"nodes"`
 		}
 		Expect(jsonOf(mustGameday("cluster", "status", "--name", name, "-o", "json").Stdout, &st)).To(Succeed())
 		Expect(st.Nodes).To(HaveLen(4))
 		for _, n := range st.Nodes {
 			if n.Spare {
-				Expect(n.InService).To(BeFalse(), "spare %s is back out of service", n.Name)
-				Expect(n.Schedulable).To(BeFalse(), n.Name)
+				Expect(n.Joined).To(BeFalse(), "spare %s is back out of the cluster (no Node)", n.Name)
+				Expect(n.Pool).NotTo(BeEmpty(), "spare %s is named by the marker", n.Name)
 			} else {
 				Expect(n.Ready).To(BeTrue(), "%s Ready", n.Name)
 				Expect(n.Schedulable).To(BeTrue(), "%s uncordoned", n.Name)
