@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
@@ -64,6 +65,14 @@ func imageTag(image string) string {
 	return ""
 }
 
+// rbacProbes are requests every cluster's RBAC bootstrap policy allows:
+// one through a ClusterRoleBinding, one through a RoleBinding.
+var rbacProbes = []authorizationv1.SubjectAccessReviewSpec{
+	{User: "system:kube-scheduler", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "nodes"}},
+	{User: "system:serviceaccount:kube-system:bootstrap-signer", Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kube-system"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: metav1.NamespaceSystem, Verb: "list", Resource: "secrets"}},
+}
+
 // restartAPIServer "$1" points the API server's static pod at image $1 and
 // restarts it there, unless it runs that image already. The kubelet is
 // stopped meanwhile and the old pod removed by hand: a kubelet that replaces
@@ -118,10 +127,15 @@ func (n *Nodes) RunAPIServer(ctx context.Context, node, image string, timeout ti
 			}
 		}
 		// Ready, it may still refuse what RBAC allows for a moment, until
-		// its authorizer's caches fill: wait for a request that needs them.
-		if _, err := n.Client.CoreV1().ConfigMaps(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
-			last = "not serving: " + err.Error()
-			return false, nil
+		// its authorizer's caches fill (a player's kubectl was refused so):
+		// wait until it allows what the bootstrap policy grants, through a
+		// ClusterRoleBinding and through a namespace's RoleBinding.
+		for _, a := range rbacProbes {
+			r, err := n.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: a}, metav1.CreateOptions{})
+			if err != nil || !r.Status.Allowed {
+				last = fmt.Sprintf("RBAC not serving yet (%s %s for %s)", a.ResourceAttributes.Verb, a.ResourceAttributes.Resource, a.User)
+				return false, nil
+			}
 		}
 		return true, nil
 	})

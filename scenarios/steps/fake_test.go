@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
@@ -72,6 +74,12 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 	// through real evictions).
 	client.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "pods", Kind: "Pod", Namespaced: true}}}}
 	client.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: kubeletVersion}
+	// RBAC answers as on a cluster whose API server serves.
+	client.PrependReactor("create", "subjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sar := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview)
+		sar.Status.Allowed = true
+		return true, sar, nil
+	})
 	rt := &fakeRuntime{client: client, stopped: map[string]string{"gameday-worker3": "kubelet"}, images: map[string]bool{
 		apiServerRepo + ":" + kubeletVersion: true, apiServerRepo + ":v1.38.0": true},
 		spares: map[string]string{"gameday-worker3": "app-next"}, kubelets: map[string]string{}}

@@ -346,6 +346,16 @@ func gameSpecs(dir map[string]string) {
 			cmd, so, se := startGame("cascading-outage", "--topology", "separate", "--players", "riley", "--name", name,
 				"--out", out, "--par", dir["separate"], "--retain")
 			riley = newBot("riley", out, "separate")
+			// The scenario's upgrade restarts the API server as the clock
+			// starts: a player who finds it away tries again.
+			until(time.Minute, "the API server answers riley after the upgrade", func() bool {
+				v, err := riley.kubectl("get", "--raw", "/version")
+				if err != nil || !strings.Contains(v, `"v1.38.0"`) {
+					return false
+				}
+				o, err := riley.kubectl("auth", "can-i", "list", "nodes")
+				return err == nil && strings.TrimSpace(o) == "yes"
+			})
 			// Things a player may do that the game must put back.
 			_, err := riley.kubectl("create", "configmap", "riley-notes", "--from-literal=seen=workers")
 			Expect(err).NotTo(HaveOccurred())
