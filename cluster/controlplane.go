@@ -74,12 +74,16 @@ var rbacProbes = []authorizationv1.SubjectAccessReviewSpec{
 }
 
 // restartAPIServer "$1" points the API server's static pod at image $1 and
-// restarts it there, unless it runs that image already. The kubelet is
+// restarts it there, unless it runs that image already; one restart at a
+// time (a recovery's restore waits for an upgrade interrupted mid-restart,
+// whose script goes on in the node without gameday). The kubelet is
 // stopped meanwhile and the old pod removed by hand: a kubelet that replaces
 // a static pod itself lets the old one terminate for its whole grace period
 // and starts the new one at a later sync, some 40 s without an API server
 // on this machine, against some 5 s this way.
 const restartAPIServer = `set -e
+exec 9>/run/gameday-apiserver.lock
+flock 9
 m=` + APIServerManifest + `
 if grep -Eq "^\s*image:\s*$1\s*$" $m && [ -n "$(crictl ps --name kube-apiserver --state running -q)" ]; then exit 0; fi
 trap 'systemctl start kubelet' EXIT
