@@ -19,7 +19,7 @@ build: ## build bin/gameday and bin/mockapp (static, for linux nodes of this mac
 
 # The packages that start goroutines run their tests under the race detector
 # (it needs cgo, so a C compiler: without one they run without it, and say so).
-RACE_PKGS := ./cluster/... ./cmd/... ./fixtures/... ./internal/cli/... ./scenarios/...
+RACE_PKGS := ./cluster/... ./cmd/... ./fixtures/... ./internal/cli/... ./live/... ./scenarios/...
 RACE := $(shell command -v $$(go env CC) >/dev/null 2>&1 && echo -race)
 
 dist: ## cross-compile gameday for linux and darwin on amd64 and arm64: dist/gameday-<os>-<arch>/{gameday,mockapp-linux-<arch>}
@@ -30,7 +30,7 @@ dist: ## cross-compile gameday for linux and darwin on amd64 and arm64: dist/gam
 	done
 
 test: ## unit tests: fast, no Docker, no cluster (the race detector on the packages with goroutines)
-	go test $$(go list ./... | grep -v -E '^gameday.dev/gameday/(cluster|cmd|fixtures|internal/cli|scenarios)(/|$$)')
+	go test $$(go list ./... | grep -v -E '^gameday.dev/gameday/(cluster|cmd|fixtures|internal/cli|live|scenarios)(/|$$)')
 	$(if $(RACE),,@echo "no C compiler ($$(go env CC)): these run without the race detector" >&2)
 	go test $(RACE) $(RACE_PKGS)
 
@@ -48,6 +48,9 @@ demo: setup ## replay the seed incident on both topologies, score and compare th
 
 tour: setup ## a guided walk per topology: fixtures, the bad release, rollback, a lost node
 	hack/tour.sh
+
+load-live: ## the live page's load test: 50 viewers watch a whole recorded run (figures in _artifacts/live-load.json)
+	go test -tags load ./live -run TestLoad -count=1 -v -timeout 40m $(if $(LIVE_RUN),-args -live.run=$(abspath $(LIVE_RUN)))
 
 lint: ## gofmt and go vet, e2e code included
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi

@@ -38,6 +38,8 @@ var (
 	ErrInvalidName = errors.New("invalid cluster name")
 	ErrExists      = errors.New("cluster already exists")
 	ErrNotFound    = errors.New("no such cluster")
+	// ErrNotReusable: a run asked to reuse a cluster that is not fit for it.
+	ErrNotReusable = errors.New("cluster cannot be reused")
 	ErrNotOurs     = errors.New("cluster was not created by gameday")
 )
 

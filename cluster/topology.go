@@ -4,6 +4,8 @@
 package cluster
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -45,6 +47,15 @@ type Pool struct {
 	Spare bool `json:"spare,omitempty"`
 	// Replaces names the pool a spare pool stands in for.
 	Replaces string `json:"replaces,omitempty"`
+}
+
+// SameLayout reports whether u has t's name and pools (their sizes, labels,
+// taints and spares): a cluster made for one serves a run planned for the
+// other. Descriptions may differ.
+func (t Topology) SameLayout(u Topology) bool {
+	a, aerr := json.Marshal(t.Pools)
+	b, berr := json.Marshal(u.Pools)
+	return t.Name == u.Name && aerr == nil && berr == nil && bytes.Equal(a, b)
 }
 
 // Workers is the number of worker nodes, spares included.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/url"
 	"os"
 	"slices"
 	"time"
@@ -24,11 +25,13 @@ type Act struct {
 	Code        int       `json:"code"` // the HTTP status the server answered
 	// Request is the body of a change, as sent (a patch, an object).
 	Request json.RawMessage `json:"request,omitempty"`
+	// DryRun: the server checked the request and stored nothing.
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
-// Write reports whether the act asked for a change.
+// Write reports whether the act asked for a change (a dry run asks none).
 func (a Act) Write() bool {
-	return slices.Contains([]string{"create", "update", "patch", "delete", "deletecollection"}, a.Verb)
+	return !a.DryRun && slices.Contains([]string{"create", "update", "patch", "delete", "deletecollection"}, a.Verb)
 }
 
 // auditEvent is the part of an audit.k8s.io/v1 Event gameday reads.
@@ -51,6 +54,7 @@ type auditEvent struct {
 	} `json:"responseStatus"`
 	RequestObject  json.RawMessage `json:"requestObject"`
 	StageTimestamp time.Time       `json:"stageTimestamp"`
+	RequestURI     string          `json:"requestURI"`
 }
 
 // ParseAct reads one audit log line: a player's finished request, or false
@@ -64,7 +68,7 @@ func ParseAct(line []byte) (Act, bool) {
 	if e.Stage != "ResponseComplete" && e.Stage != "Panic" || !slices.Contains(e.User.Groups, PlayersGroup) {
 		return Act{}, false
 	}
-	a := Act{At: e.StageTimestamp, Player: e.User.Username, Verb: e.Verb, Request: e.RequestObject}
+	a := Act{At: e.StageTimestamp, Player: e.User.Username, Verb: e.Verb, Request: e.RequestObject, DryRun: isDryRun(e.RequestURI)}
 	if e.ObjectRef != nil {
 		a.Resource, a.Subresource, a.Namespace, a.Name = e.ObjectRef.Resource, e.ObjectRef.Subresource, e.ObjectRef.Namespace, e.ObjectRef.Name
 	}
@@ -72,6 +76,12 @@ func ParseAct(line []byte) (Act, bool) {
 		a.Code = e.ResponseStatus.Code
 	}
 	return a, true
+}
+
+// isDryRun reports whether a request's URI asks for a dry run (dryRun=All).
+func isDryRun(uri string) bool {
+	u, err := url.Parse(uri)
+	return err == nil && u.Query().Get("dryRun") != ""
 }
 
 // AuditTail reads an audit log as it grows: each Next returns the players'
@@ -84,6 +94,22 @@ type AuditTail struct {
 	// Lines is how many lines were read, players' or not: the cost of
 	// reading the log.
 	Lines int
+}
+
+// TailFromEnd reads path from its current end: a cluster used before (a
+// game on a kept cluster) has earlier games' acts in its log, which are not
+// this game's.
+func TailFromEnd(path string) (*AuditTail, error) {
+	t := &AuditTail{Path: path}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return t, nil
+	case err != nil:
+		return nil, err
+	}
+	t.offset = fi.Size()
+	return t, nil
 }
 
 // Next returns the new acts; a log not there yet has none.

@@ -68,3 +68,41 @@ func TestAuditTail(t *testing.T) {
 		t.Errorf("after rotation: %+v", acts)
 	}
 }
+
+// A game on a cluster used before reads only what is written after it
+// starts: an earlier game's acts (a player of the same name) are not its.
+func TestTailFromEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if tail, err := TailFromEnd(path); err != nil || tail.offset != 0 {
+		t.Fatalf("a log not there yet: %+v %v", tail, err)
+	}
+	if err := os.WriteFile(path, []byte(aliceUndo+"\n"+admin+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tail, err := TailFromEnd(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acts, _ := tail.Next(); len(acts) != 0 {
+		t.Fatalf("an earlier game's acts were read: %+v", acts)
+	}
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	f.WriteString(bobLogs + "\n")
+	f.Close()
+	if acts, _ := tail.Next(); len(acts) != 1 || acts[0].Player != "bob" {
+		t.Errorf("the act written after the start: %+v", acts)
+	}
+}
+
+// A player's dry run (kubectl --dry-run=server, or the game's own check that
+// their rights are in force) stores nothing: it is not a change.
+func TestDryRunIsNoChange(t *testing.T) {
+	dry := strings.Replace(aliceUndo, `/deployments/workers"`, `/deployments/workers?dryRun=All&fieldManager=kubectl"`, 1)
+	a, ok := ParseAct([]byte(dry))
+	if !ok || !a.DryRun || a.Write() {
+		t.Errorf("a dry-run patch: %+v (write %v)", a, a.Write())
+	}
+	if a, _ := ParseAct([]byte(aliceUndo)); a.DryRun || !a.Write() {
+		t.Errorf("a patch: %+v", a)
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"slices"
 	"strings"
+	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -147,6 +149,23 @@ func RightsFor(app string) *Rights {
 			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
 		}},
 	}
+}
+
+// WaitInForce waits until the players' admission policy refuses player (a
+// client with a player's identity) a change to the control-plane node, cp:
+// a new policy takes a moment to reach the API server's admission, and the
+// players must not find that moment. It asks a dry run: nothing is stored.
+func WaitInForce(ctx context.Context, player kubernetes.Interface, cp string, timeout time.Duration) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		_, last = player.CoreV1().Nodes().Patch(ctx, cp, types.StrategicMergePatchType, []byte(`{"spec":{"unschedulable":true}}`),
+			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsForbidden(last), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the players' admission policy is not in force after %s (a player's change to node %s: %v): %w", timeout, cp, last, err)
+	}
+	return nil
 }
 
 // Grant creates the rights (existing ones are left as they are).

@@ -110,6 +110,11 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	measureTeam(r, m, es, c)
 	explain(r)
 	r.Warnings = AutomationFailures(es)
+	for _, e := range es {
+		if e.Kind == timeline.KindNote {
+			r.Notes = append(r.Notes, Note{AtSeconds: round3(e.Time.Sub(anchor).Seconds()), By: e.Player, Kind: e.Phase, Text: e.Message})
+		}
+	}
 	return r, nil
 }
 

@@ -337,3 +337,37 @@ func TestExplanationWithoutNodeLoss(t *testing.T) {
 		t.Errorf("explanation:\n%s", why)
 	}
 }
+
+// The room's notes from the live page are the debrief's, in order, at
+// their time from the first change (the change steps start at 0 s here);
+// rendered in report.md and report.html.
+func TestNotes(t *testing.T) {
+	s := oneOutage()
+	t0 := s.es[0].Time
+	for _, e := range s.es {
+		if e.Kind == timeline.KindRun && e.Phase == "timeline-start" {
+			t0 = e.Time
+		}
+	}
+	s.es = append(s.es,
+		timeline.Entry{Time: t0.Add(22 * time.Second), Kind: timeline.KindNote, Phase: "observation", Player: "Ana (reporter)", Message: "the frontend | says 502"},
+		timeline.Entry{Time: t0.Add(31 * time.Second), Kind: timeline.KindNote, Phase: "note", Player: "facilitator", Message: "we <roll> back"})
+	r := build(t, s, meta())
+	if len(r.Notes) != 2 || r.Notes[0].By != "Ana (reporter)" || r.Notes[0].Kind != "observation" || r.Notes[1].Text != "we <roll> back" ||
+		r.Notes[1].AtSeconds-r.Notes[0].AtSeconds != 9 {
+		t.Fatalf("notes: %+v", r.Notes)
+	}
+	var md, html strings.Builder
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "## Notes from the room") || !strings.Contains(md.String(), `**Ana (reporter)** (observation): the frontend \| says 502`) {
+		t.Errorf("report.md:\n%s", md.String())
+	}
+	if !strings.Contains(html.String(), "Notes from the room") || !strings.Contains(html.String(), "we &lt;roll&gt; back") {
+		t.Error("report.html lacks the notes, escaped")
+	}
+}

@@ -38,6 +38,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Team != nil && r.Team.Game {
 		writeTeamMarkdown(ew, r.Team)
 	}
+	if len(r.Notes) > 0 {
+		ew.printf("\n## Notes from the room\n\n")
+		for _, n := range r.Notes {
+			ew.printf("- %s **%s** (%s): %s\n", offset(n.AtSeconds), mdEscape(n.By), n.Kind, mdEscape(strings.ReplaceAll(n.Text, "\n", " ")))
+		}
+	}
 	ew.printf("\n## Score\n\n| component | weight | share | penalty | what |\n|---|---:|---:|---:|---|\n")
 	for _, c := range r.Components {
 		ew.printf("| %s | %.0f | %s | -%.1f | %s |\n", c.Name, c.Weight, pct(c.Share), c.Penalty, mdEscape(c.Detail))

@@ -90,8 +90,20 @@ type Report struct {
 	// Team is the response's measures and score: a game's players', or a
 	// replay's scripted operator's (par); nil when there is neither.
 	Team *Team `json:"team,omitempty"`
+	// Notes are what the room wrote on the live page, in order.
+	Notes []Note `json:"notes,omitempty"`
 
 	breached [][]bool // per service (in Services' order), per bucket
+}
+
+// Note is a note or observation written on the live page during the run.
+type Note struct {
+	// AtSeconds is from the report's start (negative: before the first change).
+	AtSeconds float64 `json:"at_seconds"`
+	By        string  `json:"by"`
+	// Kind is note (said or decided) or observation (seen).
+	Kind string `json:"kind"`
+	Text string `json:"text"`
 }
 
 // Component is one part of the score: a share of what went wrong (0: nothing,

@@ -34,10 +34,11 @@ type scenarioFile struct {
 }
 
 type playFile struct {
-	Briefing  string         `yaml:"briefing,omitempty" jsonschema:"description=What every player is told before the game: who they are, what they run, how they are paged."`
-	Roles     []roleFile     `yaml:"roles,omitempty" jsonschema:"description=Role cards: private knowledge, each shown only in the kit of the players given the role."`
-	Hints     []hintFile     `yaml:"hints,omitempty" jsonschema:"description=Hints in the order they are released: by time since the first breach, by a condition, or by the facilitator (gameday play hint)."`
-	TimeLimit *time.Duration `yaml:"timeLimit,omitempty" jsonschema:"description=How long a game lasts at most, from its first step; what is still broken then counts. Default 20m."`
+	Briefing   string         `yaml:"briefing,omitempty" jsonschema:"description=What every player is told before the game: who they are, what they run, how they are paged."`
+	Roles      []roleFile     `yaml:"roles,omitempty" jsonschema:"description=Role cards: private knowledge, each shown only in the kit of the players given the role."`
+	Hints      []hintFile     `yaml:"hints,omitempty" jsonschema:"description=Hints in the order they are released: by time since the first breach, by a condition, or by the facilitator (gameday play hint)."`
+	TimeLimit  *time.Duration `yaml:"timeLimit,omitempty" jsonschema:"description=How long a game lasts at most, from its first step; what is still broken then counts. Default 20m."`
+	Curveballs []stepFile     `yaml:"curveballs,omitempty" jsonschema:"description=Steps the facilitator may inject during a game (from the live page, each once): faults the team did not plan for. Each is a step as in the timeline, without at or after."`
 }
 
 type roleFile struct {

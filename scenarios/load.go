@@ -138,7 +138,7 @@ func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, f
 	var lastAt time.Duration
 	for i, sf := range f.Timeline {
 		p := tl.Index(i)
-		st, serrs := v.step(sf, p, fmt.Sprintf("%d-%s", i+1, sf.Action), true)
+		st, serrs := v.step(sf, p, fmt.Sprintf("%d-%s", i+1, sf.Action), inTimeline)
 		st.Line = doc.Line(p.String())
 		errs = append(errs, serrs...)
 		errs = append(errs, uniqueName(names, st.Name, p.Child("name"))...)
@@ -175,7 +175,7 @@ func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, f
 		}
 		for j, sf := range rf.Steps {
 			sp := p.Child("steps").Index(j)
-			st, serrs := v.step(sf, sp, fmt.Sprintf("%s-%d-%s", rf.Name, j+1, sf.Action), false)
+			st, serrs := v.step(sf, sp, fmt.Sprintf("%s-%d-%s", rf.Name, j+1, sf.Action), inAutomation)
 			st.Line = doc.Line(sp.String())
 			errs = append(errs, serrs...)
 			errs = append(errs, uniqueName(names, st.Name, sp.Child("name"))...)
@@ -193,13 +193,13 @@ func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, f
 		}
 		s.Abort = append(s.Abort, c)
 	}
-	errs = append(errs, v.play(f.Play, doc)...)
+	errs = append(errs, v.play(f.Play, doc, names)...)
 	return s, errs
 }
 
 // play checks the game's part: roles with unique names, at most one default,
 // facts that name a step or a business window; hints with a text.
-func (v *validator) play(f *playFile, doc *yamlfile.Document) field.ErrorList {
+func (v *validator) play(f *playFile, doc *yamlfile.Document, stepNames map[string]bool) field.ErrorList {
 	p := field.NewPath("play")
 	v.s.Play.TimeLimit = DefaultTimeLimit
 	if f == nil {
@@ -257,6 +257,14 @@ func (v *validator) play(f *playFile, doc *yamlfile.Document) field.ErrorList {
 			h.When = &c
 		}
 		v.s.Play.Hints = append(v.s.Play.Hints, h)
+	}
+	for i, sf := range f.Curveballs {
+		cp := p.Child("curveballs").Index(i)
+		st, serrs := v.step(sf, cp, fmt.Sprintf("curveball-%d-%s", i+1, sf.Action), inCurveballs)
+		st.Line = doc.Line(cp.String())
+		errs = append(errs, serrs...)
+		errs = append(errs, uniqueName(stepNames, st.Name, cp.Child("name"))...)
+		v.s.Play.Curveballs = append(v.s.Play.Curveballs, st)
 	}
 	return errs
 }
@@ -485,7 +493,16 @@ func (v *validator) businessWindows(fs []businessWindowFile) field.ErrorList {
 	return errs
 }
 
-func (v *validator) step(f stepFile, p *field.Path, defName string, inTimeline bool) (Step, field.ErrorList) {
+// Where a step is: its timing and its actor depend on it.
+type stepPlace int
+
+const (
+	inTimeline   stepPlace = iota // at a time or after a condition; the scenario's or the operator's
+	inAutomation                  // when its rule fires; the automation's
+	inCurveballs                  // when the facilitator injects it during a game; the scenario's
+)
+
+func (v *validator) step(f stepFile, p *field.Path, defName string, where stepPlace) (Step, field.ErrorList) {
 	st := Step{Name: f.Name, Action: Action(f.Action), At: f.At, Delay: durOr(f.Delay, 0),
 		Version: f.Version, Duration: durOr(f.Duration, 0), Timeout: durOr(f.Timeout, 0), Message: strings.TrimSpace(f.Message),
 		Actor: ActorScenario, DisableEviction: f.DisableEviction}
@@ -494,10 +511,13 @@ func (v *validator) step(f stepFile, p *field.Path, defName string, inTimeline b
 		errs = append(errs, field.Forbidden(p.Child("disableEviction"), "only a drain evicts"))
 	}
 	switch {
-	case !inTimeline && f.Actor != "":
+	case where == inAutomation && f.Actor != "":
 		errs = append(errs, field.Forbidden(p.Child("actor"), "an automation step is the automation's"))
-	case !inTimeline:
+	case where == inAutomation:
 		st.Actor = ActorAutomation
+	case where == inCurveballs && f.Actor != "":
+		errs = append(errs, field.Forbidden(p.Child("actor"), "a curveball is the scenario's, injected by the facilitator"))
+	case where == inCurveballs:
 	case f.Actor == string(ActorScenario) || f.Actor == string(ActorOperator):
 		st.Actor = Actor(f.Actor)
 	case f.Actor != "":
@@ -514,12 +534,16 @@ func (v *validator) step(f stepFile, p *field.Path, defName string, inTimeline b
 	} else if !ok {
 		errs = append(errs, field.NotSupported(p.Child("action"), f.Action, Actions()))
 	}
-	if !inTimeline {
+	if where != inTimeline {
+		when := "an automation step runs when its rule fires"
+		if where == inCurveballs {
+			when = "a curveball runs when the facilitator injects it"
+		}
 		if f.At != nil {
-			errs = append(errs, field.Forbidden(p.Child("at"), "an automation step runs when its rule fires"))
+			errs = append(errs, field.Forbidden(p.Child("at"), when))
 		}
 		if f.After != nil {
-			errs = append(errs, field.Forbidden(p.Child("after"), "an automation step runs when its rule fires"))
+			errs = append(errs, field.Forbidden(p.Child("after"), when))
 		}
 	}
 	if f.At != nil && f.After != nil {
@@ -530,7 +554,7 @@ func (v *validator) step(f stepFile, p *field.Path, defName string, inTimeline b
 	if f.Delay != nil && f.After == nil {
 		errs = append(errs, field.Forbidden(p.Child("delay"), "only a step with after has a delay"))
 	}
-	if f.After != nil && inTimeline {
+	if f.After != nil && where == inTimeline {
 		c, cerrs := v.condition(*f.After, p.Child("after"))
 		st.After = &c
 		errs = append(errs, cerrs...)

@@ -74,6 +74,9 @@ func WritePlan(w io.Writer, s *Scenario, t cluster.Topology) error {
 	for _, w := range s.BusinessWindows {
 		p.f("     business   %s: %s must be up from +%s to +%s\n", w.Name, w.Service, w.Start, w.End)
 	}
+	for _, st := range s.Play.Curveballs {
+		p.f("     curveball  %s (in a game, when the facilitator injects it): %s\n", st.Name, describeStep(st, t))
+	}
 	for _, c := range s.Abort {
 		p.f("     abort      when %s\n", describeCondition(c, t))
 	}

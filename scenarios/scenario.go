@@ -56,6 +56,19 @@ type Play struct {
 	Hints    []Hint
 	// TimeLimit bounds the game, from its first step.
 	TimeLimit time.Duration
+	// Curveballs are steps the facilitator may inject during a game, each
+	// once; the scenario's, with no time of their own.
+	Curveballs []Step
+}
+
+// Curveball returns the curveball named name.
+func (p Play) Curveball(name string) (Step, bool) {
+	for _, st := range p.Curveballs {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return Step{}, false
 }
 
 // Role is a role card: private knowledge for the players given it.

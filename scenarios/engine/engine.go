@@ -39,8 +39,17 @@ type Options struct {
 	// OutDir receives timeline.jsonl.
 	OutDir string
 	Retain bool
+	// Reuse runs on gameday's cluster Name, made before (gameday up, or
+	// kept by --retain) for the same topology, and keeps it afterwards.
+	Reuse  bool
 	Image  string
 	Logger log.Logger
+	// Watch, when set, is given every timeline entry as it is written (the
+	// live page); it must not block.
+	Watch func(timeline.Entry)
+	// Notes, when set, is given a function that writes an entry (a note
+	// from the live page) into the timeline, once the timeline exists.
+	Notes func(write func(timeline.Entry))
 	// audit: the API server writes an audit log of the players' requests (a game).
 	audit bool
 	// timeLimit is a game's.
@@ -499,6 +508,7 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	}
 	status.Start("Checking the cluster is as before the run")
 	if err := verifyRecovered(ctx, env, recs); err != nil {
+		err = fmt.Errorf("after recovery: %w", err)
 		tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Error: err.Error()})
 		return err
 	}
@@ -653,7 +663,13 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 		problems = append(problems, "the control plane still has the recorded version "+v)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("after recovery: %s", strings.Join(problems, "; "))
+		return problemsError(problems)
 	}
 	return nil
 }
+
+// problemsError is what verifyRecovered found wrong with the cluster (not
+// an error reaching it).
+type problemsError []string
+
+func (p problemsError) Error() string { return strings.Join(p, "; ") }

@@ -19,6 +19,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/play"
@@ -58,6 +59,11 @@ type Game struct {
 	Goals      []string
 	TimeLimit  time.Duration
 	Hints      int
+	// Hint releases the next hint now; End ends the game now: the
+	// facilitator's levers, as gameday play hint|end pull them.
+	Hint, End func() string
+	// Inject applies one of the scenario's curveballs now.
+	Inject func(name string) (string, error)
 }
 
 // Kit is a player's folder: their kubeconfig, the console's address and
@@ -172,12 +178,12 @@ func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Resul
 	defer func() { err = errors.Join(err, s.Close()) }()
 	res = s.Result()
 
-	g := &game{s: s, o: o, po: po, goals: goals, dir: b.ClusterDir(o.Name), released: make([]bool, len(o.Scenario.Play.Hints)),
+	g := &game{s: s, o: o, po: po, goals: goals, dir: b.ClusterDir(o.Name), released: make([]bool, len(o.Scenario.Play.Hints)), injected: map[string]bool{},
 		reached: make([]time.Time, len(goals)), broken: make([]bool, len(goals)), waiting: make([]time.Time, len(goals)), holdSince: make([]time.Time, len(goals)), facts: map[string]bool{}, lastWriter: map[string]write{},
 		applied: map[string]bool{}, releasedAt: map[string]time.Time{}}
 	gctx, end := context.WithCancelCause(ctx)
 	defer end(nil)
-	g.end = end
+	g.end, g.ctx = end, gctx
 	gerr := g.start(ctx, b)
 	var aborted string
 	var terr error
@@ -193,6 +199,11 @@ func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Resul
 		why := context.Cause(gctx)
 		end(nil)
 		<-refDone
+		// A curveball cut short by the end: nothing changes under recovery.
+		// (inject adds to injecting under mu once it saw the game going.)
+		g.mu.Lock()
+		g.mu.Unlock() //nolint:staticcheck // a barrier: no inject is between its check and its Add
+		g.injecting.Wait()
 		switch {
 		case aborted != "":
 			res.Aborted = aborted
@@ -274,9 +285,14 @@ type game struct {
 	facilitator          string
 
 	mu       sync.Mutex
-	released []bool      // hints
-	reached  []time.Time // goals; zero: not yet
-	broken   []bool      // goals: seen not holding since the game began
+	released []bool          // hints
+	injected map[string]bool // curveballs
+	// ctx is the game's: it ends with the game; injecting counts the
+	// curveballs under way.
+	ctx       context.Context
+	injecting sync.WaitGroup
+	reached   []time.Time // goals; zero: not yet
+	broken    []bool      // goals: seen not holding since the game began
 	// waiting is when the timeline began to wait for a goal (its step's
 	// turn); holdSince is since when a goal holds without a break.
 	waiting, holdSince []time.Time
@@ -337,7 +353,8 @@ func (g *game) start(ctx context.Context, b Backend) error {
 	g.facilitator = hex.EncodeToString(tok)
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", console.Handler())
-	mux.HandleFunc("POST /game/end", g.control(func() string { g.end(gameOver{"ended by the facilitator"}); return "the game ends" }))
+	endNow := func() string { g.end(gameOver{"ended by the facilitator"}); return "the game ends" }
+	mux.HandleFunc("POST /game/end", g.control(endNow))
 	mux.HandleFunc("POST /game/hint", g.control(g.hintNow))
 	g.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = g.server.Serve(ln) }()
@@ -346,7 +363,8 @@ func (g *game) start(ctx context.Context, b Backend) error {
 		return err
 	}
 
-	game := &Game{Briefing: g.o.Scenario.Play.Briefing, ConsoleURL: url, TimeLimit: g.po.TimeLimit, Hints: len(g.o.Scenario.Play.Hints)}
+	game := &Game{Briefing: g.o.Scenario.Play.Briefing, ConsoleURL: url, TimeLimit: g.po.TimeLimit, Hints: len(g.o.Scenario.Play.Hints),
+		Hint: g.hintNow, End: endNow, Inject: g.inject}
 	for _, gl := range g.goals {
 		game.Goals = append(game.Goals, gl.Text)
 	}
@@ -386,7 +404,29 @@ func (g *game) start(ctx context.Context, b Backend) error {
 	for i, h := range g.o.Scenario.Play.Hints {
 		g.s.tl.Write(timeline.Entry{Kind: timeline.KindHint, Phase: "set", Name: fmt.Sprint(i + 1), Message: h.Text})
 	}
-	g.audit = &play.AuditTail{Path: b.AuditLog(g.o.Name)}
+	// The players' rights are in force before the clock starts (checked
+	// as the first player, by a dry run; before the audit log is read, so
+	// the check is no player's act).
+	if len(game.Kits) > 0 {
+		cp, err := env.Nodes.ControlPlaneNode(ctx)
+		if err != nil {
+			return err
+		}
+		cfg, err := clientcmd.BuildConfigFromFlags("", game.Kits[0].Kubeconfig)
+		if err != nil {
+			return err
+		}
+		player, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		if err := play.WaitInForce(ctx, player, cp, time.Minute); err != nil {
+			return err
+		}
+	}
+	if g.audit, err = play.TailFromEnd(b.AuditLog(g.o.Name)); err != nil {
+		return err
+	}
 	g.auditStop, g.auditDone = make(chan struct{}), make(chan struct{})
 	go g.tailAudit()
 	if g.po.Ready != nil {
@@ -695,8 +735,49 @@ func (g *game) flushReads() {
 // readKey sums a player's reads: a non-resource request (discovery) has no resource.
 type readKey struct{ player, verb, resource string }
 
+// inject applies the scenario's curveball name now, once (the facilitator's,
+// from the live page). It returns at once; the step runs in the game.
+func (g *game) inject(name string) (string, error) {
+	st, ok := g.o.Scenario.Play.Curveball(name)
+	if !ok {
+		var names []string
+		for _, c := range g.o.Scenario.Play.Curveballs {
+			names = append(names, c.Name)
+		}
+		return "", fmt.Errorf("the scenario has no curveball %q (it has: %s)", name, strings.Join(orNoneList(names), ", "))
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.ctx.Err() != nil:
+		return "", errors.New("the game is over")
+	case g.injected[name]:
+		return "", fmt.Errorf("curveball %s was injected already", name)
+	}
+	g.injected[name] = true
+	g.injecting.Add(1)
+	go func() {
+		defer g.injecting.Done()
+		g.o.Logger.V(0).Infof(" ! the facilitator injects curveball %s", name)
+		if _, err := applyStep(g.ctx, g.s.env, st, "", g.s.tl, g.o.Logger); err != nil && g.ctx.Err() == nil {
+			g.o.Logger.V(0).Infof(" ✗ curveball %s: %v", name, err)
+		}
+	}()
+	return "curveball " + name + " injected", nil
+}
+
+func orNoneList(s []string) []string {
+	if len(s) == 0 {
+		return []string{"none"}
+	}
+	return s
+}
+
 // hintNow releases the next hint not released yet (the facilitator's).
 func (g *game) hintNow() string {
+	if g.ctx != nil && g.ctx.Err() != nil {
+		return "the game is over: no hint is released now"
+	}
 	for i := range g.o.Scenario.Play.Hints {
 		if g.release(i, "the facilitator asked") {
 			return fmt.Sprintf("hint %d released", i+1)

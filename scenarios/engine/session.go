@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,6 +38,9 @@ type Backend interface {
 	// read.
 	AuditLog(name string) string
 }
+
+// newNodes acts on a cluster's nodes (a test's stands in for Docker).
+var newNodes = cluster.NewNodes
 
 // Kind is the kind backend.
 func Kind(k *cluster.Kind) Backend { return kindBackend{k} }
@@ -91,34 +95,28 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		return s, err
 	}
 	s.tl = tl
+	if o.Watch != nil {
+		tl.Tee(o.Watch)
+	}
+	if o.Notes != nil {
+		o.Notes(tl.Write)
+	}
 	s.onClose(func() error {
 		s.res.Entries = tl.Count()
 		return tl.Close()
 	})
 	s.phase("start", fmt.Sprintf("scenario %s on topology %s, cluster %s", o.Scenario.Name, o.Topology.Name, o.Name))
 
-	if _, err := b.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings(),
-		DeferDNS: true, Audit: o.audit, Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
-		if _, jerr := os.Stat(filepath.Join(b.ClusterDir(o.Name), JournalFile)); errors.Is(err, cluster.ErrExists) && jerr == nil {
-			// An earlier run died with changes in flight: say how to finish it.
-			return s, fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed, then `gameday cluster down --name %s`",
-				cluster.ErrExists, o.Name, o.Name, o.Name)
+	if o.Reuse {
+		if err := s.reuse(ctx); err != nil {
+			return s, err
 		}
+	} else if err := s.create(ctx); err != nil {
 		return s, err
 	}
-	s.phase("cluster-up", "")
-	s.onClose(func() error {
-		if o.Retain {
-			o.Logger.V(0).Infof("Keeping cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
-			return nil
-		}
-		status := progress.For(o.Logger)
-		status.Start(fmt.Sprintf("Deleting cluster %q", o.Name))
-		err := b.Delete(context.WithoutCancel(ctx), o.Name)
-		status.End(err == nil)
-		return err
-	})
-	if err := b.DeployFixtures(ctx, o.Name, fixtures.DeployOptions{Params: o.Scenario.Fixtures}, o.Logger); err != nil {
+	// A reused cluster's tiers are rolled out again: every run starts with
+	// new pods, placed by the scheduler, as on a new cluster.
+	if err := b.DeployFixtures(ctx, o.Name, fixtures.DeployOptions{Params: o.Scenario.Fixtures, Restart: o.Reuse}, o.Logger); err != nil {
 		return s, err
 	}
 	s.phase("fixtures", "every tier healthy and serving")
@@ -176,6 +174,111 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		Rand: steps.NewRand(1, 2), Journal: journal}
 	opened = true
 	return s, nil
+}
+
+// create makes the session's cluster, deleted on Close unless retained.
+func (s *Session) create(ctx context.Context) error {
+	o, b := s.o, s.b
+	if _, err := b.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings(),
+		DeferDNS: true, Audit: true, Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
+		if _, jerr := os.Stat(filepath.Join(b.ClusterDir(o.Name), JournalFile)); errors.Is(err, cluster.ErrExists) && jerr == nil {
+			// An earlier run died with changes in flight: say how to finish it.
+			return fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed, then `gameday cluster down --name %s`",
+				cluster.ErrExists, o.Name, o.Name, o.Name)
+		}
+		if errors.Is(err, cluster.ErrExists) {
+			return fmt.Errorf("%w (or run on it as it is: --reuse)", err)
+		}
+		return err
+	}
+	s.phase("cluster-up", "")
+	s.onClose(func() error {
+		if o.Retain {
+			o.Logger.V(0).Infof("Keeping cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
+			return nil
+		}
+		status := progress.For(o.Logger)
+		status.Start(fmt.Sprintf("Deleting cluster %q", o.Name))
+		err := b.Delete(context.WithoutCancel(ctx), o.Name)
+		status.End(err == nil)
+		return err
+	})
+	return nil
+}
+
+// reuse checks that gameday's cluster o.Name can serve the session: made
+// for the same topology (and with the audit log, for a game), no run's
+// journal left, and as gameday leaves a cluster after a run. It is kept on
+// Close.
+func (s *Session) reuse(ctx context.Context) error {
+	o, b := s.o, s.b
+	rec, client, err := b.ClientFor(o.Name)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return fmt.Errorf("%w: %w; make it with `gameday up --topology %s --name %s`", cluster.ErrNotReusable, err, o.Topology.Name, o.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(b.ClusterDir(o.Name), JournalFile)); err == nil {
+		return fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed",
+			cluster.ErrNotReusable, o.Name, o.Name)
+	}
+	switch {
+	case !rec.Topology.SameLayout(o.Topology):
+		return fmt.Errorf("%w: cluster %q was made for topology %s, not %s as scenario %s places it",
+			cluster.ErrNotReusable, o.Name, rec.Topology, o.Topology, o.Scenario.Name)
+	case o.Image != "" && o.Image != rec.Image:
+		return fmt.Errorf("%w: cluster %q runs node image %s, not %s", cluster.ErrNotReusable, o.Name, rec.Image, o.Image)
+	}
+	if o.audit {
+		if _, err := os.Stat(b.AuditLog(o.Name)); err != nil {
+			return fmt.Errorf("%w: cluster %q keeps no audit log of the players' requests (made by an earlier gameday): a game needs a new cluster",
+				cluster.ErrNotReusable, o.Name)
+		}
+	}
+	env := &steps.Env{Client: client, Nodes: newNodes(client), Topology: rec.Topology}
+	err = verifyRecovered(ctx, env, nil)
+	var problems problemsError
+	if err != nil && !errors.As(err, &problems) {
+		return err // the cluster did not answer: not a verdict on it
+	}
+	missing, err := poolsShort(ctx, env)
+	if err != nil {
+		return err
+	}
+	if problems = append(problems, missing...); len(problems) > 0 {
+		return fmt.Errorf("%w: cluster %q is not as gameday leaves a cluster (%v): put that right, or start afresh with `gameday cluster down --name %s`",
+			cluster.ErrNotReusable, o.Name, problems, o.Name)
+	}
+	s.phase("cluster-up", "reused")
+	s.onClose(func() error {
+		o.Logger.V(0).Infof("Keeping cluster %q (reused)", o.Name)
+		return nil
+	})
+	return nil
+}
+
+// poolsShort says which of the topology's in-service pools have fewer Nodes
+// than their size (a Node deleted, a node that never joined).
+func poolsShort(ctx context.Context, env *steps.Env) ([]string, error) {
+	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]int{}
+	for _, n := range nodes.Items {
+		have[n.Labels[cluster.PoolLabel]]++
+	}
+	var out []string
+	if have[cluster.SystemPool] == 0 {
+		out = append(out, "no control-plane node")
+	}
+	for _, p := range env.Topology.Pools {
+		if !p.Spare && have[p.Name] < p.Size {
+			out = append(out, fmt.Sprintf("pool %s has %d of its %d nodes", p.Name, have[p.Name], p.Size))
+		}
+	}
+	return out, nil
 }
 
 // Result is what the session measured so far; Close completes it.

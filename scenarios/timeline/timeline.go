@@ -37,6 +37,10 @@ const (
 	KindGoal = "goal" // a goal the game sets (Phase set) and reaches (Phase reached); Step: the operator step it stands for
 	KindHint = "hint" // a hint the game holds (Phase set) and releases (Phase released; Reason: why now)
 	KindFact = "fact" // a role card's private fact first reached another player (Name: the fact; Player: who; Message: how)
+
+	// KindNote is what the room wrote on the live page (gameday play --ui):
+	// Phase note or observation, Player who wrote it, Message the text.
+	KindNote = "note"
 )
 
 // Manager is the field manager the API server records for gameday's own
@@ -120,6 +124,15 @@ type Writer struct {
 	enc   *json.Encoder
 	count int
 	err   error
+	tee   func(Entry)
+}
+
+// Tee has every entry written from now on also given to f, in the order
+// the file has them; f must not block (a live page's feed).
+func (w *Writer) Tee(f func(Entry)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tee = f
 }
 
 // Create creates (or truncates) a timeline file.
@@ -145,6 +158,9 @@ func (w *Writer) Write(e Entry) {
 	if w.err == nil && w.f != nil {
 		w.err = w.enc.Encode(e)
 		w.count++
+		if w.tee != nil {
+			w.tee(e)
+		}
 	}
 }
 

@@ -25,12 +25,13 @@ import (
 
 // env is one topology's cluster, shared by the specs of its Ordered container.
 type env struct {
-	topoName, name string
-	topo           cluster.Topology
-	rec            *cluster.Record
-	client         kubernetes.Interface
-	nodes          *cluster.Nodes
-	status         cluster.ClusterStatus
+	// name is the cluster's, prefix-topoName: the --name of a run or game.
+	topoName, name, prefix string
+	topo                   cluster.Topology
+	rec                    *cluster.Record
+	client                 kubernetes.Interface
+	nodes                  *cluster.Nodes
+	status                 cluster.ClusterStatus
 }
 
 // spareOf is a node of a spare pool, which has no Node object until it joins.
@@ -65,20 +66,39 @@ func (e *env) workerOf(ctx context.Context, pool string) string {
 	return list.Items[0].Name
 }
 
-// Each built-in topology gets one cluster, made by `gameday up` (cluster and
-// fixtures) and shared in order by the cluster specs, the fixture specs, and
-// last the node operations, which disturb it.
-var _ = Describe("gameday on each built-in topology", Label("kind"), func() {
-	for _, topoName := range cluster.BuiltinNames() {
+// Each built-in topology gets one cluster, made by `gameday up` and shared in
+// order by every spec on that topology: the cluster, fixture and player
+// specs; then the scenarios run and played on it with --reuse, each finding
+// the cluster as the one before left it (reuse refuses a cluster that is not
+// as gameday leaves one); last the node operations, which disturb it.
+// separate goes first: its replay is the baseline that shared's is gated
+// against. One cluster at a time: each is deleted before the next is made.
+var _ = Describe("gameday on each built-in topology", Label("kind"), Ordered, ContinueOnFailure, func() {
+	rs := newReplays()
+	BeforeAll(func() { rs.root = GinkgoT().TempDir() })
+	topology := func(topoName string, scenarioSpecs func(e *env)) {
 		Context(topoName, Ordered, func() {
-			e := &env{topoName: topoName, name: "e2e-" + topoName}
-			BeforeAll(func() { e.up() })
+			e := &env{topoName: topoName, name: "e2e-" + topoName, prefix: "e2e"}
+			setupAll(func() { e.up() })
 			clusterSpecs(e)
 			fixtureSpecs(e)
-			playerSpecs(e)
+			Context("a player's kit", Ordered, func() { playerSpecs(e) })
+			scenarioSpecs(e)
 			nodeSpecs(e)
 		})
 	}
+	topology("separate", func(e *env) {
+		baselineSpecs(e, rs)
+		harmGameSpecs(e, rs)
+		killSpecs(e)
+		outsideSpecs(e)
+	})
+	topology("shared", func(e *env) {
+		replaySpecs(e, rs)
+		sharedGameSpecs(e, rs)
+		ctrlCGameSpecs(e)
+		refusalSpecs(e)
+	})
 })
 
 func (e *env) up() {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,4 +116,58 @@ func listed(name string) bool {
 		}
 	}
 	return false
+}
+
+// setupAll runs body before the first spec of its container, as BeforeAll
+// does, but a failure in it fails each of the container's specs (saying
+// why) instead of skipping every spec left in the suite's ordered
+// container: the suite goes on to the next container (ContinueOnFailure
+// carries on after a failed spec, never after a failed BeforeAll).
+func setupAll(body func()) {
+	var failed error
+	BeforeAll(func() {
+		failed = func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return InterceptGomegaFailure(body)
+		}()
+		if failed != nil {
+			GinkgoWriter.Printf("the setup failed: %v\n", failed)
+		}
+	})
+	BeforeEach(func() {
+		if failed != nil {
+			Fail("the setup of these specs failed: " + failed.Error())
+		}
+	})
+}
+
+// putBack, when the spec's container ends, kills cmd if it still runs and
+// recovers what it left on cluster: a spec that failed half-way leaves the
+// shared cluster as gameday leaves one, for the specs after it.
+func putBack(cmd *exec.Cmd, cluster string) {
+	DeferCleanup(func() {
+		_ = cmd.Process.Kill()
+		if r := gameday("recover", "--name", cluster); r.Code != 0 {
+			GinkgoWriter.Printf("recover after %s: exit %d\n", cmd.Args, r.Code)
+		}
+	})
+}
+
+// clusterOf is the cluster of a run's or game's arguments: --name's prefix
+// and --topology.
+func clusterOf(args []string) string {
+	name, topo := "gameday", ""
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--name":
+			name = args[i+1]
+		case "--topology":
+			topo = args[i+1]
+		}
+	}
+	return name + "-" + topo
 }

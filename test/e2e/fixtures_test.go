@@ -28,7 +28,7 @@ import (
 func fixtureSpecs(e *env) {
 	ctx := context.Background()
 	var urls fixtures.HostURLs
-	BeforeAll(func() { urls = fixtures.Endpoints(e.rec) })
+	setupAll(func() { urls = fixtures.Endpoints(e.rec) })
 
 	tierStatus := func() map[fixtures.Tier]fixtures.TierStatus {
 		GinkgoHelper()

@@ -137,125 +137,125 @@ func (v *visitor) outage(from, to time.Time) time.Duration {
 // see it) and back. The report must list both as changes made outside the
 // run by kubectl's field managers, name the first as the cause, and measure
 // the second as the test's own probe of new connections saw it, within 1 s.
-var _ = Describe("changes made outside the run", Label("kind", "scenario"), Ordered, func() {
-	const prefix = "e2e-outside"
-	const name = prefix + "-separate"
-	var rep *reports.Report
-	var es []timeline.Entry
-	var scaledAt, backAt, emptiedAt, refilledAt time.Time
-	var own *visitor
+func outsideSpecs(e *env) {
+	Context("changes made outside the run", Label("scenario"), Ordered, func() {
+		prefix, name := e.prefix, e.name
+		var rep *reports.Report
+		var es []timeline.Entry
+		var scaledAt, backAt, emptiedAt, refilledAt time.Time
+		var own *visitor
 
-	BeforeAll(func() {
-		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
-		dir := GinkgoT().TempDir()
-		file := filepath.Join(dir, "outside-change.yaml")
-		Expect(os.WriteFile(file, []byte(watchOnly), 0o644)).To(Succeed())
-		out := filepath.Join(dir, "out")
-		cmd := exec.Command(*gamedayBin, "run", file, "--name", prefix, "--out", out)
-		cmd.Env = suiteEnv()
-		stdout, stderr := &syncBuffer{}, &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = stdout, stderr
-		Expect(cmd.Start()).To(Succeed())
-		DeferCleanup(func() { _ = cmd.Process.Kill() })
-		Eventually(stderr.String).WithTimeout(8*time.Minute).WithPolling(200*time.Millisecond).Should(ContainSubstring("watch:"),
-			"the timeline starts")
-		rec, err := (&cluster.Store{Dir: home}).Get(name)
-		Expect(err).NotTo(HaveOccurred())
-		own = startVisitor(fixtures.Endpoints(rec).API + "/api/items")
-		DeferCleanup(own.stop)
-		kubectl := func(args ...string) string {
-			GinkgoHelper()
-			return docker(append([]string{"exec", name + "-control-plane", "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf",
-				"-n", fixtures.Namespace}, args...)...)
-		}
-		Eventually(func() bool { return own.served(20) }).WithTimeout(30 * time.Second).Should(BeTrue())
-
-		scaledAt = time.Now()
-		kubectl("scale", "deployment/api", "--replicas=0")
-		time.Sleep(12 * time.Second) // the outage the test makes: its own length, not a wait
-		backAt = time.Now()
-		kubectl("scale", "deployment/api", "--replicas=2")
-		Eventually(func() bool { return own.served(100) }).WithTimeout(time.Minute).Should(BeTrue(), "the API serves again")
-
-		selector := fixtures.TierLabel + "=" + string(fixtures.API)
-		emptiedAt = time.Now()
-		kubectl("set", "selector", "service/api", fixtures.TierLabel+"=nobody")
-		time.Sleep(12 * time.Second) // as above
-		refilledAt = time.Now()
-		kubectl("set", "selector", "service/api", selector)
-		Eventually(func() bool { return own.served(40) }).WithTimeout(30*time.Second).Should(BeTrue(), "the API serves again")
-
-		Expect(cmd.Wait()).To(Succeed(), "stderr:\n%s", stderr.String())
-		GinkgoWriter.Printf("stdout of the run:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-		rep, err = reports.Load(filepath.Join(out, "separate", "report.json"))
-		Expect(err).NotTo(HaveOccurred())
-		es = readTimeline(filepath.Join(out, "separate", "timeline.jsonl"))
-	})
-
-	It("lists the scale as a change in flight, made outside the run, and names it as the cause", func() {
-		Expect(rep.ChangesInFlight).NotTo(BeEmpty())
-		ch := rep.ChangesInFlight[0]
-		Expect(ch.Actor).To(Equal(reports.ActorOutside))
-		// kubectl's field manager when the API server records one; it does
-		// not for the first scale of a Deployment through /scale (v1.37).
-		Expect(ch.Manager).To(BeElementOf("kubectl", "kubectl-scale", ""))
-		Expect(ch.Message).To(MatchRegexp(`^deployment/api was scaled 2 -> 0( by kubectl(-scale)?| \(the API server recorded no field manager\))$`))
-		var seen time.Time
-		for _, e := range es {
-			if e.Kind == timeline.KindChange && e.Object == "deployment/api" && e.To == "0" {
-				seen = e.Time
-				break
+		setupAll(func() {
+			dir := GinkgoT().TempDir()
+			file := filepath.Join(dir, "outside-change.yaml")
+			Expect(os.WriteFile(file, []byte(watchOnly), 0o644)).To(Succeed())
+			out := filepath.Join(dir, "out")
+			cmd := exec.Command(*gamedayBin, "run", file, "--name", prefix, "--out", out, "--reuse")
+			cmd.Env = suiteEnv()
+			stdout, stderr := &syncBuffer{}, &syncBuffer{}
+			cmd.Stdout, cmd.Stderr = stdout, stderr
+			Expect(cmd.Start()).To(Succeed())
+			putBack(cmd, name)
+			Eventually(stderr.String).WithTimeout(8*time.Minute).WithPolling(200*time.Millisecond).Should(ContainSubstring("watch:"),
+				"the timeline starts")
+			rec, err := (&cluster.Store{Dir: home}).Get(name)
+			Expect(err).NotTo(HaveOccurred())
+			own = startVisitor(fixtures.Endpoints(rec).API + "/api/items")
+			DeferCleanup(own.stop)
+			kubectl := func(args ...string) string {
+				GinkgoHelper()
+				return docker(append([]string{"exec", name + "-control-plane", "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf",
+					"-n", fixtures.Namespace}, args...)...)
 			}
-		}
-		Expect(seen.Sub(scaledAt)).To(BeNumerically("<", 3*time.Second), "the informers saw it at once")
-		Expect(rep.FirstFault).To(Equal(ch.Message), "the first fault is the outside change")
-		api := service(rep, "api")
-		Expect(api.TimeToImpactSeconds).NotTo(BeNil())
-		Expect(*api.TimeToImpactSeconds).To(BeNumerically("<", 5))
-		// Its recovery is from the end of its last breach, the Service's: the
-		// change that recovery follows is the selector put back.
-		Expect(api.MitigatedBy).To(ContainSubstring("service/api's selector changed " + fixtures.TierLabel + "=nobody -> " + fixtures.TierLabel + "=api"))
-		why := strings.Join(rep.Explanation, "\n")
-		Expect(why).To(ContainSubstring("The api was down"))
-		Expect(why).To(ContainSubstring("after " + ch.Message + " at +0:00, a change the scenario did not make"))
-		Expect(why).NotTo(ContainSubstring("its pool `backend` was hit"), "the pools were not what failed")
-	})
+			Eventually(func() bool { return own.served(20) }).WithTimeout(30 * time.Second).Should(BeTrue())
 
-	It("sees the Service emptied as a new visitor does, and lists it as an outside change", func() {
-		var changed []string
-		for _, c := range rep.Changes {
-			if c.Object == "service/api" {
-				Expect(c.Actor).To(Equal(reports.ActorOutside))
-				changed = append(changed, c.Message)
+			scaledAt = time.Now()
+			kubectl("scale", "deployment/api", "--replicas=0")
+			time.Sleep(12 * time.Second) // the outage the test makes: its own length, not a wait
+			backAt = time.Now()
+			kubectl("scale", "deployment/api", "--replicas=2")
+			Eventually(func() bool { return own.served(100) }).WithTimeout(time.Minute).Should(BeTrue(), "the API serves again")
+
+			selector := fixtures.TierLabel + "=" + string(fixtures.API)
+			emptiedAt = time.Now()
+			kubectl("set", "selector", "service/api", fixtures.TierLabel+"=nobody")
+			time.Sleep(12 * time.Second) // as above
+			refilledAt = time.Now()
+			kubectl("set", "selector", "service/api", selector)
+			Eventually(func() bool { return own.served(40) }).WithTimeout(30*time.Second).Should(BeTrue(), "the API serves again")
+
+			Expect(cmd.Wait()).To(Succeed(), "stderr:\n%s", stderr.String())
+			GinkgoWriter.Printf("stdout of the run:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			rep, err = reports.Load(filepath.Join(out, "separate", "report.json"))
+			Expect(err).NotTo(HaveOccurred())
+			es = readTimeline(filepath.Join(out, "separate", "timeline.jsonl"))
+		})
+
+		It("lists the scale as a change in flight, made outside the run, and names it as the cause", func() {
+			Expect(rep.ChangesInFlight).NotTo(BeEmpty())
+			ch := rep.ChangesInFlight[0]
+			Expect(ch.Actor).To(Equal(reports.ActorOutside))
+			// kubectl's field manager when the API server records one; it does
+			// not for the first scale of a Deployment through /scale (v1.37).
+			Expect(ch.Manager).To(BeElementOf("kubectl", "kubectl-scale", ""))
+			Expect(ch.Message).To(MatchRegexp(`^deployment/api was scaled 2 -> 0( by kubectl(-scale)?| \(the API server recorded no field manager\))$`))
+			var seen time.Time
+			for _, e := range es {
+				if e.Kind == timeline.KindChange && e.Object == "deployment/api" && e.To == "0" {
+					seen = e.Time
+					break
+				}
 			}
-		}
-		Expect(changed).To(HaveLen(2), "emptied and back: %v", rep.Changes)
-		Expect(changed[0]).To(ContainSubstring("selector changed"))
-		Expect(changed[0]).To(ContainSubstring("by kubectl-set"))
-		// The probes saw it: gameday's downtime of the API in that stretch
-		// is what the test's own probe of new connections measured, within 1 s.
-		mine := own.outage(emptiedAt, refilledAt.Add(10*time.Second))
-		Expect(mine).To(BeNumerically(">=", 8*time.Second), "the test's own probe saw the Service empty")
-		down := downWithin(service(rep, "api"), rep.Start, emptiedAt.Add(-2*time.Second), refilledAt.Add(10*time.Second))
-		AddReportEntry("calibration", fmt.Sprintf("Service emptied %s: the test's probe saw %s down, the report %s",
-			refilledAt.Sub(emptiedAt).Round(100*time.Millisecond), mine.Round(100*time.Millisecond), down))
-		Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
-			"the report's downtime %s vs the test's own probe %s", down, mine)
-	})
+			Expect(seen.Sub(scaledAt)).To(BeNumerically("<", 3*time.Second), "the informers saw it at once")
+			Expect(rep.FirstFault).To(Equal(ch.Message), "the first fault is the outside change")
+			api := service(rep, "api")
+			Expect(api.TimeToImpactSeconds).NotTo(BeNil())
+			Expect(*api.TimeToImpactSeconds).To(BeNumerically("<", 5))
+			// Its recovery is from the end of its last breach, the Service's: the
+			// change that recovery follows is the selector put back.
+			Expect(api.MitigatedBy).To(ContainSubstring("service/api's selector changed " + fixtures.TierLabel + "=nobody -> " + fixtures.TierLabel + "=api"))
+			why := strings.Join(rep.Explanation, "\n")
+			Expect(why).To(ContainSubstring("The api was down"))
+			Expect(why).To(ContainSubstring("after " + ch.Message + " at +0:00, a change the scenario did not make"))
+			Expect(why).NotTo(ContainSubstring("its pool `backend` was hit"), "the pools were not what failed")
+		})
 
-	It("measures the scale to zero as the test's own probe did, within 1 s, and scores over the horizon", func() {
-		// Until the Service is emptied: the API serves again before that.
-		mine := own.outage(scaledAt, emptiedAt)
-		down := downWithin(service(rep, "api"), rep.Start, scaledAt.Add(-2*time.Second), emptiedAt)
-		AddReportEntry("calibration", fmt.Sprintf("API scaled to zero for %s: the test's probe saw %s down, the report %s",
-			backAt.Sub(scaledAt).Round(100*time.Millisecond), mine.Round(100*time.Millisecond), down))
-		Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
-			"the report's downtime %s vs the test's own probe %s", down, mine)
-		Expect(rep.HorizonReached).To(BeTrue(), "the run observed until its horizon, past its last step")
-		Expect(rep.HorizonSeconds).To(Equal(80.0))
-		Expect(rep.SpanSeconds).To(Equal(80.0))
+		It("sees the Service emptied as a new visitor does, and lists it as an outside change", func() {
+			var changed []string
+			for _, c := range rep.Changes {
+				if c.Object == "service/api" {
+					Expect(c.Actor).To(Equal(reports.ActorOutside))
+					changed = append(changed, c.Message)
+				}
+			}
+			Expect(changed).To(HaveLen(2), "emptied and back: %v", rep.Changes)
+			Expect(changed[0]).To(ContainSubstring("selector changed"))
+			Expect(changed[0]).To(ContainSubstring("by kubectl-set"))
+			// The probes saw it: gameday's downtime of the API in that stretch
+			// is what the test's own probe of new connections measured, within 1 s.
+			mine := own.outage(emptiedAt, refilledAt.Add(10*time.Second))
+			Expect(mine).To(BeNumerically(">=", 8*time.Second), "the test's own probe saw the Service empty")
+			down := downWithin(service(rep, "api"), rep.Start, emptiedAt.Add(-2*time.Second), refilledAt.Add(10*time.Second))
+			AddReportEntry("calibration", fmt.Sprintf("Service emptied %s: the test's probe saw %s down, the report %s",
+				refilledAt.Sub(emptiedAt).Round(100*time.Millisecond), mine.Round(100*time.Millisecond), down))
+			Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
+				"the report's downtime %s vs the test's own probe %s", down, mine)
+		})
+
+		It("measures the scale to zero as the test's own probe did, within 1 s, and scores over the horizon", func() {
+			// Until the Service is emptied: the API serves again before that.
+			mine := own.outage(scaledAt, emptiedAt)
+			down := downWithin(service(rep, "api"), rep.Start, scaledAt.Add(-2*time.Second), emptiedAt)
+			AddReportEntry("calibration", fmt.Sprintf("API scaled to zero for %s: the test's probe saw %s down, the report %s",
+				backAt.Sub(scaledAt).Round(100*time.Millisecond), mine.Round(100*time.Millisecond), down))
+			Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
+				"the report's downtime %s vs the test's own probe %s", down, mine)
+			Expect(rep.HorizonReached).To(BeTrue(), "the run observed until its horizon, past its last step")
+			Expect(rep.HorizonSeconds).To(Equal(80.0))
+			Expect(rep.SpanSeconds).To(Equal(80.0))
+		})
 	})
-})
+}
 
 func service(r *reports.Report, name string) reports.Service {
 	GinkgoHelper()

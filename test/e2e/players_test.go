@@ -31,7 +31,7 @@ func playerSpecs(e *env) {
 	var alice kubernetes.Interface
 	dry := []string{metav1.DryRunAll}
 
-	BeforeAll(func() {
+	setupAll(func() {
 		Expect(play.Grant(ctx, e.client, play.RightsFor(fixtures.Namespace))).To(Succeed())
 		DeferCleanup(func() { Expect(play.Revoke(ctx, e.client, fixtures.Namespace)).To(Succeed()) })
 		start := time.Now()
@@ -44,6 +44,10 @@ func playerSpecs(e *env) {
 		Expect(err).NotTo(HaveOccurred())
 		alice, err = kubernetes.NewForConfig(cfg)
 		Expect(err).NotTo(HaveOccurred())
+		// As a game does before its clock starts: the policy is in force.
+		cp, err := e.nodes.ControlPlaneNode(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(play.WaitInForce(ctx, alice, cp, time.Minute)).To(Succeed())
 	})
 
 	It("gives a player their own identity, in the players' group", func() {

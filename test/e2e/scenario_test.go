@@ -18,6 +18,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"gameday.dev/gameday/reports"
+	"gameday.dev/gameday/scenarios/engine"
 	"gameday.dev/gameday/scenarios/timeline"
 )
 
@@ -72,189 +73,208 @@ func endpoints(es []timeline.Entry) []string {
 	return eps
 }
 
-// The seed replayed on both topologies. separate runs first, a healthy
-// baseline; then shared runs as the change under test (the frontend moved
-// onto the workers' pool) gated against it, so the two runs also show the
-// gate: the same timelines serve every spec below.
-var _ = Describe("gameday run cascading-outage", Label("kind", "scenario"), Ordered, func() {
-	const prefix = "e2e-run"
-	var dir = map[string]string{} // topology -> its run folder
-	var tl = map[string][]timeline.Entry{}
-	var rep = map[string]*reports.Report{}
-	var gated result
+// replays are the seed's replays, one per topology, each on its topology's
+// cluster (--reuse): separate's first, a healthy baseline; then shared's, as
+// the change under test (the frontend moved onto the workers' pool) gated
+// against it, so the two runs also show the gate. The games of the same
+// scenario take them as par.
+type replays struct {
+	root  string            // the runs' folders' parent, kept to the end of the suite's container
+	dir   map[string]string // topology -> its run folder
+	tl    map[string][]timeline.Entry
+	rep   map[string]*reports.Report
+	gated result // shared's run, gated against separate's
+}
 
-	BeforeAll(func() {
-		base, change := GinkgoT().TempDir(), GinkgoT().TempDir()
-		DeferCleanup(func() {
-			for _, topo := range []string{"shared", "separate"} {
-				gameday("cluster", "down", "--name", prefix+"-"+topo, "-q")
+func newReplays() *replays {
+	return &replays{dir: map[string]string{}, tl: map[string][]timeline.Entry{}, rep: map[string]*reports.Report{}}
+}
+
+// replay runs cascading-outage on e's cluster and reads what it wrote.
+func (rs *replays) replay(e *env, extra ...string) result {
+	GinkgoHelper()
+	out, err := os.MkdirTemp(rs.root, "run-")
+	Expect(err).NotTo(HaveOccurred())
+	r := gameday(append([]string{"run", "cascading-outage", "--topology", e.topoName, "--name", e.prefix, "--reuse", "--out", out}, extra...)...)
+	Expect(r.Stdout).To(MatchRegexp(e.topoName+`\s+completed\s+\d`), "stderr:\n%s", r.Stderr)
+	d := filepath.Join(out, e.topoName)
+	rs.dir[e.topoName], rs.tl[e.topoName] = d, readTimeline(filepath.Join(d, "timeline.jsonl"))
+	rs.rep[e.topoName], err = reports.Load(filepath.Join(d, "report.json"))
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("score "+e.topoName, fmt.Sprintf("%s/100: %v", reports.ScoreText(rs.rep[e.topoName].Score), rs.rep[e.topoName].Components))
+	return r
+}
+
+// outage is the window in which the pool is lost and no replacement
+// serves: from 5 s after the automation stopped its nodes (requests in
+// flight settle) to the operator's new pool.
+func outage(es []timeline.Entry) (time.Time, time.Time) {
+	GinkgoHelper()
+	return stepTime(es, "node-group-health-check-2-pool-outage", "end").Add(5 * time.Second), stepTime(es, "provision-pool", "start")
+}
+
+// baselineSpecs replay the seed on separate: the baseline.
+func baselineSpecs(e *env, rs *replays) {
+	Context("gameday run cascading-outage, the baseline", Label("scenario"), Ordered, func() {
+		tl := rs.tl
+		setupAll(func() { rs.replay(e) })
+
+		It("on separate, the frontend keeps answering, degraded where it needs the API", func() {
+			from, to := outage(tl["separate"])
+			for _, ep := range []string{"frontend /", "frontend /app", "frontend /static/app.js"} {
+				total, ok, _ := probeStats(tl["separate"], ep, from, to)
+				Expect(total).To(BeNumerically(">", 20), ep)
+				Expect(ok).To(Equal(total), "%s failed %d of %d probes with its own pool up", ep, total-ok, total)
+			}
+			total, ok, degraded := probeStats(tl["separate"], "frontend /items", from, to)
+			Expect(ok).To(Equal(total), "a page that needs the API still renders (degraded)")
+			Expect(degraded).To(Equal(total), "and says it is degraded")
+			_, ok, _ = probeStats(tl["separate"], "api /api/items", from, to)
+			Expect(ok).To(BeZero(), "the API is down with its pool")
+		})
+	})
+}
+
+// replaySpecs replay the seed on shared, gated against separate's replay,
+// and compare the two.
+func replaySpecs(e *env, rs *replays) {
+	Context("gameday run cascading-outage", Label("scenario"), Ordered, func() {
+		tl, rep, dir := rs.tl, rs.rep, rs.dir
+		setupAll(func() {
+			Expect(dir).To(HaveKey("separate"), "the baseline replay on separate ran")
+			rs.gated = rs.replay(e, "--baseline", filepath.Join(dir["separate"], "report.json"), "--max-regression", "5")
+		})
+
+		It("on shared, the frontend fails while the pool is lost", func() {
+			from, to := outage(tl["shared"])
+			Expect(to.Sub(from)).To(BeNumerically(">=", 10*time.Second), "the outage lasts until the operator acts")
+			for _, ep := range []string{"frontend /", "frontend /app", "frontend /items", "api /api/items"} {
+				total, ok, _ := probeStats(tl["shared"], ep, from, to)
+				Expect(total).To(BeNumerically(">", 20), ep)
+				Expect(ok).To(BeZero(), "%s answered %d of %d probes while pool app was lost", ep, ok, total)
 			}
 		})
-		r := mustGameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", base)
-		Expect(r.Stdout).To(MatchRegexp(`separate\s+completed\s+\d`))
-		gated = gameday("run", "cascading-outage", "--topology", "shared", "--name", prefix, "--out", change,
-			"--baseline", filepath.Join(base, "separate", "report.json"), "--max-regression", "5")
-		Expect(gated.Stdout).To(MatchRegexp(`shared\s+completed\s+\d`))
-		dir["separate"], dir["shared"] = filepath.Join(base, "separate"), filepath.Join(change, "shared")
-		for topo, d := range dir {
-			tl[topo] = readTimeline(filepath.Join(d, "timeline.jsonl"))
-			var err error
-			rep[topo], err = reports.Load(filepath.Join(d, "report.json"))
-			Expect(err).NotTo(HaveOccurred())
-			AddReportEntry("score "+topo, fmt.Sprintf("%s/100: %v", reports.ScoreText(rep[topo].Score), rep[topo].Components))
-		}
-	})
 
-	// The window in which the pool is lost and no replacement serves: from
-	// 5 s after the automation stopped its nodes (requests in flight settle)
-	// to the operator's new pool.
-	outage := func(es []timeline.Entry) (time.Time, time.Time) {
-		return stepTime(es, "node-group-health-check-2-pool-outage", "end").Add(5 * time.Second), stepTime(es, "provision-pool", "start")
-	}
-
-	It("on shared, the frontend fails while the pool is lost", func() {
-		from, to := outage(tl["shared"])
-		Expect(to.Sub(from)).To(BeNumerically(">=", 10*time.Second), "the outage lasts until the operator acts")
-		for _, ep := range []string{"frontend /", "frontend /app", "frontend /items", "api /api/items"} {
-			total, ok, _ := probeStats(tl["shared"], ep, from, to)
-			Expect(total).To(BeNumerically(">", 20), ep)
-			Expect(ok).To(BeZero(), "%s answered %d of %d probes while pool app was lost", ep, ok, total)
-		}
-	})
-
-	It("on separate, the frontend keeps answering, degraded where it needs the API", func() {
-		from, to := outage(tl["separate"])
-		for _, ep := range []string{"frontend /", "frontend /app", "frontend /static/app.js"} {
-			total, ok, _ := probeStats(tl["separate"], ep, from, to)
-			Expect(total).To(BeNumerically(">", 20), ep)
-			Expect(ok).To(Equal(total), "%s failed %d of %d probes with its own pool up", ep, total-ok, total)
-		}
-		total, ok, degraded := probeStats(tl["separate"], "frontend /items", from, to)
-		Expect(ok).To(Equal(total), "a page that needs the API still renders (degraded)")
-		Expect(degraded).To(Equal(total), "and says it is degraded")
-		_, ok, _ = probeStats(tl["separate"], "api /api/items", from, to)
-		Expect(ok).To(BeZero(), "the API is down with its pool")
-	})
-
-	It("keeps the spare pool out of service until provision-pool, and serves from it after", func() {
-		for topo, spare := range map[string]string{"shared": "app-next", "separate": "backend-next"} {
-			es := tl[topo]
-			provisioned := stepTime(es, "provision-pool", "end")
-			var blocked bool
-			var before, after int
-			for _, e := range es {
-				if e.Kind == timeline.KindStep && e.Phase == "end" && e.Step == "node-group-health-check-3-provision-pool" {
-					blocked = e.Blocked
-				}
-				if e.Kind == timeline.KindPod && e.Pool == spare && e.Ready != nil && *e.Ready && !e.Deleted {
-					if e.Time.Before(provisioned) {
-						before++
-					} else {
-						after++
+		It("keeps the spare pool out of service until provision-pool, and serves from it after", func() {
+			for topo, spare := range map[string]string{"shared": "app-next", "separate": "backend-next"} {
+				es := tl[topo]
+				provisioned := stepTime(es, "provision-pool", "end")
+				var blocked bool
+				var before, after int
+				for _, e := range es {
+					if e.Kind == timeline.KindStep && e.Phase == "end" && e.Step == "node-group-health-check-3-provision-pool" {
+						blocked = e.Blocked
+					}
+					if e.Kind == timeline.KindPod && e.Pool == spare && e.Ready != nil && *e.Ready && !e.Deleted {
+						if e.Time.Before(provisioned) {
+							before++
+						} else {
+							after++
+						}
 					}
 				}
+				Expect(blocked).To(BeTrue(), "%s: the node group's own replacement was blocked by the version skew", topo)
+				Expect(before).To(BeZero(), "%s: a pod was ready on %s before provision-pool", topo, spare)
+				Expect(after).To(BeNumerically(">", 0), "%s: no pod became ready on %s after provision-pool", topo, spare)
 			}
-			Expect(blocked).To(BeTrue(), "%s: the node group's own replacement was blocked by the version skew", topo)
-			Expect(before).To(BeZero(), "%s: a pod was ready on %s before provision-pool", topo, spare)
-			Expect(after).To(BeNumerically(">", 0), "%s: no pod became ready on %s after provision-pool", topo, spare)
-		}
-	})
+		})
 
-	It("recovers: every node Ready and uncordoned, every tier on its release, the spare pool empty, nothing left over", func() {
-		for _, topo := range []string{"shared", "separate"} {
-			var verified *timeline.Entry
-			for i, e := range tl[topo] {
-				if e.Kind == timeline.KindRun && e.Phase == "verified" {
-					verified = &tl[topo][i]
+		It("recovers: every node Ready and uncordoned, every tier on its release, the spare pool empty, nothing left over", func() {
+			for _, topo := range []string{"shared", "separate"} {
+				var verified *timeline.Entry
+				for i, e := range tl[topo] {
+					if e.Kind == timeline.KindRun && e.Phase == "verified" {
+						verified = &tl[topo][i]
+					}
+					if e.Kind == timeline.KindRecord && e.Phase == "recovered" {
+						Expect(e.Error).To(BeEmpty(), "%s: recovering %s %s", topo, e.RecordKind, e.Name)
+					}
 				}
-				if e.Kind == timeline.KindRecord && e.Phase == "recovered" {
-					Expect(e.Error).To(BeEmpty(), "%s: recovering %s %s", topo, e.RecordKind, e.Name)
+				Expect(verified).NotTo(BeNil(), "%s: recovery did not verify the cluster", topo)
+				Expect(verified.Error).To(BeEmpty())
+				// verified also checks, from the API, that no pod is left on a
+				// spare (none Terminating under a stopped kubelet).
+				Expect(verified.Message).To(ContainSubstring("spares out of service and empty"))
+				// ... and the site kept answering while it was put back (one run
+				// here: 0 of 1344 probes failed; before the spares were emptied
+				// first and the serving pods stopped gracefully, the API missed
+				// 4 of 82).
+				var recoverStart time.Time
+				for _, e := range tl[topo] {
+					if e.Kind == timeline.KindRun && e.Phase == "recover-start" {
+						recoverStart = e.Time
+					}
+				}
+				for _, ep := range endpoints(tl[topo]) {
+					total, ok, _ := probeStats(tl[topo], ep, recoverStart, verified.Time)
+					Expect(total).To(BeNumerically(">", 0), "%s: no probe of %s during recovery", topo, ep)
+					Expect(float64(ok)/float64(total)).To(BeNumerically(">=", 0.99), "%s: %s answered %d of %d probes during recovery", topo, ep, ok, total)
+				}
+				// The cluster, reused, is kept (separate's is deleted by now,
+				// one cluster at a time); its recovery journal is gone.
+				if topo == e.topoName {
+					Expect(listed(e.name)).To(BeTrue())
+					_, err := os.Stat(filepath.Join(home, e.name, engine.JournalFile))
+					Expect(os.IsNotExist(err)).To(BeTrue(), "the journal is removed once recovery is verified")
 				}
 			}
-			Expect(verified).NotTo(BeNil(), "%s: recovery did not verify the cluster", topo)
-			Expect(verified.Error).To(BeEmpty())
-			// verified also checks, from the API, that no pod is left on a
-			// spare (none Terminating under a stopped kubelet).
-			Expect(verified.Message).To(ContainSubstring("spares out of service and empty"))
-			// ... and the site kept answering while it was put back (one run
-			// here: 0 of 1344 probes failed; before the spares were emptied
-			// first and the serving pods stopped gracefully, the API missed
-			// 4 of 82).
-			var recoverStart time.Time
-			for _, e := range tl[topo] {
-				if e.Kind == timeline.KindRun && e.Phase == "recover-start" {
-					recoverStart = e.Time
+		})
+
+		It("scores shared strictly lower than separate, with the wider blast radius, and says why", func() {
+			shared, separate := rep["shared"], rep["separate"]
+			Expect(shared.Score).To(BeNumerically("<", separate.Score))
+			sb, pb := shared.BlastRadius, separate.BlastRadius
+			Expect(sb.RequestsFailedShare).To(BeNumerically(">", pb.RequestsFailedShare))
+			Expect(sb.NodesLost).To(BeNumerically(">", pb.NodesLost))
+			Expect(sb.PoolsShare).To(BeNumerically(">", pb.PoolsShare))
+			Expect(shared.Explanation).To(ContainElement(ContainSubstring("it shared pool `app` with the crash-looping workers")))
+			Expect(shared.ChangesInFlight).NotTo(BeEmpty())
+			Expect(shared.ChangesInFlight[0].ControlPlane).To(BeTrue(), "the control-plane upgrade heads the changes in flight")
+			cmp := filepath.Join(GinkgoT().TempDir(), "debrief")
+			r := mustGameday("report", "compare", dir["shared"], dir["separate"], "--out", cmp)
+			Expect(r.Stdout).To(ContainSubstring("On `shared` the frontend was down"))
+			Expect(r.Stdout).To(ContainSubstring("on `separate` it stayed up"))
+			for _, f := range []string{"compare.md", "compare.html"} {
+				Expect(filepath.Join(cmp, f)).To(BeARegularFile())
+			}
+			for topo, d := range dir {
+				for _, f := range []string{"report.json", "report.md", "report.html", "junit.xml"} {
+					st, err := os.Stat(filepath.Join(d, f))
+					Expect(err).NotTo(HaveOccurred(), "%s/%s", topo, f)
+					AddReportEntry(fmt.Sprintf("size %s/%s", topo, f), fmt.Sprintf("%d bytes", st.Size()))
 				}
 			}
-			for _, ep := range endpoints(tl[topo]) {
-				total, ok, _ := probeStats(tl[topo], ep, recoverStart, verified.Time)
-				Expect(total).To(BeNumerically(">", 0), "%s: no probe of %s during recovery", topo, ep)
-				Expect(float64(ok)/float64(total)).To(BeNumerically(">=", 0.99), "%s: %s answered %d of %d probes during recovery", topo, ep, ok, total)
+		})
+
+		It("gates: against the baseline of separate's run, the change to one shared pool exits 3 and says why", func() {
+			gated := rs.gated
+			Expect(gated.Code).To(Equal(3), "stdout:\n%s", gated.Stdout)
+			Expect(gated.Stdout).To(ContainSubstring("gate shared: FAIL"))
+			Expect(gated.Stdout).To(MatchRegexp(`score dropped [\d.]+ points`))
+			Expect(gated.Stderr).To(ContainSubstring("regression against the baseline"))
+		})
+
+		It("renders report.html in headless Chromium: a screenshot, and every chart laid out with shapes", func() {
+			for _, topo := range []string{"shared", "separate"} {
+				shot := filepath.Join(artifacts(), "report-"+topo+".png")
+				checkRendered(filepath.Join(dir[topo], "report.html"), shot)
+				AddReportEntry("screenshot "+topo, shot)
 			}
-			Expect(leftovers(prefix + "-" + topo)).To(BeEmpty())
-			Expect(listed(prefix + "-" + topo)).To(BeFalse())
-			_, err := os.Stat(filepath.Join(home, prefix+"-"+topo))
-			Expect(os.IsNotExist(err)).To(BeTrue(), "the cluster's state folder (and journal) is gone")
-		}
+		})
 	})
+}
 
-	It("scores shared strictly lower than separate, with the wider blast radius, and says why", func() {
-		shared, separate := rep["shared"], rep["separate"]
-		Expect(shared.Score).To(BeNumerically("<", separate.Score))
-		sb, pb := shared.BlastRadius, separate.BlastRadius
-		Expect(sb.RequestsFailedShare).To(BeNumerically(">", pb.RequestsFailedShare))
-		Expect(sb.NodesLost).To(BeNumerically(">", pb.NodesLost))
-		Expect(sb.PoolsShare).To(BeNumerically(">", pb.PoolsShare))
-		Expect(shared.Explanation).To(ContainElement(ContainSubstring("it shared pool `app` with the crash-looping workers")))
-		Expect(shared.ChangesInFlight).NotTo(BeEmpty())
-		Expect(shared.ChangesInFlight[0].ControlPlane).To(BeTrue(), "the control-plane upgrade heads the changes in flight")
-		cmp := filepath.Join(GinkgoT().TempDir(), "debrief")
-		r := mustGameday("report", "compare", dir["shared"], dir["separate"], "--out", cmp)
-		Expect(r.Stdout).To(ContainSubstring("On `shared` the frontend was down"))
-		Expect(r.Stdout).To(ContainSubstring("on `separate` it stayed up"))
-		for _, f := range []string{"compare.md", "compare.html"} {
-			Expect(filepath.Join(cmp, f)).To(BeARegularFile())
-		}
-		for topo, d := range dir {
-			for _, f := range []string{"report.json", "report.md", "report.html", "junit.xml"} {
-				st, err := os.Stat(filepath.Join(d, f))
-				Expect(err).NotTo(HaveOccurred(), "%s/%s", topo, f)
-				AddReportEntry(fmt.Sprintf("size %s/%s", topo, f), fmt.Sprintf("%d bytes", st.Size()))
-			}
-		}
-	})
-
-	It("gates: against the baseline of separate's run, the change to one shared pool exits 3 and says why", func() {
-		Expect(gated.Code).To(Equal(3), "stdout:\n%s", gated.Stdout)
-		Expect(gated.Stdout).To(ContainSubstring("gate shared: FAIL"))
-		Expect(gated.Stdout).To(MatchRegexp(`score dropped [\d.]+ points`))
-		Expect(gated.Stderr).To(ContainSubstring("regression against the baseline"))
-	})
-
-	It("renders report.html in headless Chromium: a screenshot, and every chart laid out with shapes", func() {
-		for _, topo := range []string{"shared", "separate"} {
-			shot := filepath.Join(artifacts(), "report-"+topo+".png")
-			checkRendered(filepath.Join(dir[topo], "report.html"), shot)
-			AddReportEntry("screenshot "+topo, shot)
-		}
-	})
-
-	// Games of the same scenario, with these replays as par.
-	gameSpecs(dir)
-})
-
-var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "scenario"), Ordered, func() {
-	const prefix = "e2e-kill"
-	const name = prefix + "-separate"
-
-	It("leaves a cluster that recover puts back", func() {
-		DeferCleanup(func() { gameday("cluster", "down", "--name", name, "-q") })
+// killSpecs kill a run on separate's cluster with -9 in the middle of its
+// fault, and recover it.
+func killSpecs(e *env) {
+	It("kill -9 during a run, then gameday recover, leaves a cluster that recover puts back", Label("scenario"), func() {
+		prefix, name := e.prefix, e.name
 		out := GinkgoT().TempDir()
 		// In the middle of the fault: the pool is lost.
-		_, _ = runUntil(prefix, out, "pool-outage [node-group-health-check]", syscall.SIGKILL)
+		_, _ = runUntil(prefix, out, "pool-outage [node-group-health-check]", syscall.SIGKILL, "--reuse")
 
-		// Running again under the same name says how to finish the killed run.
-		again := gameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", GinkgoT().TempDir())
+		// Running again on the cluster says how to finish the killed run.
+		again := gameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--reuse", "--out", GinkgoT().TempDir())
 		Expect(again.Code).To(Equal(2))
 		Expect(again.Stderr).To(ContainSubstring("`gameday recover --name " + name + "`"))
 
@@ -300,10 +320,8 @@ var _ = Describe("kill -9 during a run, then gameday recover", Label("kind", "sc
 		}
 		// A second recover finds nothing to do.
 		Expect(mustGameday("recover", "--name", name).Stdout).To(ContainSubstring("nothing to recover"))
-		mustGameday("cluster", "down", "--name", name)
-		Expect(leftovers(name)).To(BeEmpty())
 	})
-})
+}
 
 var _ = Describe("Ctrl-C during a run", Label("kind", "scenario"), Ordered, func() {
 	const prefix = "e2e-sigint"
@@ -327,18 +345,21 @@ var _ = Describe("Ctrl-C during a run", Label("kind", "scenario"), Ordered, func
 		Expect(verified).To(BeTrue(), "recovery ran and verified the cluster before the exit")
 		Expect(leftovers(name)).To(BeEmpty())
 		Expect(listed(name)).To(BeFalse())
+		_, err = os.Stat(filepath.Join(home, name))
+		Expect(os.IsNotExist(err)).To(BeTrue(), "the cluster's state folder (and journal) is gone")
 	})
 })
 
 // runUntil starts `gameday run cascading-outage` on separate, sends sig once
 // its progress shows what, and returns its stderr and how it ended.
-func runUntil(prefix, out, what string, sig syscall.Signal) (*syncBuffer, error) {
+func runUntil(prefix, out, what string, sig syscall.Signal, extra ...string) (*syncBuffer, error) {
 	GinkgoHelper()
-	cmd := exec.Command(*gamedayBin, "run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", out)
+	cmd := exec.Command(*gamedayBin, append([]string{"run", "cascading-outage", "--topology", "separate", "--name", prefix, "--out", out}, extra...)...)
 	cmd.Env = suiteEnv()
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	Expect(cmd.Start()).To(Succeed())
+	putBack(cmd, prefix+"-separate")
 	Eventually(stderr.String).WithTimeout(8 * time.Minute).WithPolling(200 * time.Millisecond).Should(ContainSubstring(what))
 	Expect(cmd.Process.Signal(sig)).To(Succeed())
 	err := cmd.Wait()

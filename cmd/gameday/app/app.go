@@ -98,6 +98,7 @@ func ExitCode(err error) int {
 		errors.Is(err, cluster.ErrInvalidName),
 		errors.Is(err, cluster.ErrExists),
 		errors.Is(err, cluster.ErrNotFound),
+		errors.Is(err, cluster.ErrNotReusable),
 		errors.Is(err, cluster.ErrNotOurs),
 		errors.Is(err, fixtures.ErrUnknownTier),
 		errors.Is(err, fixtures.ErrUnknownRelease),

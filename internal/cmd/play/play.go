@@ -4,6 +4,7 @@ package play
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,10 +22,13 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
+	"gameday.dev/gameday/internal/cmd/liveui"
+	"gameday.dev/gameday/live"
 	gplay "gameday.dev/gameday/play"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/engine"
+	"gameday.dev/gameday/scenarios/timeline"
 )
 
 type flagpole struct {
@@ -34,6 +38,8 @@ type flagpole struct {
 	Name        string
 	Image       string
 	Retain      bool
+	Reuse       bool
+	UI          string
 	TimeLimit   time.Duration
 	ConsoleAddr string
 	Par         string
@@ -61,6 +67,9 @@ the time limit, or with ` + "`gameday play end`" + `. Then it puts back what the
 scenario and the players changed, writes the debrief and deletes the
 cluster (unless --retain). Ctrl-C recovers too, and exits 130.
 
+--reuse plays on the cluster <name>-<topology> that exists (made by gameday
+up, or kept by --retain) and keeps it, as gameday run --reuse does.
+
 Players are NAME or NAME=ROLE: a role names one of the scenario's role
 cards; a player named without one gets its default role, if it has one.`,
 		Example: `  # a game of the seed incident for three players
@@ -84,6 +93,8 @@ cards; a player named without one gets its default role, if it has one.`,
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: the cluster is <name>-<topology>")
 	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
 	cmd.Flags().BoolVar(&f.Retain, "retain", false, "keep the cluster after the game")
+	liveui.AddFlag(cmd, &f.UI, "game")
+	cmd.Flags().BoolVar(&f.Reuse, "reuse", false, "play on the cluster <name>-<topology> that exists, and keep it")
 	cmd.Flags().DurationVar(&f.TimeLimit, "time-limit", 0, "end the game after this long (default: the scenario's, or 20m)")
 	cmd.Flags().StringVar(&f.ConsoleAddr, "console-addr", "", "where the cloud console listens (default: a free port on 127.0.0.1)")
 	cmd.Flags().StringVar(&f.Par, "par", "", "a replay of the scenario on this topology (gameday run's folder, its topology's folder or report.json): the team's par")
@@ -131,7 +142,8 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if err := cluster.ValidateName(name); err != nil {
 		return err
 	}
-	if _, err := gplay.GoalsFor(s, topo); err != nil {
+	goals, err := gplay.GoalsFor(s, topo)
+	if err != nil {
 		return cli.Usage(err)
 	}
 	var par *reports.Report
@@ -156,10 +168,45 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 		out = fmt.Sprintf("gameday-play-%s-%s", s.Name, time.Now().Format("20060102-150405"))
 	}
 	dir := filepath.Join(out, topo.Name)
+	opts := engine.Options{Scenario: s, Topology: topo, Name: name, OutDir: dir, Retain: f.Retain, Reuse: f.Reuse, Image: f.Image, Logger: g.Logger()}
+	popts := engine.PlayOptions{Players: players, ConsoleAddr: f.ConsoleAddr, TimeLimit: f.TimeLimit,
+		Ready: func(game *engine.Game) { printKits(g.Streams.Out, game, name) }}
+	// The game's own context: the page's emergency stop ends it as Ctrl-C
+	// does, and the page stays up for the debrief.
+	gameCtx, emergency := context.WithCancelCause(ctx)
+	defer emergency(nil)
+	var page *liveui.Page
+	if f.UI != "" {
+		meta := engine.MetaFor(s, topo.Name, name)
+		meta.TimeLimit = timeline.Duration(cmp.Or(f.TimeLimit, s.Play.TimeLimit))
+		var texts []string
+		for _, gl := range goals {
+			texts = append(texts, gl.Text)
+		}
+		if page, err = liveui.Start(ctx, f.UI, liveui.InfoFor(s, topo, name, meta, texts), meta, g.Streams.Out, g.Streams.ErrOut); err != nil {
+			return err
+		}
+		defer page.Stop()
+		opts.Watch, opts.Notes = page.Feed, page.SetNotes
+		stop := func() string {
+			fmt.Fprintln(g.Streams.ErrOut, "\nEmergency stop from the live page: recovering everything now")
+			emergency(errEmergencyStop)
+			return "stopping: everything is being put back"
+		}
+		page.SetControls(live.Controls{Stop: stop}) // from the start: the cluster, the steady state
+		popts.Ready = func(game *engine.Game) {
+			printKits(g.Streams.Out, game, name)
+			page.SetControls(live.Controls{Hint: game.Hint, End: game.End, Inject: game.Inject, Stop: stop})
+		}
+	}
 	g.Logger().V(0).Infof("Playing %s on topology %s with %d players", s.Name, topo.Name, len(players))
-	res, err := engine.Play(ctx, engine.Kind(k), engine.Options{Scenario: s, Topology: topo, Name: name, OutDir: dir, Retain: f.Retain,
-		Image: f.Image, Logger: g.Logger()}, engine.PlayOptions{Players: players, ConsoleAddr: f.ConsoleAddr, TimeLimit: f.TimeLimit,
-		Ready: func(game *engine.Game) { printKits(g.Streams.Out, game, name) }})
+	res, err := engine.Play(gameCtx, engine.Kind(k), opts, popts)
+	if page != nil {
+		// The game is over: no lever is left, and notes would go nowhere.
+		page.SetControls(live.Controls{})
+		page.SetNotes(nil)
+	}
+	err = stoppedBy(err, ctx, gameCtx)
 	if res != nil && res.Entries == 0 {
 		return err
 	}
@@ -177,7 +224,27 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 		fmt.Fprintln(g.Streams.Out)
 		rerr = reports.WriteText(g.Streams.Out, r)
 	}
+	if page != nil && rerr == nil {
+		if derr := page.Debrief(dir); derr != nil {
+			rerr = derr
+		} else {
+			g.ReleaseAll() // the cluster is free while the room reads the debrief
+			page.Linger(ctx, g.Streams.ErrOut)
+		}
+	}
 	return errors.Join(err, rerr)
+}
+
+// errEmergencyStop is the cause of a game stopped from the live page.
+var errEmergencyStop = errors.New("emergency stop from the live page")
+
+// stoppedBy says an interrupt came from the live page's emergency stop
+// (still an interrupt: exit 130) rather than Ctrl-C.
+func stoppedBy(err error, ctx, own context.Context) error {
+	if err != nil && errors.Is(err, context.Canceled) && ctx.Err() == nil && errors.Is(context.Cause(own), errEmergencyStop) {
+		return fmt.Errorf("%w: %w", errEmergencyStop, err)
+	}
+	return err
 }
 
 // printKits is what the facilitator reads out as the clock starts.

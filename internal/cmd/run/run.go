@@ -16,6 +16,8 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
+	"gameday.dev/gameday/internal/cmd/liveui"
+	"gameday.dev/gameday/live"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/engine"
@@ -25,6 +27,8 @@ type flagpole struct {
 	Topologies    []string
 	DryRun        bool
 	Retain        bool
+	Reuse         bool
+	UI            string
 	Out           string
 	Name          string
 	Image         string
@@ -41,11 +45,17 @@ func NewCommand(g *cli.Globals) *cobra.Command {
 	f := &flagpole{}
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
-		Short: "Replay a scenario on a fresh cluster per topology",
+		Short: "Replay a scenario on a cluster per topology",
 		Long: `Replay a scenario (a built-in name or a file) on each of its topologies:
 create the cluster, deploy the fixtures, check the steady state, run the
 timeline with its automation, recover everything the run changed, and
 delete the cluster unless --retain.
+
+--reuse runs on clusters that exist instead (made by gameday up, or kept by
+--retain), one per topology, and keeps them: each must have been made for
+its topology, with no run's changes left in it (recovered, every node back
+in service, the spares out); every tier is rolled out again before the
+steady state. It saves the minute a new cluster takes, for runs in a row.
 
 --dry-run prints that plan for each topology, with every target resolved to
 the topology's pools, and changes nothing.
@@ -69,6 +79,10 @@ lowest and the highest.`,
   # only on the shared topology, keeping the cluster afterwards
   gameday run cascading-outage --topology shared --retain
 
+  # on clusters made once, for scenario after scenario
+  gameday up --topology shared --name lab
+  gameday run cascading-outage --topology shared --name lab --reuse
+
   # in CI: 3 runs on separate, the median gated against a kept run's folder
   gameday run cascading-outage --topology separate --repeat 3 --out out \
     --baseline .gameday/baseline --max-regression 5`,
@@ -78,6 +92,8 @@ lowest and the highest.`,
 	cmd.Flags().StringSliceVar(&f.Topologies, "topology", nil, "topologies to run on, comma-separated (default: the scenario's)")
 	cmd.Flags().BoolVar(&f.DryRun, "dry-run", false, "print the plan and change nothing")
 	cmd.Flags().BoolVar(&f.Retain, "retain", false, "keep each cluster after the run, for debugging")
+	liveui.AddFlag(cmd, &f.UI, "replay")
+	cmd.Flags().BoolVar(&f.Reuse, "reuse", false, "run on each topology's cluster <name>-<topology> that exists, and keep it")
 	cmd.Flags().StringVar(&f.Out, "out", "", "folder for each topology's timeline, DIR/<topology>/timeline.jsonl (default gameday-<scenario>-<time>)")
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: each topology's cluster is <name>-<topology>")
 	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
@@ -177,6 +193,11 @@ func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scena
 	}
 	var results []*engine.Result
 	var runErr error
+	// The runs' own context: the live page's emergency stop ends them as
+	// Ctrl-C does, and the page stays up for the debrief.
+	runCtx, emergency := context.WithCancelCause(ctx)
+	defer emergency(nil)
+	var page *liveui.Page
 rounds:
 	for i := 1; i <= f.Repeat; i++ {
 		for _, t := range topos {
@@ -184,9 +205,34 @@ rounds:
 			if f.Repeat > 1 {
 				dir, which = filepath.Join(dir, runDir(i)), fmt.Sprintf("%s, run %d of %d", which, i, f.Repeat)
 			}
+			opts := engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
+				OutDir: dir, Retain: f.Retain, Reuse: f.Reuse, Image: f.Image, Logger: g.Logger()}
+			if f.UI != "" {
+				meta := engine.MetaFor(s, t.Name, opts.Name)
+				info := liveui.InfoFor(s, t, opts.Name, meta, nil)
+				if page == nil {
+					if page, err = liveui.Start(ctx, f.UI, info, meta, g.Streams.Out, g.Streams.ErrOut); err != nil {
+						return err
+					}
+					defer page.Stop()
+				} else {
+					page.Next(info, meta)
+				}
+				page.SetControls(live.Controls{Stop: func() string {
+					fmt.Fprintln(g.Streams.ErrOut, "\nEmergency stop from the live page: recovering everything now")
+					emergency(errEmergencyStop)
+					return "stopping: everything is being put back"
+				}})
+				opts.Watch, opts.Notes = page.Feed, page.SetNotes
+			}
 			g.Logger().V(0).Infof("Replaying %s on %s", s.Name, which)
-			res, err := engine.Run(ctx, engine.Kind(k), engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
-				OutDir: dir, Retain: f.Retain, Image: f.Image, Logger: g.Logger()})
+			res, err := engine.Run(runCtx, engine.Kind(k), opts)
+			if page != nil {
+				page.SetNotes(nil) // this run's timeline is closed
+			}
+			if err != nil && errors.Is(err, context.Canceled) && ctx.Err() == nil && errors.Is(context.Cause(runCtx), errEmergencyStop) {
+				err = fmt.Errorf("%w: %w", errEmergencyStop, err)
+			}
 			results = append(results, res)
 			if err != nil {
 				runErr = fmt.Errorf("%s: %w", which, err)
@@ -198,8 +244,19 @@ rounds:
 	if runErr != nil {
 		baseline = nil // a run that failed or was interrupted keeps its own exit code
 	}
-	return errors.Join(runErr, finish(g, out, results, f.Repeat, baseline))
+	ferr := finish(g, out, results, f.Repeat, baseline)
+	if page != nil {
+		page.SetControls(live.Controls{}) // the runs are over: no lever is left
+		if err := page.DebriefOf(out, results); err == nil {
+			g.ReleaseAll() // the clusters are free while the room reads the debrief
+			page.Linger(ctx, g.Streams.ErrOut)
+		}
+	}
+	return errors.Join(runErr, ferr)
 }
+
+// errEmergencyStop is the cause of runs stopped from the live page.
+var errEmergencyStop = errors.New("emergency stop from the live page")
 
 // runDir is the folder of a topology's i-th run with --repeat.
 func runDir(i int) string { return fmt.Sprintf("run-%d", i) }

@@ -97,7 +97,7 @@ func Run(ctx context.Context, g *cli.Globals, f *Flags) (*cluster.Kind, error) {
 	}
 	_, err = k.Create(ctx, cluster.CreateOptions{
 		Name: f.Name, Topology: topo, Image: f.Image, Retain: f.Retain, Wait: f.Wait,
-		Timings: cluster.DefaultTimings(), MergeKubeconfig: f.MergeKubeconfig, DeferDNS: f.DeferDNS, Meanwhile: f.Meanwhile,
+		Timings: cluster.DefaultTimings(), Audit: true, MergeKubeconfig: f.MergeKubeconfig, DeferDNS: f.DeferDNS, Meanwhile: f.Meanwhile,
 	})
 	if err != nil {
 		return nil, err
