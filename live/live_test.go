@@ -334,3 +334,46 @@ func TestListenWarnsBeyondLoopback(t *testing.T) {
 		t.Errorf("warning %q", warn)
 	}
 }
+
+// Run publishes a change of state within a tick (not at the next whole
+// second) and an unchanged state only once a second (the clock).
+func TestRunPublishesChangesAtOnce(t *testing.T) {
+	s, _, _ := testServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	now := time.Now()
+	s.Feed(timeline.Entry{Time: now, Kind: timeline.KindRun, Phase: "timeline-start"})
+	states := func() (n int, down time.Time) {
+		evs, _, _ := s.Hub().After(0)
+		for _, e := range evs {
+			if e.Type != "state" {
+				continue
+			}
+			n++
+			var st State
+			_ = json.Unmarshal(e.Data, &st)
+			if st.Services["api"] == StateDown && down.IsZero() {
+				down = e.At
+			}
+		}
+		return n, down
+	}
+	time.Sleep(2200 * time.Millisecond) // nothing changes
+	if n, _ := states(); n < 1 || n > 3 {
+		t.Errorf("%d states published in 2.2 s with nothing changing, want at most 3 (one a second)", n)
+	}
+	failed := time.Now()
+	s.Feed(timeline.Entry{Time: failed, Kind: timeline.KindProbe, Endpoint: "api /api/items", Service: "api", OK: timeline.Bool(false)})
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, down := states(); !down.IsZero() {
+			if lag := down.Sub(failed); lag > 900*time.Millisecond {
+				t.Errorf("the API down published %s after its probe failed, want within a tick", lag)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the API down was never published")
+}

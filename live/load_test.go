@@ -2,8 +2,10 @@
 
 // The live page's load test (not part of make test): `make load-live`.
 //
-// A server in its own process replays a whole recorded run at its own pace
-// (a game's with -live.run=DIR), as `gameday play --ui` would serve it, and
+// A server in its own process replays a whole recorded game at its own pace
+// (testdata/game-separate: the e2e's game on separate, from setup to
+// recovery; another run's folder with -live.run=DIR), as `gameday play --ui`
+// serves it, and
 // 50 viewers watch it over server-sent events. One viewer drops a third of
 // the way through and comes back 5 s later with Last-Event-ID. Measured:
 // the server process's CPU and peak memory, each event's lag from its
@@ -35,7 +37,7 @@ import (
 )
 
 var (
-	loadRun     = flag.String("live.run", "../reports/testdata/runs/separate", "a run's folder: run.json and timeline.jsonl (or .gz)")
+	loadRun     = flag.String("live.run", "testdata/game-separate", "a run's folder: run.json and timeline.jsonl (or .gz)")
 	loadViewers = flag.Int("live.viewers", 50, "simultaneous viewers")
 	loadOut     = flag.String("live.out", "../_artifacts/live-load.json", "where the figures are written")
 )

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -125,23 +126,42 @@ type entryEvent struct {
 }
 
 // Tick publishes the state now: the clock, what the probes saw in the last
-// second, the nodes, goals and scores. Run calls it each second.
+// second, the nodes, goals and scores.
 func (s *Server) Tick(now time.Time) {
 	st := s.tracker()
 	st.rescore(now)
 	_, _ = s.hub.Publish("state", st.snapshot(now))
 }
 
-// Run ticks each second until ctx ends.
+// tickEvery is how often Run looks at the state: the last second's probes,
+// seen four times a second, so that a service that goes down shows within
+// about a second of its probes failing, not two.
+const tickEvery = 250 * time.Millisecond
+
+// Run publishes the state until ctx ends: at once when it changed (a
+// service, a node, a goal, a score), else each second for the clock.
 func (s *Server) Run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(tickEvery)
 	defer t.Stop()
+	var last []byte
+	var lastAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.Tick(now)
+			st := s.tracker()
+			st.rescore(now)
+			snap := st.snapshot(now)
+			clock := snap.Clock
+			snap.Clock = 0
+			b, _ := json.Marshal(snap)
+			if bytes.Equal(b, last) && now.Sub(lastAt) < time.Second-tickEvery/2 {
+				continue
+			}
+			snap.Clock = clock
+			last, lastAt = b, now
+			_, _ = s.hub.Publish("state", snap)
 		}
 	}
 }

@@ -69,6 +69,9 @@ func refusalSpecs(e *env) {
 		var runPID int
 
 		setupAll(func() {
+			// The scenario's fixtures (one frontend, budgets) stay on the reused
+			// cluster after it: put the default ones back for the specs after.
+			DeferCleanup(func() { mustGameday("fixtures", "deploy", "--name", name) })
 			dir := GinkgoT().TempDir()
 			file := filepath.Join(dir, "upgrade-drain.yaml")
 			Expect(os.WriteFile(file, []byte(upgradeDrain), 0o644)).To(Succeed())
