@@ -377,3 +377,39 @@ func TestRunPublishesChangesAtOnce(t *testing.T) {
 	}
 	t.Fatal("the API down was never published")
 }
+
+// The curveballs a facilitator may inject reach the facilitator alone: not
+// the stream every viewer gets (players may watch an observer's page), not
+// another role's /api/me.
+func TestCurveballsOnlyToTheFacilitator(t *testing.T) {
+	tok, err := NewTokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(Info{Scenario: "cascading-outage", Game: true, Curveballs: []string{"api-pod-killed"}}, timeline.Meta{}, tok)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	me := func(role Role) string {
+		resp := get(t, hs.URL+"/api/me", tok[role], nil)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := me(Facilitator); !strings.Contains(got, "api-pod-killed") {
+		t.Errorf("the facilitator's /api/me %s lacks the curveball", got)
+	}
+	for _, r := range []Role{Reporter, Observer} {
+		if got := me(r); strings.Contains(got, "api-pod-killed") {
+			t.Errorf("the %s's /api/me names the curveball: %s", r, got)
+		}
+	}
+	resp := get(t, hs.URL+"/events", tok[Observer], nil)
+	defer resp.Body.Close()
+	ev := readEvents(t, resp.Body, 1)
+	if len(ev) != 1 || ev[0].Type != "info" || !strings.Contains(string(ev[0].Data), "cascading-outage") {
+		t.Fatalf("first event %+v, want the info", ev)
+	}
+	if strings.Contains(string(ev[0].Data), "api-pod-killed") {
+		t.Errorf("the stream names the curveball: %s", ev[0].Data)
+	}
+}

@@ -39,6 +39,13 @@ type Info struct {
 	Curveballs []string `json:"curveballs,omitempty"`
 }
 
+// public is info as every viewer gets it: the curveballs only go to the
+// facilitator (GET /api/me), never to a page the players may watch.
+func (i Info) public() Info {
+	i.Curveballs = nil
+	return i
+}
+
 // Pool is a node pool of the topology.
 type Pool struct {
 	Name  string `json:"name"`
@@ -59,11 +66,15 @@ type Server struct {
 	hub    *Hub
 	tokens Tokens
 
-	mu    sync.Mutex
-	state *tracker
+	// noteMu is held while a note is written: once SetNotes(nil) returns,
+	// no note is written any more (the timeline may be closed).
+	noteMu sync.Mutex
 	// note writes a note into the game's timeline (the engine's writer);
 	// its entry comes back through Feed.
-	note     func(timeline.Entry)
+	note func(timeline.Entry)
+
+	mu       sync.Mutex
+	state    *tracker
 	controls Controls
 	debrief  []byte
 	info     Info
@@ -73,7 +84,7 @@ type Server struct {
 // run's, for the scores so far).
 func NewServer(info Info, meta timeline.Meta, tokens Tokens) *Server {
 	s := &Server{hub: NewHub(), tokens: tokens, info: info, state: newTracker(info, meta)}
-	_, _ = s.hub.Publish("info", info)
+	_, _ = s.hub.Publish("info", info.public())
 	return s
 }
 
@@ -83,7 +94,7 @@ func (s *Server) Next(info Info, meta timeline.Meta) {
 	s.mu.Lock()
 	s.state, s.info, s.controls, s.debrief = newTracker(info, meta), info, Controls{}, nil
 	s.mu.Unlock()
-	_, _ = s.hub.Publish("info", info)
+	_, _ = s.hub.Publish("info", info.public())
 }
 
 func (s *Server) tracker() *tracker {
@@ -97,8 +108,8 @@ func (s *Server) Hub() *Hub { return s.hub }
 
 // SetNotes has the room's notes written with write (into the timeline).
 func (s *Server) SetNotes(write func(timeline.Entry)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.noteMu.Lock()
+	defer s.noteMu.Unlock()
 	s.note = write
 }
 
@@ -186,7 +197,13 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET /events", s.guard(actWatch, s.events))
 	mux.HandleFunc("GET /api/me", s.guard(actWatch, func(w http.ResponseWriter, r *http.Request, role Role) {
-		writeJSON(w, map[string]any{"role": role, "may": s.allowed(role)})
+		me := map[string]any{"role": role, "may": s.allowed(role)}
+		if role.may(actInject) { // what the players do not see coming
+			s.mu.Lock()
+			me["curveballs"] = s.info.Curveballs
+			s.mu.Unlock()
+		}
+		writeJSON(w, me)
 	}))
 	mux.HandleFunc("GET /debrief", s.guard(actWatch, func(w http.ResponseWriter, r *http.Request, _ Role) {
 		s.mu.Lock()
@@ -278,15 +295,15 @@ func (s *Server) takeNote(w http.ResponseWriter, r *http.Request, role Role) {
 	if b := strings.TrimSpace(n.By); b != "" && len(b) <= 64 {
 		by = b + " (" + string(role) + ")"
 	}
-	s.mu.Lock()
-	write := s.note
-	s.mu.Unlock()
-	if write == nil {
+	s.noteMu.Lock()
+	if s.note == nil {
+		s.noteMu.Unlock()
 		http.Error(w, "notes are not taken now", http.StatusConflict)
 		return
 	}
 	e := timeline.Entry{Time: time.Now(), Kind: timeline.KindNote, Phase: n.Kind, Player: by, Message: n.Text}
-	write(e)
+	s.note(e) // its entry comes back through Feed, which takes s.mu, never noteMu
+	s.noteMu.Unlock()
 	writeJSON(w, map[string]any{"time": e.Time})
 }
 

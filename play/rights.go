@@ -87,6 +87,9 @@ const (
 	nodesRole   = "gameday:player-nodes"
 	appRole     = "gameday:player-app"
 	nodesPolicy = "gameday-players-worker-nodes-only"
+	// cpRefusal is the policy's answer to a player's change to the
+	// control-plane node (RBAC's refusal says something else).
+	cpRefusal = "players may not change the control-plane node"
 )
 
 // RightsFor returns the players' rights with the app in namespace app.
@@ -139,7 +142,7 @@ func RightsFor(app string) *Rights {
 			Validations: []admissionv1.Validation{
 				{Expression: "request.operation == 'UPDATE'", Message: "players may not delete nodes", Reason: &forbidden},
 				{Expression: "!has(oldObject.metadata.labels) || !('node-role.kubernetes.io/control-plane' in oldObject.metadata.labels)",
-					Message: "players may not change the control-plane node", Reason: &forbidden},
+					Message: cpRefusal, Reason: &forbidden},
 				{Expression: "request.operation != 'UPDATE' || (has(object.metadata.labels) == has(oldObject.metadata.labels) && (!has(object.metadata.labels) || object.metadata.labels == oldObject.metadata.labels))",
 					Message: "players may cordon, drain and taint nodes, not relabel them", Reason: &forbidden},
 			},
@@ -154,13 +157,17 @@ func RightsFor(app string) *Rights {
 // WaitInForce waits until the players' admission policy refuses player (a
 // client with a player's identity) a change to the control-plane node, cp:
 // a new policy takes a moment to reach the API server's admission, and the
-// players must not find that moment. It asks a dry run: nothing is stored.
+// players must not find that moment. Only the policy's own refusal counts:
+// the players' rights to patch nodes are in force then too. It asks a dry
+// run: nothing is stored.
 func WaitInForce(ctx context.Context, player kubernetes.Interface, cp string, timeout time.Duration) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		_, last = player.CoreV1().Nodes().Patch(ctx, cp, types.StrategicMergePatchType, []byte(`{"spec":{"unschedulable":true}}`),
 			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
-		return apierrors.IsForbidden(last), nil
+		// The policy's refusal, not RBAC's: the players' node rights may
+		// reach the authorizer after the policy reaches admission.
+		return apierrors.IsForbidden(last) && strings.Contains(last.Error(), cpRefusal), nil
 	})
 	if err != nil {
 		return fmt.Errorf("the players' admission policy is not in force after %s (a player's change to node %s: %v): %w", timeout, cp, last, err)

@@ -58,14 +58,22 @@
     info = d;
     $("scenario").textContent = d.scenario;
     $("where").textContent = (d.game ? "game day" : "replay") + " on " + d.topology + " · cluster " + d.cluster;
+    loadCurveballs();
+  }
+
+  // The curveballs come only to the facilitator, from /api/me: the stream
+  // every viewer gets (players may watch) does not name them.
+  async function loadCurveballs() {
+    const r = await api("/api/me");
+    const balls = r.ok ? ((await r.json()).curveballs || []) : [];
     const sel = $("curveball");
     sel.textContent = "";
-    for (const c of d.curveballs || []) {
+    for (const c of balls) {
       const o = document.createElement("option");
       o.value = o.textContent = c;
       sel.appendChild(o);
     }
-    $("inject-box").hidden = !(d.curveballs || []).length;
+    $("inject-box").hidden = !balls.length;
   }
 
   function addEntry(d) {

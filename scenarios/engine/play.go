@@ -353,7 +353,14 @@ func (g *game) start(ctx context.Context, b Backend) error {
 	g.facilitator = hex.EncodeToString(tok)
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", console.Handler())
-	endNow := func() string { g.end(gameOver{"ended by the facilitator"}); return "the game ends" }
+	endNow := func() string {
+		over := gameOver{"ended by the facilitator"}
+		g.end(over)
+		if context.Cause(g.ctx) != error(over) { // the first cause is the game's end
+			return "the game is over already"
+		}
+		return "the game ends"
+	}
 	mux.HandleFunc("POST /game/end", g.control(endNow))
 	mux.HandleFunc("POST /game/hint", g.control(g.hintNow))
 	g.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

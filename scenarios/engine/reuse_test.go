@@ -78,8 +78,9 @@ func TestReuse(t *testing.T) {
 	}
 	const name = "lab-separate"
 	node := func(n, pool string, cordoned bool) *corev1.Node {
+		p, _ := separate.Pool(pool)
 		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{cluster.PoolLabel: pool}},
-			Spec: corev1.NodeSpec{Unschedulable: cordoned},
+			Spec: corev1.NodeSpec{Unschedulable: cordoned, Taints: p.Taints},
 			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
 				NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.37.2"}}}
 	}
@@ -125,6 +126,16 @@ func TestReuse(t *testing.T) {
 		{what: "a node gone", setup: func(b *reuseBackend) {
 			_ = b.client.CoreV1().Nodes().Delete(context.Background(), "w2", metav1.DeleteOptions{})
 		}, want: "pool backend has 0 of its 1 nodes"},
+		{what: "a taint left on a node", setup: func(b *reuseBackend) {
+			n, _ := b.client.CoreV1().Nodes().Get(context.Background(), "w1", metav1.GetOptions{})
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: "team", Value: "blue", Effect: corev1.TaintEffectNoSchedule})
+			_, _ = b.client.CoreV1().Nodes().Update(context.Background(), n, metav1.UpdateOptions{})
+		}, want: "node w1 has taint team=blue:NoSchedule, which pool frontend does not give"},
+		{what: "a pool's taint removed", setup: func(b *reuseBackend) {
+			n, _ := b.client.CoreV1().Nodes().Get(context.Background(), "w2", metav1.GetOptions{})
+			n.Spec.Taints = nil
+			_, _ = b.client.CoreV1().Nodes().Update(context.Background(), n, metav1.UpdateOptions{})
+		}, want: "node w2 lacks taint gameday.dev/pool=backend:NoSchedule of pool backend"},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			rt.kubeletUp = false

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/log"
 
@@ -102,6 +105,9 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		o.Notes(tl.Write)
 	}
 	s.onClose(func() error {
+		if o.Notes != nil {
+			o.Notes(nil) // a note from now on would find the timeline closed
+		}
 		s.res.Entries = tl.Count()
 		return tl.Close()
 	})
@@ -206,12 +212,26 @@ func (s *Session) create(ctx context.Context) error {
 	return nil
 }
 
-// reuse checks that gameday's cluster o.Name can serve the session: made
-// for the same topology (and with the audit log, for a game), no run's
-// journal left, and as gameday leaves a cluster after a run. It is kept on
-// Close.
+// reuse checks that gameday's cluster o.Name can serve the session
+// (CheckReusable). It is kept on Close.
 func (s *Session) reuse(ctx context.Context) error {
-	o, b := s.o, s.b
+	if err := CheckReusable(ctx, s.b, s.o); err != nil {
+		return err
+	}
+	s.phase("cluster-up", "reused")
+	s.onClose(func() error {
+		s.o.Logger.V(0).Infof("Keeping cluster %q (reused)", s.o.Name)
+		return nil
+	})
+	return nil
+}
+
+// CheckReusable says whether gameday's cluster o.Name can serve a session of
+// o as it is (an error wrapping cluster.ErrNotReusable when it cannot): made
+// for the same topology (and with the audit log, for a game), no run's
+// journal left, and as gameday leaves a cluster after a run. It changes
+// nothing; a command running on several clusters checks each first.
+func CheckReusable(ctx context.Context, b Backend, o Options) error {
 	rec, client, err := b.ClientFor(o.Name)
 	if errors.Is(err, cluster.ErrNotFound) {
 		return fmt.Errorf("%w: %w; make it with `gameday up --topology %s --name %s`", cluster.ErrNotReusable, err, o.Topology.Name, o.Name)
@@ -242,34 +262,46 @@ func (s *Session) reuse(ctx context.Context) error {
 	if err != nil && !errors.As(err, &problems) {
 		return err // the cluster did not answer: not a verdict on it
 	}
-	missing, err := poolsShort(ctx, env)
+	layout, err := layoutProblems(ctx, env)
 	if err != nil {
 		return err
 	}
-	if problems = append(problems, missing...); len(problems) > 0 {
+	if problems = append(problems, layout...); len(problems) > 0 {
 		return fmt.Errorf("%w: cluster %q is not as gameday leaves a cluster (%v): put that right, or start afresh with `gameday cluster down --name %s`",
 			cluster.ErrNotReusable, o.Name, problems, o.Name)
 	}
-	s.phase("cluster-up", "reused")
-	s.onClose(func() error {
-		o.Logger.V(0).Infof("Keeping cluster %q (reused)", o.Name)
-		return nil
-	})
 	return nil
 }
 
-// poolsShort says which of the topology's in-service pools have fewer Nodes
-// than their size (a Node deleted, a node that never joined).
-func poolsShort(ctx context.Context, env *steps.Env) ([]string, error) {
+// layoutProblems says which of the topology's in-service pools have fewer
+// Nodes than their size (a Node deleted, a node that never joined), and which
+// in-service nodes carry a taint their pool does not give them, or lack one
+// it does (left by someone: the topology's placement would not hold).
+func layoutProblems(ctx context.Context, env *steps.Env) ([]string, error) {
 	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	have := map[string]int{}
+	var out []string
 	for _, n := range nodes.Items {
 		have[n.Labels[cluster.PoolLabel]]++
+		pool, ok := env.Topology.Pool(n.Labels[cluster.PoolLabel])
+		if !ok || pool.Spare {
+			continue
+		}
+		for _, t := range n.Spec.Taints {
+			own := slices.ContainsFunc(pool.Taints, func(pt corev1.Taint) bool { return pt.MatchTaint(&t) })
+			if !own && !strings.HasPrefix(t.Key, "node.kubernetes.io/") && !strings.HasPrefix(t.Key, "node-role.kubernetes.io/") {
+				out = append(out, fmt.Sprintf("node %s has taint %s, which pool %s does not give", n.Name, t.ToString(), pool.Name))
+			}
+		}
+		for _, pt := range pool.Taints {
+			if !slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.MatchTaint(&pt) }) {
+				out = append(out, fmt.Sprintf("node %s lacks taint %s of pool %s", n.Name, pt.ToString(), pool.Name))
+			}
+		}
 	}
-	var out []string
 	if have[cluster.SystemPool] == 0 {
 		out = append(out, "no control-plane node")
 	}

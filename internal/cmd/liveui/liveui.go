@@ -98,12 +98,21 @@ func (p *Page) Debrief(dir string) error {
 }
 
 // DebriefOf shows what a replay command wrote: the comparison of its
-// topologies (OUT/compare.html) when there is one, else the report of its
-// last run that has one.
+// topologies (OUT/compare.html) when it ran more than one, else the report
+// of its last run that has one (never a comparison an earlier command left
+// in OUT).
 func (p *Page) DebriefOf(out string, results []*engine.Result) error {
-	if html, err := os.ReadFile(filepath.Join(out, "compare.html")); err == nil {
-		p.SetDebrief(html)
-		return nil
+	topos := map[string]bool{}
+	for _, r := range results {
+		if r != nil {
+			topos[r.Topology] = true
+		}
+	}
+	if len(topos) > 1 {
+		if html, err := os.ReadFile(filepath.Join(out, "compare.html")); err == nil {
+			p.SetDebrief(html)
+			return nil
+		}
 	}
 	for i := len(results) - 1; i >= 0; i-- {
 		if results[i] == nil {

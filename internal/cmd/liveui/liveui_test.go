@@ -64,13 +64,18 @@ func TestStartLinksAndDebrief(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, topo), 0o755)
 		os.WriteFile(filepath.Join(dir, topo, "report.html"), []byte("report of "+topo), 0o644)
 	}
-	results := []*engine.Result{{Timeline: filepath.Join(dir, "shared", "timeline.jsonl")}, {Timeline: filepath.Join(dir, "separate", "timeline.jsonl")}}
+	results := []*engine.Result{{Topology: "shared", Timeline: filepath.Join(dir, "shared", "timeline.jsonl")}, {Topology: "separate", Timeline: filepath.Join(dir, "separate", "timeline.jsonl")}}
 	if err := p.DebriefOf(dir, results); err != nil || debrief() != "report of separate" {
 		t.Errorf("without a comparison: %v %q", err, debrief())
 	}
 	os.WriteFile(filepath.Join(dir, "compare.html"), []byte("the comparison"), 0o644)
 	if err := p.DebriefOf(dir, results); err != nil || debrief() != "the comparison" {
 		t.Errorf("with a comparison: %v %q", err, debrief())
+	}
+	// One topology run again into the same folder: its report, not the
+	// comparison an earlier command left there.
+	if err := p.DebriefOf(dir, results[1:]); err != nil || debrief() != "report of separate" {
+		t.Errorf("one topology with an old comparison in OUT: %v %q", err, debrief())
 	}
 	if strings.Contains(errOut.String()+out.String(), "debrief") {
 		t.Error("nothing else is printed")

@@ -187,6 +187,16 @@ func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scena
 			return err
 		}
 	}
+	// And, with --reuse, fit for it: an unfit second cluster refuses the
+	// command before the first topology's run changes anything.
+	if f.Reuse {
+		for _, t := range topos {
+			o := engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name, Image: f.Image, Logger: g.Logger()}
+			if err := engine.CheckReusable(ctx, engine.Kind(k), o); err != nil {
+				return err
+			}
+		}
+	}
 	out := f.Out
 	if out == "" {
 		out = fmt.Sprintf("gameday-%s-%s", s.Name, time.Now().Format("20060102-150405"))
