@@ -406,10 +406,21 @@ func harmGameSpecs(e *env, rs *replays) {
 			Expect(err).NotTo(HaveOccurred())
 			_, err = riley.kubectl("scale", "deployment/api", "--replicas=3")
 			Expect(err).NotTo(HaveOccurred())
-			out2, err := riley.kubectl("drain", "-l", "gameday.dev/pool=frontend", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s")
-			Expect(err).NotTo(HaveOccurred(), out2)
-			drained = riley.log["kubectl drain -l gameday.dev/pool=frontend --ignore-daemonsets --delete-emptydir-data --timeout=60s"]
-			Eventually(func() int { return riley.readyReplicas("frontend") }).WithTimeout(2*time.Minute).WithPolling(time.Second).
+			// The drain comes right after the upgrade restarted the API server:
+			// the scheduler's informers, refused for a moment by the new API
+			// server, may not have seen the cordon yet and put the evicted
+			// pods back on the drained node. A player whose frontend is still
+			// up drains again; so does riley.
+			Eventually(func() string {
+				drained = time.Now()
+				out2, err := riley.kubectl("drain", "-l", "gameday.dev/pool=frontend", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s")
+				Expect(err).NotTo(HaveOccurred(), out2)
+				// The evicted pods' replacements, created as they went: none placed.
+				placed, err := riley.kubectl("get", "pods", "-l", "gameday.dev/tier=frontend", "-o", "jsonpath={.items[*].spec.nodeName}")
+				Expect(err).NotTo(HaveOccurred(), placed)
+				return strings.TrimSpace(placed)
+			}).WithTimeout(3*time.Minute).WithPolling(2*time.Second).Should(BeEmpty(), "the frontend's pods, drained, have nowhere to go")
+			Eventually(func() int { return riley.readyReplicas("frontend") }).WithTimeout(time.Minute).WithPolling(time.Second).
 				Should(BeZero(), func() string {
 					return "the frontend is down (-1: riley's kubectl failed); the game says:\n" + se.String()
 				})
