@@ -2,10 +2,8 @@ package scenarios
 
 import (
 	"encoding/json"
-	"reflect"
-	"time"
 
-	"github.com/invopop/jsonschema"
+	"gameday.dev/gameday/internal/yamlfile"
 )
 
 // SchemaID is the JSON Schema's $id.
@@ -16,20 +14,7 @@ const SchemaID = "https://gameday.dev/schemas/scenario-v1alpha1.json"
 // build as enums. Editors use it for completion and checks
 // (`gameday scenarios schema > scenario.schema.json`).
 func Schema() ([]byte, error) {
-	r := &jsonschema.Reflector{
-		FieldNameTag:   "yaml",
-		ExpandedStruct: true,
-		Mapper: func(t reflect.Type) *jsonschema.Schema {
-			if t == reflect.TypeOf(time.Duration(0)) {
-				return &jsonschema.Schema{
-					Type:        "string",
-					Pattern:     `^-?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
-					Description: "A duration such as 500ms, 30s, 2m or 1h30m.",
-				}
-			}
-			return nil
-		},
-	}
+	r := yamlfile.Reflector()
 	s := r.Reflect(&scenarioFile{})
 	s.ID = SchemaID
 	s.Title = "gameday scenario (" + APIVersion + ")"

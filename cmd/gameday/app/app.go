@@ -28,11 +28,13 @@ import (
 	reportcmd "gameday.dev/gameday/internal/cmd/report"
 	runcmd "gameday.dev/gameday/internal/cmd/run"
 	scenarioscmd "gameday.dev/gameday/internal/cmd/scenarios"
+	systemscmd "gameday.dev/gameday/internal/cmd/systems"
 	"gameday.dev/gameday/internal/cmd/up"
 	"gameday.dev/gameday/internal/cmd/version"
 	"gameday.dev/gameday/internal/yamlfile"
 	"gameday.dev/gameday/play"
 	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/system"
 )
 
 // Main runs gameday as a process: the first Ctrl-C (or SIGTERM) cancels the
@@ -105,6 +107,7 @@ func ExitCode(err error) int {
 		errors.Is(err, fixtures.ErrBadParam),
 		errors.Is(err, fixtures.ErrNotDeployed),
 		errors.Is(err, scenarios.ErrUnknownScenario),
+		errors.Is(err, system.ErrUnknownSystem),
 		errors.Is(err, play.ErrBadPlayer),
 		errors.Is(err, play.ErrNothingToPlay):
 		if cli.ExitCode(err) == cli.ExitError {
@@ -151,7 +154,7 @@ the incident did, and measures what users and SREs would have seen.`,
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
 	root.PersistentPreRun = func(*cobra.Command, []string) { routeKlog(g) }
-	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), playcmd.NewCommand(g), consolecmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
+	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), playcmd.NewCommand(g), consolecmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), systemscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
 	return root, g
 }
 
