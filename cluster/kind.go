@@ -123,6 +123,9 @@ type CreateOptions struct {
 	// Audit has the API server write an audit log of what players do
 	// (AuditPolicy) to AuditLog(name), on the host.
 	Audit bool
+	// Ports are the NodePorts mapped to host ports (the services of the
+	// system to deploy); nil: TrafficNodePorts (the default system's).
+	Ports []PortMapping
 	// Meanwhile, if set, runs as soon as kind's nodes have joined (the
 	// kubeconfig is written, every spare is tainted out of service), while
 	// Create brings them to the topology's state: to load images and deploy,
@@ -168,7 +171,11 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	if err := docker.RemoveNetwork(ctx, NetworkName(o.Name)); err != nil {
 		return nil, fmt.Errorf("a docker network %s is left from an earlier cluster and cannot be removed: %w", NetworkName(o.Name), err)
 	}
-	ports, err := freePorts(TrafficNodePorts)
+	want := o.Ports
+	if want == nil {
+		want = TrafficNodePorts
+	}
+	ports, err := freePorts(want)
 	if err != nil {
 		return nil, err
 	}

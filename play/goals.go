@@ -41,7 +41,7 @@ func (g Goal) Holds(s *State) bool { return g.holds(s) }
 // action gameday cannot recognise by its effect is an error, and so is a
 // scenario left with no goal at all.
 func GoalsFor(s *scenarios.Scenario, t cluster.Topology) ([]Goal, error) {
-	place, err := fixtures.PlacementFor(t)
+	place, err := fixtures.Place(s.System, t)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func GoalsFor(s *scenarios.Scenario, t cluster.Topology) ([]Goal, error) {
 				Text:  fmt.Sprintf("the %s back on release %s (the one before the incident)", tier, good),
 				holds: func(s *State) bool { return onRelease(s, tier, good) }})
 		case scenarios.ActionProvisionPool:
-			spares, err := scenarios.SparePools(t, st.Target.Selector)
+			spares, err := scenarios.SparePools(s.System, t, st.Target.Selector)
 			if err != nil {
 				return nil, fmt.Errorf("step %s (line %d): %w", st.Name, st.Line, err)
 			}

@@ -21,6 +21,10 @@ type Report struct {
 	// ScenarioDigest identifies the scenario file that ran (run.json's);
 	// empty for a run recorded before digests.
 	ScenarioDigest string `json:"scenario_digest,omitempty"`
+	// System and SystemDigest are the system that ran and its file's
+	// digest (run.json's); empty for a run recorded before systems.
+	System       string `json:"system,omitempty"`
+	SystemDigest string `json:"system_digest,omitempty"`
 	// ScoringVersion is the version of the score that computed Score
 	// (ScoringVersion when built by this gameday); 0 for older reports.
 	ScoringVersion int       `json:"scoring_version,omitempty"`

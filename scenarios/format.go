@@ -20,6 +20,7 @@ type scenarioFile struct {
 	Description     string               `yaml:"description,omitempty" jsonschema:"description=What the scenario replays; shown by gameday scenarios show."`
 	Topologies      []string             `yaml:"topologies,omitempty" jsonschema:"description=Topologies to run on: built-in names (shared or separate) or topology files relative to this file. Default: shared and separate."`
 	StoryScale      float64              `yaml:"storyScale,omitempty" jsonschema:"minimum=0,description=Minutes of the real incident that one minute of run time stands for (reports only)."`
+	System          string               `yaml:"system,omitempty" jsonschema:"description=The system the scenario breaks: a built-in (storefront) or a System file relative to this file. Default storefront; gameday run --system overrides it."`
 	Fixtures        *fixturesFile        `yaml:"fixtures,omitempty"`
 	Probes          *probesFile          `yaml:"probes,omitempty"`
 	Objectives      []objectiveFile      `yaml:"objectives,omitempty" jsonschema:"description=Per-service SLOs. Default: frontend and api with successRatio 0.99 and latency 1s over 10s."`
@@ -56,10 +57,10 @@ type hintFile struct {
 }
 
 type fixturesFile struct {
-	Replicas map[string]int32  `yaml:"replicas,omitempty" jsonschema:"description=Replicas per tier (frontend, api, workers); default 2 each."`
-	Releases map[string]string `yaml:"releases,omitempty" jsonschema:"description=Release per tier before the run (v1 good, v2 the bad release); default v1."`
+	Replicas map[string]int32  `yaml:"replicas,omitempty" jsonschema:"description=Replicas per tier of the system; default: the system's."`
+	Releases map[string]string `yaml:"releases,omitempty" jsonschema:"description=Release per tier before the run, one of the system's; default its first."`
 	Degrade  bool              `yaml:"degrade,omitempty" jsonschema:"description=The frontend renders from its last good data when the API fails."`
-	PDB      bool              `yaml:"pdb,omitempty" jsonschema:"description=A PodDisruptionBudget (minAvailable 1) per tier."`
+	PDB      bool              `yaml:"pdb,omitempty" jsonschema:"description=A PodDisruptionBudget (minAvailable 1) for every tier the system gives none."`
 }
 
 type probesFile struct {
@@ -71,7 +72,7 @@ type probesFile struct {
 }
 
 type objectiveFile struct {
-	Service      string         `yaml:"service" jsonschema:"required,enum=frontend,enum=api"`
+	Service      string         `yaml:"service" jsonschema:"required,description=A service of the system."`
 	Journey      string         `yaml:"journey,omitempty" jsonschema:"description=One user journey of the service (a probed path, such as /items): the objective is measured on its probes only."`
 	SuccessRatio *float64       `yaml:"successRatio,omitempty" jsonschema:"minimum=0,maximum=1,description=Share of probes that must succeed over the window. Default 0.99."`
 	Latency      *time.Duration `yaml:"latency,omitempty" jsonschema:"description=Bound on the 95th-percentile latency over the window. Default 1s."`
@@ -86,7 +87,7 @@ type steadyStateFile struct {
 type businessWindowFile struct {
 	Name        string         `yaml:"name" jsonschema:"required"`
 	Description string         `yaml:"description,omitempty"`
-	Service     string         `yaml:"service" jsonschema:"required,enum=frontend,enum=api"`
+	Service     string         `yaml:"service" jsonschema:"required,description=A service of the system."`
 	Start       *time.Duration `yaml:"start" jsonschema:"required,description=Offset from the timeline's start."`
 	End         *time.Duration `yaml:"end" jsonschema:"required,description=Offset from the timeline's start."`
 }
@@ -117,7 +118,7 @@ type targetFile struct {
 type conditionFile struct {
 	Condition string         `yaml:"condition" jsonschema:"required"`
 	Target    *targetFile    `yaml:"target,omitempty"`
-	Service   string         `yaml:"service,omitempty" jsonschema:"enum=frontend,enum=api"`
+	Service   string         `yaml:"service,omitempty" jsonschema:"description=A service of the system."`
 	For       *time.Duration `yaml:"for,omitempty" jsonschema:"description=How long the condition must hold without a break."`
 	Within    *time.Duration `yaml:"within,omitempty" jsonschema:"description=after: bound on the wait; past it the run aborts. Default: maxDuration."`
 }

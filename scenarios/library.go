@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"gameday.dev/gameday/internal/yamlfile"
+	"gameday.dev/gameday/system"
 )
 
 //go:embed *.yaml
@@ -31,28 +32,34 @@ func BuiltinNames() []string {
 }
 
 // Builtin loads a scenario that ships with gameday.
-func Builtin(name string) (*Scenario, []byte, error) {
+func Builtin(name string) (*Scenario, []byte, error) { return builtin(name, nil) }
+
+func builtin(name string, sys *system.System) (*Scenario, []byte, error) {
 	data, err := library.ReadFile(name + ".yaml")
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w %q: use one of %s, or the path of a scenario file", ErrUnknownScenario, name, strings.Join(BuiltinNames(), ", "))
 	}
-	s, err := Parse(path.Join("scenarios", name+".yaml"), data)
+	s, err := ParseFor(path.Join("scenarios", name+".yaml"), data, sys)
 	return s, data, err
 }
 
 // Resolve loads the built-in scenario called arg, or arg as a file; it
 // returns the scenario and the file's bytes.
-func Resolve(arg string) (*Scenario, []byte, error) {
+func Resolve(arg string) (*Scenario, []byte, error) { return ResolveFor(arg, nil) }
+
+// ResolveFor is Resolve against sys (gameday's --system) instead of the
+// system the scenario names; nil: the scenario's.
+func ResolveFor(arg string, sys *system.System) (*Scenario, []byte, error) {
 	if _, err := os.Stat(arg); err != nil {
 		if strings.ContainsAny(arg, "/.") {
 			return nil, nil, fmt.Errorf("%w %q: %v", ErrUnknownScenario, arg, err)
 		}
-		return Builtin(arg)
+		return builtin(arg, sys)
 	}
 	data, err := yamlfile.ReadFile(arg)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := Parse(arg, data)
+	s, err := ParseFor(arg, data, sys)
 	return s, data, err
 }

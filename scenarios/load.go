@@ -16,8 +16,8 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
-	"gameday.dev/gameday/fixtures/mockapp"
 	"gameday.dev/gameday/internal/yamlfile"
+	"gameday.dev/gameday/system"
 )
 
 // Defaults of the format.
@@ -53,15 +53,21 @@ func Load(path string) (*Scenario, error) {
 	return Parse(path, data)
 }
 
-// Parse is Load on data already read from file. Topology files a scenario
-// names are read relative to file's folder.
+// Parse is Load on data already read from file. Topology and System files a
+// scenario names are read relative to file's folder.
 func Parse(file string, data []byte) (*Scenario, error) {
+	return ParseFor(file, data, nil)
+}
+
+// ParseFor is Parse against sys (gameday's --system) instead of the system
+// the file names; nil: the file's (or system.Default).
+func ParseFor(file string, data []byte, sys *system.System) (*Scenario, error) {
 	var f scenarioFile
 	doc, err := yamlfile.Decode(file, data, &f)
 	if err != nil {
 		return nil, err
 	}
-	s, errs := f.convert(doc, filepath.Dir(file))
+	s, errs := f.convert(doc, filepath.Dir(file), sys)
 	errs = yamlfile.WithNumbers(&f, errs)
 	s.File = file
 	s.Digest = Digest(data)
@@ -87,7 +93,7 @@ func durOr(d *time.Duration, def time.Duration) time.Duration {
 }
 
 // convert defaults the file into a Scenario and validates it.
-func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, field.ErrorList) {
+func (f *scenarioFile) convert(doc *yamlfile.Document, dir string, sys *system.System) (*Scenario, field.ErrorList) {
 	var errs field.ErrorList
 	if f.APIVersion != APIVersion {
 		errs = append(errs, field.Invalid(field.NewPath("apiVersion"), f.APIVersion, "must be "+APIVersion))
@@ -117,6 +123,13 @@ func (f *scenarioFile) convert(doc *yamlfile.Document, dir string) (*Scenario, f
 	}
 
 	v := &validator{s: s}
+	if sys == nil {
+		var serrs field.ErrorList
+		if sys, serrs = systemFor(f.System, dir); len(serrs) > 0 {
+			return s, append(errs, serrs...) // nothing else can be checked against it
+		}
+	}
+	s.System = sys
 	errs = append(errs, v.topologies(f.Topologies, dir)...)
 	errs = append(errs, v.fixtures(f.Fixtures)...)
 	errs = append(errs, v.probes(f.Probes)...)
@@ -342,30 +355,31 @@ func (v *validator) topologies(names []string, dir string) field.ErrorList {
 
 func (v *validator) fixtures(f *fixturesFile) field.ErrorList {
 	p := field.NewPath("fixtures")
-	params := fixtures.DefaultParams("")
+	sys := v.s.System
+	params := fixtures.SystemParams(sys, "")
 	var errs field.ErrorList
 	if f != nil {
 		params.Degrade, params.PDB = f.Degrade, f.PDB
 		for _, k := range sortedKeys(f.Replicas) {
 			n := f.Replicas[k]
 			kp := p.Child("replicas").Key(k)
-			if t, err := fixtures.ParseTier(k); err != nil {
-				errs = append(errs, field.NotSupported(kp, k, tierNames()))
+			if _, ok := sys.Tier(k); !ok {
+				errs = append(errs, field.NotSupported(kp, k, sys.TierNames()))
 			} else if n < 1 || n > fixtures.MaxReplicas {
 				errs = append(errs, field.Invalid(kp, n, fmt.Sprintf("must be between 1 and %d", fixtures.MaxReplicas)))
 			} else {
-				params.Replicas[t] = n
+				params.Replicas[fixtures.Tier(k)] = n
 			}
 		}
 		for _, k := range sortedKeys(f.Releases) {
 			rel := f.Releases[k]
 			kp := p.Child("releases").Key(k)
-			if t, err := fixtures.ParseTier(k); err != nil {
-				errs = append(errs, field.NotSupported(kp, k, tierNames()))
-			} else if !slices.Contains(mockapp.Releases, rel) {
-				errs = append(errs, field.NotSupported(kp, rel, mockapp.Releases))
+			if t, ok := sys.Tier(k); !ok {
+				errs = append(errs, field.NotSupported(kp, k, sys.TierNames()))
+			} else if err := sys.CanRun(t, rel); err != nil {
+				errs = append(errs, field.Invalid(kp, rel, err.Error()))
 			} else {
-				params.Releases[t] = rel
+				params.Releases[fixtures.Tier(k)] = rel
 			}
 		}
 	}
@@ -374,7 +388,7 @@ func (v *validator) fixtures(f *fixturesFile) field.ErrorList {
 }
 
 func (v *validator) probes(f *probesFile) field.ErrorList {
-	v.s.Probes = Probes{Rate: DefaultProbeRate, Timeout: DefaultProbeTimeout, Critical: DefaultCritical()}
+	v.s.Probes = Probes{Rate: DefaultProbeRate, Timeout: DefaultProbeTimeout, Critical: DefaultCritical(v.s.System)}
 	if f == nil {
 		return nil
 	}
@@ -389,12 +403,13 @@ func (v *validator) probes(f *probesFile) field.ErrorList {
 	if f.Critical != nil {
 		v.s.Probes.Critical = nil
 		for i, path := range f.Critical {
-			j := slices.IndexFunc(ProbeMix, func(pr Probe) bool { return pr.Path == path })
+			mix := v.s.ProbeMix()
+			j := slices.IndexFunc(mix, func(pr Probe) bool { return pr.Path == path })
 			if j < 0 {
-				errs = append(errs, field.NotSupported(p.Child("critical").Index(i), path, probePaths()))
+				errs = append(errs, field.NotSupported(p.Child("critical").Index(i), path, v.probePaths()))
 				continue
 			}
-			v.s.Probes.Critical = append(v.s.Probes.Critical, ProbeMix[j].Name())
+			v.s.Probes.Critical = append(v.s.Probes.Critical, mix[j].Name())
 		}
 	}
 	if f.Rate != 0 {
@@ -410,8 +425,8 @@ func (v *validator) probes(f *probesFile) field.ErrorList {
 func (v *validator) objectives(fs []objectiveFile) field.ErrorList {
 	var errs field.ErrorList
 	if len(fs) == 0 {
-		for _, svc := range Services {
-			v.s.Objectives = append(v.s.Objectives, Objective{Service: svc, SuccessRatio: DefaultSuccessRatio, Latency: DefaultLatency, Window: DefaultWindow})
+		for _, svc := range v.s.System.ServiceNames() {
+			v.s.Objectives = append(v.s.Objectives, Objective{Service: Service(svc), SuccessRatio: DefaultSuccessRatio, Latency: DefaultLatency, Window: DefaultWindow})
 		}
 		return nil
 	}
@@ -420,10 +435,10 @@ func (v *validator) objectives(fs []objectiveFile) field.ErrorList {
 		p := field.NewPath("objectives").Index(i)
 		o := Objective{Service: Service(f.Service), Journey: f.Journey, SuccessRatio: DefaultSuccessRatio,
 			Latency: durOr(f.Latency, DefaultLatency), Window: durOr(f.Window, DefaultWindow)}
-		errs = append(errs, service(p.Child("service"), f.Service)...)
-		if f.Journey != "" && !slices.ContainsFunc(ProbeMix, func(pr Probe) bool { return pr.Service == o.Service && pr.Path == f.Journey }) {
+		errs = append(errs, v.service(p.Child("service"), f.Service)...)
+		if f.Journey != "" && !slices.ContainsFunc(v.s.ProbeMix(), func(pr Probe) bool { return pr.Service == o.Service && pr.Path == f.Journey }) {
 			var paths []string
-			for _, pr := range ProbeMix {
+			for _, pr := range v.s.ProbeMix() {
 				if pr.Service == o.Service {
 					paths = append(paths, pr.Path)
 				}
@@ -447,22 +462,50 @@ func (v *validator) objectives(fs []objectiveFile) field.ErrorList {
 	return errs
 }
 
-func probePaths() []string {
+func (v *validator) probePaths() []string {
 	var out []string
-	for _, pr := range ProbeMix {
+	for _, pr := range v.s.ProbeMix() {
 		out = append(out, pr.Path)
 	}
 	return out
 }
 
-func service(p *field.Path, s string) field.ErrorList {
+func (v *validator) service(p *field.Path, s string) field.ErrorList {
 	if s == "" {
 		return field.ErrorList{field.Required(p, "")}
 	}
-	if !slices.Contains(Services, Service(s)) {
-		return field.ErrorList{field.NotSupported(p, s, serviceNames())}
+	if _, ok := v.s.System.Service(s); !ok {
+		return field.ErrorList{field.NotSupported(p, s, v.s.System.ServiceNames())}
 	}
 	return nil
+}
+
+// systemFor is the system a scenario file names: a built-in, or a System
+// file relative to the scenario's folder; none names system.Default.
+func systemFor(name, dir string) (*system.System, field.ErrorList) {
+	p := field.NewPath("system")
+	if name == "" {
+		return system.MustDefault(), nil
+	}
+	if !strings.ContainsAny(name, "/.") {
+		if slices.Contains(system.BuiltinNames(), name) {
+			sys, _, err := system.Builtin(name)
+			if err != nil {
+				return nil, field.ErrorList{field.InternalError(p, err)}
+			}
+			return sys, nil
+		}
+		return nil, field.ErrorList{field.NotSupported(p, name, system.BuiltinNames())}
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	sys, err := system.Load(path)
+	if err != nil {
+		return nil, field.ErrorList{field.Invalid(p, name, err.Error())}
+	}
+	return sys, nil
 }
 
 func (v *validator) businessWindows(fs []businessWindowFile) field.ErrorList {
@@ -472,7 +515,7 @@ func (v *validator) businessWindows(fs []businessWindowFile) field.ErrorList {
 		p := field.NewPath("businessWindows").Index(i)
 		errs = append(errs, dnsName(p.Child("name"), f.Name)...)
 		errs = append(errs, uniqueName(seen, f.Name, p.Child("name"))...)
-		errs = append(errs, service(p.Child("service"), f.Service)...)
+		errs = append(errs, v.service(p.Child("service"), f.Service)...)
 		w := BusinessWindow{Name: f.Name, Description: strings.TrimSpace(f.Description), Service: Service(f.Service)}
 		if f.Start == nil {
 			errs = append(errs, field.Required(p.Child("start"), ""))
@@ -568,7 +611,7 @@ func (v *validator) step(f stepFile, p *field.Path, defName string, where stepPl
 	} else if f.Version != "" && !spec.TakeVersion {
 		errs = append(errs, field.Forbidden(p.Child("version"), fmt.Sprintf("%s takes no version", f.Action)))
 	} else if f.Version != "" {
-		errs = append(errs, versionFor(st.Action, p.Child("version"), f.Version)...)
+		errs = append(errs, v.versionFor(st.Action, p.Child("version"), f.Version)...)
 	}
 	if st.Action == ActionProvisionPool && st.Version == "" {
 		st.Version = VersionControlPlane
@@ -599,6 +642,15 @@ func (v *validator) step(f stepFile, p *field.Path, defName string, where stepPl
 	if st.Action == ActionProvisionPool && len(terrs) == 0 {
 		errs = append(errs, v.spareFor(p.Child("target"), t.Selector)...)
 	}
+	if st.Action == ActionRelease && len(terrs) == 0 && f.Version != "" {
+		if tier, ok := v.s.System.Tier(string(t.Selector.Tier)); ok {
+			if err := v.s.System.CanRun(tier, f.Version); err != nil {
+				errs = append(errs, field.Invalid(p.Child("version"), f.Version, err.Error()))
+			} else if tier.App == "" {
+				errs = append(errs, field.Invalid(p.Child("target", "tier"), tier.Name, "gameday releases only the mock app's tiers so far; a tier of your own image runs the first release throughout"))
+			}
+		}
+	}
 	return st, errs
 }
 
@@ -606,11 +658,11 @@ var kubeVersion = regexp.MustCompile(`^v1\.[0-9]+\.[0-9]+$`)
 
 func isKubeVersion(v string) bool { return kubeVersion.MatchString(v) }
 
-func versionFor(a Action, p *field.Path, version string) field.ErrorList {
+func (v *validator) versionFor(a Action, p *field.Path, version string) field.ErrorList {
 	switch a {
 	case ActionRelease:
-		if !slices.Contains(mockapp.Releases, version) {
-			return field.ErrorList{field.NotSupported(p, version, mockapp.Releases)}
+		if _, ok := v.s.System.Release(version); !ok {
+			return field.ErrorList{field.NotSupported(p, version, v.s.System.ReleaseNames())}
 		}
 	case ActionControlPlaneUpgrade:
 		if !isKubeVersion(version) {
@@ -651,8 +703,8 @@ func (v *validator) target(f *targetFile, p *field.Path, kind TargetKind, what s
 		errs = append(errs, field.Forbidden(p, "a target names one of pool, tier or labels, not several"))
 	}
 	if f.Tier != "" {
-		if _, err := fixtures.ParseTier(f.Tier); err != nil {
-			errs = append(errs, field.NotSupported(p.Child("tier"), f.Tier, tierNames()))
+		if _, ok := v.s.System.Tier(f.Tier); !ok {
+			errs = append(errs, field.NotSupported(p.Child("tier"), f.Tier, v.s.System.TierNames()))
 		}
 	}
 	if f.Pool != "" && kind != TargetTier {
@@ -741,7 +793,7 @@ func (v *validator) condition(f conditionFile, p *field.Path) (Condition, field.
 		return c, errs
 	}
 	if spec.NeedService {
-		errs = append(errs, service(p.Child("service"), f.Service)...)
+		errs = append(errs, v.service(p.Child("service"), f.Service)...)
 	} else if f.Service != "" {
 		errs = append(errs, field.Forbidden(p.Child("service"), f.Condition+" takes a target, not a service"))
 	}
@@ -763,22 +815,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func tierNames() []string {
-	out := make([]string, len(fixtures.Tiers))
-	for i, t := range fixtures.Tiers {
-		out[i] = string(t)
-	}
-	return out
-}
-
-func serviceNames() []string {
-	out := make([]string, len(Services))
-	for i, s := range Services {
-		out[i] = string(s)
-	}
-	return out
-}
-
 func modeNames() []string {
 	out := make([]string, len(Modes))
 	for i, m := range Modes {
@@ -791,7 +827,7 @@ func modeNames() []string {
 // topology: the selected pool is a spare, or a spare replaces it.
 func (v *validator) spareFor(p *field.Path, sel Selector) field.ErrorList {
 	for _, t := range v.s.Topologies {
-		if _, err := SparePools(t, sel); err != nil {
+		if _, err := SparePools(v.s.System, t, sel); err != nil {
 			return field.ErrorList{field.Invalid(p, sel.String(), err.Error())}
 		}
 	}

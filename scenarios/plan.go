@@ -8,6 +8,7 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/system"
 )
 
 // WritePlan prints what running s on topology t does, step by step, with
@@ -15,18 +16,20 @@ import (
 // what `gameday run --dry-run` prints.
 func WritePlan(w io.Writer, s *Scenario, t cluster.Topology) error {
 	p := &planWriter{w: w}
+	sys := s.System
 	src := s.File
 	p.f("Scenario %s on topology %s (%s)\n", s.Name, t.Name, src)
 	if s.StoryScale > 0 {
 		p.f("  story time: 1 minute of run time stands for %s of the incident\n", storyDuration(s.StoryScale))
 	}
 	p.f("  1. cluster   %s\n", describeTopology(t))
-	place, err := fixtures.PlacementFor(t)
+	place, err := fixtures.Place(s.System, t)
 	if err != nil {
 		return err
 	}
 	var tiers []string
-	for _, tier := range []fixtures.Tier{fixtures.Frontend, fixtures.API, fixtures.Workers} {
+	for _, name := range s.System.TierNames() {
+		tier := fixtures.Tier(name)
 		tiers = append(tiers, fmt.Sprintf("%s %s x%d on %s", tier, s.Fixtures.Releases[tier], s.Fixtures.Replicas[tier], place[tier].Name))
 	}
 	extras := []string{}
@@ -36,9 +39,9 @@ func WritePlan(w io.Writer, s *Scenario, t cluster.Topology) error {
 	if s.Fixtures.PDB {
 		extras = append(extras, "a PodDisruptionBudget per tier")
 	}
-	p.f("  2. fixtures  %s%s\n", strings.Join(tiers, "; "), suffix(extras))
+	p.f("  2. fixtures  system %s: %s%s\n", s.System.Name, strings.Join(tiers, "; "), suffix(extras))
 	var paths []string
-	for _, pr := range ProbeMix {
+	for _, pr := range s.ProbeMix() {
 		paths = append(paths, string(pr.Service)+" "+pr.Path)
 	}
 	p.f("  3. observe   probes from the host at %g/s each (%s, timeout %s); informers on nodes, pods, deployments, events; every change to deployments, nodes, services, PDBs, config maps, secrets and the control plane's version, whoever makes it\n",
@@ -54,7 +57,7 @@ func WritePlan(w io.Writer, s *Scenario, t cluster.Topology) error {
 		case st.At != nil:
 			when = "at +" + st.At.String()
 		case st.After != nil:
-			when = "after " + describeCondition(*st.After, t)
+			when = "after " + describeCondition(*st.After, t, sys)
 			if st.Delay > 0 {
 				when += "; then " + st.Delay.String() + " more"
 			}
@@ -63,22 +66,22 @@ func WritePlan(w io.Writer, s *Scenario, t cluster.Topology) error {
 		if st.Actor == ActorOperator {
 			by = " [operator]"
 		}
-		p.f("                %s%s (%s): %s\n", st.Name, by, when, describeStep(st, t))
+		p.f("                %s%s (%s): %s\n", st.Name, by, when, describeStep(st, t, sys))
 	}
 	for _, r := range s.Automation {
-		p.f("     automation %s: when %s, once:\n", r.Name, describeCondition(r.When, t))
+		p.f("     automation %s: when %s, once:\n", r.Name, describeCondition(r.When, t, sys))
 		for _, st := range r.Steps {
-			p.f("                %s: %s\n", st.Name, describeStep(st, t))
+			p.f("                %s: %s\n", st.Name, describeStep(st, t, sys))
 		}
 	}
 	for _, w := range s.BusinessWindows {
 		p.f("     business   %s: %s must be up from +%s to +%s\n", w.Name, w.Service, w.Start, w.End)
 	}
 	for _, st := range s.Play.Curveballs {
-		p.f("     curveball  %s (in a game, when the facilitator injects it): %s\n", st.Name, describeStep(st, t))
+		p.f("     curveball  %s (in a game, when the facilitator injects it): %s\n", st.Name, describeStep(st, t, sys))
 	}
 	for _, c := range s.Abort {
-		p.f("     abort      when %s\n", describeCondition(c, t))
+		p.f("     abort      when %s\n", describeCondition(c, t, sys))
 	}
 	p.f("  6. recover   put back everything the run changed (journal: recover with `gameday recover`)\n")
 	p.f("  7. cleanup   stop the observers; delete the cluster unless --retain\n")
@@ -127,9 +130,9 @@ func plural(n int) string {
 }
 
 // describeSelector names what a selector resolves to on t.
-func describeSelector(sel Selector, t cluster.Topology, nodes bool) string {
+func describeSelector(sel Selector, t cluster.Topology, sys *system.System, nodes bool) string {
 	if sel.Tier != "" && nodes {
-		if p, err := PoolFor(t, sel); err == nil {
+		if p, err := PoolFor(sys, t, sel); err == nil {
 			return fmt.Sprintf("pool %s (hosting %s)", p.Name, sel.Tier)
 		}
 	}
@@ -142,8 +145,8 @@ func describeSelector(sel Selector, t cluster.Topology, nodes bool) string {
 	return sel.String()
 }
 
-func describeTarget(tg Target, t cluster.Topology, nodes bool) string {
-	what := describeSelector(tg.Selector, t, nodes)
+func describeTarget(tg Target, t cluster.Topology, sys *system.System, nodes bool) string {
+	what := describeSelector(tg.Selector, t, sys, nodes)
 	noun := "pods of "
 	if nodes {
 		noun = "nodes of "
@@ -159,18 +162,18 @@ func describeTarget(tg Target, t cluster.Topology, nodes bool) string {
 	return "the " + noun + what
 }
 
-func describeStep(st Step, t cluster.Topology) string {
+func describeStep(st Step, t cluster.Topology, sys *system.System) string {
 	switch st.Action {
 	case ActionRelease:
 		return fmt.Sprintf("release %s %s", st.Target.Tier, st.Version)
 	case ActionRollback:
 		return fmt.Sprintf("roll %s back to its release from before the run", st.Target.Tier)
 	case ActionPodKill:
-		return "kill " + describeTarget(st.Target, t, false)
+		return "kill " + describeTarget(st.Target, t, sys, false)
 	case ActionCordon, ActionDrain, ActionNodeStop, ActionNodeStart, ActionKubeletStop, ActionKubeletStart:
 		verb := map[Action]string{ActionCordon: "cordon", ActionDrain: "drain", ActionNodeStop: "stop the containers of",
 			ActionNodeStart: "start the containers of", ActionKubeletStop: "stop the kubelets of", ActionKubeletStart: "start the kubelets of"}[st.Action]
-		s := verb + " " + describeTarget(st.Target, t, true)
+		s := verb + " " + describeTarget(st.Target, t, sys, true)
 		if st.DisableEviction {
 			s += ", deleting pods instead of evicting them (PodDisruptionBudgets do not hold it back)"
 		}
@@ -182,12 +185,12 @@ func describeStep(st Step, t cluster.Topology) string {
 		}
 		return s
 	case ActionPoolOutage:
-		return "lose every node of " + describeSelector(st.Target.Selector, t, true)
+		return "lose every node of " + describeSelector(st.Target.Selector, t, sys, true)
 	case ActionControlPlaneUpgrade:
 		return fmt.Sprintf("upgrade the control plane to %s (recorded; nodes at another version cannot join)", st.Version)
 	case ActionProvisionPool:
 		var names []string
-		if spares, err := SparePools(t, st.Target.Selector); err == nil {
+		if spares, err := SparePools(sys, t, st.Target.Selector); err == nil {
 			for _, sp := range spares {
 				names = append(names, sp.Name)
 			}
@@ -205,15 +208,15 @@ func describeStep(st Step, t cluster.Topology) string {
 	return string(st.Action)
 }
 
-func describeCondition(c Condition, t cluster.Topology) string {
+func describeCondition(c Condition, t cluster.Topology, sys *system.System) string {
 	var s string
 	switch c.Type {
 	case CondCrashLooping:
-		s = "pods of " + describeSelector(c.Selector, t, false) + " crash-loop"
+		s = "pods of " + describeSelector(c.Selector, t, sys, false) + " crash-loop"
 	case CondPoolDown:
-		s = "every node of " + describeSelector(c.Selector, t, true) + " is NotReady"
+		s = "every node of " + describeSelector(c.Selector, t, sys, true) + " is NotReady"
 	case CondPoolReady:
-		s = "every node of " + describeSelector(c.Selector, t, true) + " is Ready"
+		s = "every node of " + describeSelector(c.Selector, t, sys, true) + " is Ready"
 	case CondTierHealthy:
 		s = string(c.Selector.Tier) + " is healthy"
 	case CondTierDown:

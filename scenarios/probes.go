@@ -1,40 +1,45 @@
 package scenarios
 
 import (
-	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/fixtures/traffic"
+	"gameday.dev/gameday/system"
 )
 
-// Probe is one URL path the observers request from the host, as a user's
-// browser (or a client of the API) would.
+// Probe is one user journey the observers request from the host, as a
+// user's browser (or a client of the API) would: a path of a service of the
+// scenario's system.
 type Probe struct {
 	Service Service
 	Path    string
-	// NeedsAPI: the page renders data from the API, so it fails or degrades
-	// when the API is down; the others do not need it.
-	NeedsAPI bool
-}
-
-// ProbeMix is the probe mix: pages that need the API and pages that do not,
-// as real users request them.
-var ProbeMix = []Probe{
-	{Service: ServiceFrontend, Path: "/"},
-	{Service: ServiceFrontend, Path: "/app"},
-	{Service: ServiceFrontend, Path: "/static/app.js"},
-	{Service: ServiceFrontend, Path: "/items", NeedsAPI: true},
-	{Service: ServiceFrontend, Path: "/items/1", NeedsAPI: true},
-	{Service: ServiceAPI, Path: "/api/items", NeedsAPI: true},
+	// Critical: the system says its failure takes the service down (the
+	// storefront's pages that need the API, and the API's own).
+	Critical bool
+	// UserFacing: people use the service (a site), not only programs.
+	UserFacing bool
 }
 
 // Name is a probe's endpoint name: "<service> <path>".
 func (p Probe) Name() string { return string(p.Service) + " " + p.Path }
 
-// DefaultCritical are the journeys critical by default: the pages that
-// need the API, and the API's own.
-func DefaultCritical() []string {
+// ProbeMixOf is the probe mix of a system: every journey of every service.
+func ProbeMixOf(sys *system.System) []Probe {
+	var out []Probe
+	for _, sv := range sys.Services {
+		for _, j := range sv.Journeys {
+			out = append(out, Probe{Service: Service(sv.Name), Path: j.Path, Critical: j.Critical, UserFacing: sv.UserFacing})
+		}
+	}
+	return out
+}
+
+// ProbeMix is the scenario's probe mix: every journey of its system.
+func (s *Scenario) ProbeMix() []Probe { return ProbeMixOf(s.System) }
+
+// DefaultCritical are the journeys the system says are critical.
+func DefaultCritical(sys *system.System) []string {
 	var out []string
-	for _, p := range ProbeMix {
-		if p.NeedsAPI {
+	for _, p := range ProbeMixOf(sys) {
+		if p.Critical {
 			out = append(out, p.Name())
 		}
 	}
@@ -42,15 +47,12 @@ func DefaultCritical() []string {
 }
 
 // ProbeEndpoints are the traffic generator's endpoints for the probe mix on
-// a cluster reached at urls; each endpoint is named "<service> <path>".
-func ProbeEndpoints(urls fixtures.HostURLs, rate float64) []traffic.Endpoint {
-	out := make([]traffic.Endpoint, 0, len(ProbeMix))
-	for _, p := range ProbeMix {
-		base := urls.Frontend
-		if p.Service == ServiceAPI {
-			base = urls.API
-		}
-		out = append(out, traffic.Endpoint{Name: string(p.Service) + " " + p.Path, URL: base + p.Path, Rate: rate, UserFacing: p.Service == ServiceFrontend})
+// a cluster whose services the host reaches at urls (by service name); each
+// endpoint is named "<service> <path>".
+func ProbeEndpoints(mix []Probe, urls map[string]string, rate float64) []traffic.Endpoint {
+	out := make([]traffic.Endpoint, 0, len(mix))
+	for _, p := range mix {
+		out = append(out, traffic.Endpoint{Name: p.Name(), URL: urls[string(p.Service)] + p.Path, Rate: rate, UserFacing: p.UserFacing})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/system"
 )
 
 // String is the selector as a plan prints it: pool=app, tier=workers, labels{k=v}.
@@ -41,8 +42,9 @@ func (t Target) String() string {
 }
 
 // PoolFor is the pool a selector names on topology t: the pool itself, or
-// the pool hosting the tier. Labels name no single pool.
-func PoolFor(t cluster.Topology, sel Selector) (cluster.Pool, error) {
+// the pool hosting the tier of sys (nil: system.Default). Labels name no
+// single pool.
+func PoolFor(sys *system.System, t cluster.Topology, sel Selector) (cluster.Pool, error) {
 	switch {
 	case sel.Pool == cluster.SystemPool:
 		return cluster.Pool{Name: cluster.SystemPool, Size: 1}, nil
@@ -53,11 +55,18 @@ func PoolFor(t cluster.Topology, sel Selector) (cluster.Pool, error) {
 		}
 		return p, nil
 	case sel.Tier != "":
-		place, err := fixtures.PlacementFor(t)
+		if sys == nil {
+			sys = system.MustDefault()
+		}
+		place, err := fixtures.Place(sys, t)
 		if err != nil {
 			return cluster.Pool{}, err
 		}
-		return place[sel.Tier], nil
+		p, ok := place[sel.Tier]
+		if !ok {
+			return cluster.Pool{}, fmt.Errorf("system %s has no tier %s", sys.Name, sel.Tier)
+		}
+		return p, nil
 	}
 	return cluster.Pool{}, fmt.Errorf("%s names no pool", sel)
 }
@@ -65,8 +74,8 @@ func PoolFor(t cluster.Topology, sel Selector) (cluster.Pool, error) {
 // SparePools are the spare pools provision-pool brings in for a selector on
 // topology t: the pool itself when it is a spare, else the spares that
 // replace it.
-func SparePools(t cluster.Topology, sel Selector) ([]cluster.Pool, error) {
-	p, err := PoolFor(t, sel)
+func SparePools(sys *system.System, t cluster.Topology, sel Selector) ([]cluster.Pool, error) {
+	p, err := PoolFor(sys, t, sel)
 	if err != nil {
 		return nil, err
 	}

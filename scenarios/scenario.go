@@ -10,6 +10,7 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/system"
 )
 
 // Scenario is a loaded, defaulted and validated scenario.
@@ -26,6 +27,8 @@ type Scenario struct {
 	// StoryScale is how many minutes of the real incident one minute of run
 	// time stands for; 0 when the scenario does not say.
 	StoryScale float64
+	// System is what the scenario breaks (Fixtures.System too).
+	System     *system.System
 	Fixtures   fixtures.Params // Image is left empty; the engine fills it in
 	Probes     Probes
 	Objectives []Objective
@@ -123,17 +126,14 @@ type Probes struct {
 	Critical []string
 }
 
-// Service is a user-visible service the probes measure.
+// Service is a service of the system that the probes measure.
 type Service string
 
-// The services the probes measure.
+// The default system's services (system.Default).
 const (
 	ServiceFrontend Service = "frontend"
 	ServiceAPI      Service = "api"
 )
-
-// Services lists every service, user-facing first.
-var Services = []Service{ServiceFrontend, ServiceAPI}
 
 // Objective is a service's SLO: over any Window, at least SuccessRatio of its
 // probes succeed and their 95th-percentile latency is at most Latency.

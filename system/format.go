@@ -28,7 +28,7 @@ type tierFile struct {
 	Name             string            `yaml:"name" jsonschema:"required,description=The tier's name (its Deployment's): lower-case letters, digits and dashes."`
 	App              string            `yaml:"app,omitempty" jsonschema:"enum=frontend,enum=api,enum=worker,description=Run gameday's mock app in this role (a server-rendered frontend, an API with a job queue, job workers). Set app or image, not both."`
 	Image            string            `yaml:"image,omitempty" jsonschema:"description=Run your own image: a reference in this machine's Docker daemon (loaded into the nodes, never pulled). Set app or image, not both."`
-	ImageArchive     string            `yaml:"imageArchive,omitempty" jsonschema:"description=A tarball of the image (docker save or OCI layout), relative to this file, loaded into the nodes instead of the Docker daemon's copy."`
+	ImageArchive     string            `yaml:"imageArchive,omitempty" jsonschema:"description=A tarball of the image (as docker save writes it), relative to this file, loaded into the nodes instead of the Docker daemon's copy."`
 	Args             []string          `yaml:"args,omitempty" jsonschema:"description=Arguments of your image's entrypoint (not for app)."`
 	Env              map[string]string `yaml:"env,omitempty" jsonschema:"description=Environment variables of the tier's container."`
 	Replicas         *int32            `yaml:"replicas,omitempty" jsonschema:"minimum=1,maximum=10,description=Pods of the tier; default 2. A scenario may set another number."`

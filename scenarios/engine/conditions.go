@@ -10,11 +10,13 @@ import (
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/scenarios/observe"
+	"gameday.dev/gameday/system"
 )
 
 // watcher evaluates conditions against the informers' caches and the probes.
 type watcher struct {
 	topo   cluster.Topology
+	sys    *system.System
 	obs    *observe.Cluster
 	probes *observe.Probes
 }
@@ -31,7 +33,7 @@ func (w *watcher) holds(c scenarios.Condition) bool {
 		}
 		return false
 	case scenarios.CondPoolDown, scenarios.CondPoolReady:
-		pool, err := scenarios.PoolFor(w.topo, c.Selector)
+		pool, err := scenarios.PoolFor(w.sys, w.topo, c.Selector)
 		if err != nil {
 			return false
 		}

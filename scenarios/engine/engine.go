@@ -128,14 +128,14 @@ func recoveryFailed(journalPath, name string, err error) error {
 
 // MetaFor is what a report needs of scenario s run on a topology.
 func MetaFor(s *scenarios.Scenario, topology, clusterName string) timeline.Meta {
-	m := timeline.Meta{Scenario: s.Name, ScenarioDigest: s.Digest, ScoringVersion: reports.ScoringVersion,
+	m := timeline.Meta{Scenario: s.Name, ScenarioDigest: s.Digest, System: s.System.Name, SystemDigest: s.System.Digest, ScoringVersion: reports.ScoringVersion,
 		Topology: topology, Cluster: clusterName, StoryScale: s.StoryScale, Horizon: timeline.Duration(s.Horizon)}
 	for _, o := range s.Objectives {
 		m.Objectives = append(m.Objectives, timeline.Objective{Service: string(o.Service), Journey: o.Journey, SuccessRatio: o.SuccessRatio,
 			Latency: timeline.Duration(o.Latency), Window: timeline.Duration(o.Window)})
 	}
 	m.KeepAlive = s.Probes.KeepAlive
-	for _, p := range scenarios.ProbeMix {
+	for _, p := range s.ProbeMix() {
 		m.Journeys = append(m.Journeys, timeline.Journey{Name: p.Name(), Service: string(p.Service), Critical: slices.Contains(s.Probes.Critical, p.Name())})
 	}
 	for _, w := range s.BusinessWindows {
@@ -497,7 +497,7 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 		return err
 	}
 	status.Start("Waiting for every tier to be healthy again, with no pod of an earlier rollout left")
-	if err := fixtures.WaitHealthy(ctx, env.Client, recoverTimeout/2); err != nil {
+	if err := fixtures.WaitHealthy(ctx, env.Client, nil, recoverTimeout/2); err != nil {
 		return err
 	}
 	// Spares of clusters made by earlier versions (kubelets only stopped,

@@ -612,7 +612,7 @@ func (g *game) stepApplied(st scenarios.Step, out steps.Outcome) {
 		if !out.Blocked {
 			return
 		}
-		if pool, err := scenarios.PoolFor(g.o.Topology, st.Target.Selector); err == nil {
+		if pool, err := scenarios.PoolFor(g.o.Scenario.System, g.o.Topology, st.Target.Selector); err == nil {
 			// The provider's words only: why they did not join is the
 			// team's to find (the versions, side by side in the console).
 			g.console.AddHealth(pool.Name, "NodeCreationFailure: Instances failed to join the kubernetes cluster")

@@ -92,7 +92,7 @@ func TestReuse(t *testing.T) {
 	backend := func(t *testing.T, topo cluster.Topology, cordoned bool) *reuseBackend {
 		client := fake.NewClientset(objs(cordoned)...)
 		client.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.37.2"}
-		b := &reuseBackend{dir: t.TempDir(), rec: &cluster.Record{Name: name, Topology: topo, Image: "gameday/node:offline"}, client: client}
+		b := &reuseBackend{dir: t.TempDir(), rec: &cluster.Record{Name: name, Topology: topo, Image: "gameday/node:offline", Ports: cluster.TrafficNodePorts}, client: client}
 		if err := os.MkdirAll(filepath.Dir(b.AuditLog(name)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -115,6 +115,8 @@ func TestReuse(t *testing.T) {
 		{what: "no such cluster", setup: func(b *reuseBackend) { b.rec = nil }, want: "make it with `gameday up --topology separate --name " + name + "`"},
 		{what: "another topology's", setup: func(b *reuseBackend) { b.rec.Topology = fresh("shared") }, want: "was made for topology shared:"},
 		{what: "a pool resized", setup: func(b *reuseBackend) { b.rec.Topology.Pools[1].Size++ }, want: "was made for topology separate:"},
+		{what: "a service not mapped", setup: func(b *reuseBackend) { b.rec.Ports = b.rec.Ports[:1] },
+			want: "maps no host port to api (NodePort 30081) of system storefront"},
 		{what: "a journal left", setup: func(b *reuseBackend) {
 			os.MkdirAll(b.ClusterDir(name), 0o755)
 			os.WriteFile(filepath.Join(b.ClusterDir(name), JournalFile), nil, 0o644)

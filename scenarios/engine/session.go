@@ -139,14 +139,14 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		return s, err
 	}
 	s.onClose(func() error { obs.Stop(); return nil })
-	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(fixtures.Endpoints(rec), o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout,
+	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(o.Scenario.ProbeMix(), fixtures.ServiceURLs(rec, o.Scenario.System), o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout,
 		o.Scenario.Probes.KeepAlive, tl)
 	s.onClose(func() error {
 		probes.Stop()
 		s.res.ProbeRate = probes.Rate()
 		return nil
 	})
-	s.watch = &watcher{topo: o.Topology, obs: obs, probes: probes}
+	s.watch = &watcher{topo: o.Topology, sys: o.Scenario.System, obs: obs, probes: probes}
 
 	// A crash loses at most a second of the timeline.
 	flushDone := make(chan struct{})
@@ -176,7 +176,7 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		return s, err
 	}
 	s.journal = journal
-	s.env = &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: o.Topology, Releases: o.Scenario.Fixtures.Releases,
+	s.env = &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: o.Topology, System: o.Scenario.System, Releases: o.Scenario.Fixtures.Releases,
 		Rand: steps.NewRand(1, 2), Journal: journal}
 	opened = true
 	return s, nil
@@ -186,7 +186,7 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 func (s *Session) create(ctx context.Context) error {
 	o, b := s.o, s.b
 	if _, err := b.Create(ctx, cluster.CreateOptions{Name: o.Name, Topology: o.Topology, Image: o.Image, Retain: o.Retain, Timings: cluster.DefaultTimings(),
-		DeferDNS: true, Audit: true, Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
+		DeferDNS: true, Audit: true, Ports: fixtures.PortsFor(o.Scenario.System), Meanwhile: fixtures.Early(o.Scenario.Fixtures)}); err != nil {
 		if _, jerr := os.Stat(filepath.Join(b.ClusterDir(o.Name), JournalFile)); errors.Is(err, cluster.ErrExists) && jerr == nil {
 			// An earlier run died with changes in flight: say how to finish it.
 			return fmt.Errorf("%w: cluster %q is left by a run that did not finish (its recovery journal is there): `gameday recover --name %s` puts back what that run changed, then `gameday cluster down --name %s`",
@@ -249,6 +249,10 @@ func CheckReusable(ctx context.Context, b Backend, o Options) error {
 			cluster.ErrNotReusable, o.Name, rec.Topology, o.Topology, o.Scenario.Name)
 	case o.Image != "" && o.Image != rec.Image:
 		return fmt.Errorf("%w: cluster %q runs node image %s, not %s", cluster.ErrNotReusable, o.Name, rec.Image, o.Image)
+	}
+	if missing := fixtures.Unmapped(o.Scenario.System, rec.Ports); len(missing) > 0 {
+		return fmt.Errorf("%w: cluster %q maps no host port to %s of system %s: a new cluster for it maps every service's",
+			cluster.ErrNotReusable, o.Name, strings.Join(missing, ", "), o.Scenario.System.Name)
 	}
 	if o.audit {
 		if _, err := os.Stat(b.AuditLog(o.Name)); err != nil {

@@ -142,7 +142,7 @@ func forNames(names []string, fn func(string) error) (Outcome, error) {
 type poolOutageStep struct{ restoring }
 
 func (poolOutageStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (Outcome, error) {
-	pool, err := scenarios.PoolFor(env.Topology, st.Target.Selector)
+	pool, err := scenarios.PoolFor(env.System, env.Topology, st.Target.Selector)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -165,7 +165,7 @@ func (poolOutageStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (O
 type provisionPoolStep struct{ restoring }
 
 func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (Outcome, error) {
-	spares, err := scenarios.SparePools(env.Topology, st.Target.Selector)
+	spares, err := scenarios.SparePools(env.System, env.Topology, st.Target.Selector)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/system"
 )
 
 // Env is what steps act on: one cluster of one topology.
@@ -22,6 +23,8 @@ type Env struct {
 	Client   kubernetes.Interface
 	Nodes    *cluster.Nodes
 	Topology cluster.Topology
+	// System is the system the scenario breaks (nil: system.Default).
+	System *system.System
 	// Releases are the tiers' releases before the run: what rollback restores.
 	Releases map[fixtures.Tier]string
 	// Rand picks targets for modes one, fixed and percent; seeded, so that a

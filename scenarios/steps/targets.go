@@ -23,7 +23,7 @@ func SelectNodes(ctx context.Context, env *Env, sel scenarios.Selector) ([]corev
 	if len(sel.Labels) > 0 {
 		selector = labels.SelectorFromSet(sel.Labels)
 	} else {
-		pool, err := scenarios.PoolFor(env.Topology, sel)
+		pool, err := scenarios.PoolFor(env.System, env.Topology, sel)
 		if err != nil {
 			return nil, err
 		}

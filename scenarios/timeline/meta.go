@@ -25,6 +25,11 @@ type Meta struct {
 	Scenario string `json:"scenario"`
 	// ScenarioDigest is the scenario file's digest (scenarios.Digest).
 	ScenarioDigest string `json:"scenario_digest,omitempty"`
+	// System is the system the scenario broke, and its file's digest: a
+	// gate compares a run with a baseline of another version of its System
+	// file (a resilience config changed) and says so.
+	System       string `json:"system,omitempty"`
+	SystemDigest string `json:"system_digest,omitempty"`
 	// ScoringVersion is reports.ScoringVersion of the gameday that ran it.
 	ScoringVersion  int              `json:"scoring_version,omitempty"`
 	Topology        string           `json:"topology"`

@@ -92,6 +92,7 @@ var _ = Describe("gameday on each built-in topology", Label("kind"), Ordered, Co
 		harmGameSpecs(e, rs)
 		killSpecs(e)
 		outsideSpecs(e)
+		ownImageSpecs(e)
 	})
 	topology("shared", func(e *env) {
 		replaySpecs(e, rs)

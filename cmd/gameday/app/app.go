@@ -105,6 +105,7 @@ func ExitCode(err error) int {
 		errors.Is(err, fixtures.ErrUnknownTier),
 		errors.Is(err, fixtures.ErrUnknownRelease),
 		errors.Is(err, fixtures.ErrBadParam),
+		errors.Is(err, fixtures.ErrBadImage),
 		errors.Is(err, fixtures.ErrNotDeployed),
 		errors.Is(err, scenarios.ErrUnknownScenario),
 		errors.Is(err, system.ErrUnknownSystem),

@@ -23,6 +23,7 @@ import (
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/internal/cmd/liveui"
+	"gameday.dev/gameday/internal/cmd/scenarioarg"
 	"gameday.dev/gameday/live"
 	gplay "gameday.dev/gameday/play"
 	"gameday.dev/gameday/reports"
@@ -37,6 +38,7 @@ type flagpole struct {
 	Out         string
 	Name        string
 	Image       string
+	System      string
 	Retain      bool
 	Reuse       bool
 	UI          string
@@ -91,6 +93,7 @@ cards; a player named without one gets its default role, if it has one.`,
 	cmd.Flags().StringSliceVar(&f.Players, "players", nil, "the players, NAME or NAME=ROLE, comma-separated (required)")
 	cmd.Flags().StringVar(&f.Out, "out", "", "folder for the kits, the timeline and the debrief (default gameday-play-<scenario>-<time>)")
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: the cluster is <name>-<topology>")
+	scenarioarg.AddSystemFlag(cmd.Flags(), &f.System)
 	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
 	cmd.Flags().BoolVar(&f.Retain, "retain", false, "keep the cluster after the game")
 	liveui.AddFlag(cmd, &f.UI, "game")
@@ -120,8 +123,11 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if f.TimeLimit < 0 {
 		return cli.Usagef("--time-limit %s: must be positive", f.TimeLimit)
 	}
-	s, _, err := scenarios.Resolve(arg)
+	s, err := scenarioarg.Resolve(arg, f.System)
 	if err != nil {
+		return err
+	}
+	if err := scenarioarg.CheckImages(ctx, s); err != nil {
 		return err
 	}
 	topo := s.Topologies[0]

@@ -100,6 +100,10 @@ func (g *gate) check(gl *cli.Globals, rs []*reports.Report) error {
 			// sameScenario refused it before the run, unless --allow-other-scenario.
 			fmt.Fprintf(gl.Streams.Out, "gate %s: the baseline is a run of %s, allowed by --allow-other-scenario\n", r.Topology, scenarioText(b))
 		}
+		if b.SystemDigest != "" && r.SystemDigest != "" && (b.System != r.System || b.SystemDigest != r.SystemDigest) {
+			// What a CI gate of a System file's change is for: say what changed.
+			fmt.Fprintf(gl.Streams.Out, "gate %s: the system changed: baseline %s (%s), this run %s (%s)\n", r.Topology, b.System, short(b.SystemDigest), r.System, short(r.SystemDigest))
+		}
 		why := reports.Gate(r, b, g.maxDrop)
 		verdict := "PASS"
 		if len(why) > 0 {

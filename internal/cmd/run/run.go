@@ -17,6 +17,7 @@ import (
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/internal/cmd/liveui"
+	"gameday.dev/gameday/internal/cmd/scenarioarg"
 	"gameday.dev/gameday/live"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
@@ -32,6 +33,7 @@ type flagpole struct {
 	Out           string
 	Name          string
 	Image         string
+	System        string
 	Baseline      string
 	MaxRegression float64
 	// AllowOtherScenario gates against a baseline of another scenario.
@@ -96,6 +98,7 @@ lowest and the highest.`,
 	cmd.Flags().BoolVar(&f.Reuse, "reuse", false, "run on each topology's cluster <name>-<topology> that exists, and keep it")
 	cmd.Flags().StringVar(&f.Out, "out", "", "folder for each topology's timeline, DIR/<topology>/timeline.jsonl (default gameday-<scenario>-<time>)")
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name prefix: each topology's cluster is <name>-<topology>")
+	scenarioarg.AddSystemFlag(cmd.Flags(), &f.System)
 	cmd.Flags().StringVar(&f.Image, "image", "", "node image (default: kind's if present, else the offline gameday/node:offline)")
 	cmd.Flags().StringVar(&f.Baseline, "baseline", "", "a run's folder (one baseline per topology), a topology's folder or a report.json to gate against: exit 3 on a regression")
 	cmd.Flags().Float64Var(&f.MaxRegression, "max-regression", 5, "with --baseline: the most points the score may drop")
@@ -111,8 +114,11 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if f.Repeat > 1 && f.Retain {
 		return cli.Usagef("--retain keeps a topology's cluster, so that its next run could not create it: use --retain with --repeat 1")
 	}
-	s, _, err := scenarios.Resolve(arg)
+	s, err := scenarioarg.Resolve(arg, f.System)
 	if err != nil {
+		return err
+	}
+	if err := scenarioarg.CheckImages(ctx, s); err != nil {
 		return err
 	}
 	topos, err := pick(s, f.Topologies)
