@@ -108,7 +108,7 @@ func (r *Report) tiersWith(s Service) []string {
 	var out []string
 	for _, p := range s.Pools {
 		for _, t := range r.pool(p).Tiers {
-			if t == s.Name || slices.Contains(out, t) {
+			if t == s.TierName() || slices.Contains(out, t) {
 				continue
 			}
 			if slices.Contains(r.BlastRadius.TiersCrashLooping, t) {

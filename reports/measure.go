@@ -260,9 +260,16 @@ func measureServices(r *Report, m timeline.Meta, es []timeline.Entry, c *clock) 
 	var totalReq, totalFailed int
 	for _, o := range m.Objectives {
 		b := byService[o.Key()]
+		tier := o.Service
+		if t, ok := m.ServiceTiers[o.Service]; ok {
+			tier = t
+		}
 		s := Service{Name: o.Key(), Objective: Objective{SuccessRatio: o.SuccessRatio,
 			LatencyMs: float64(time.Duration(o.Latency).Milliseconds()), WindowSeconds: time.Duration(o.Window).Seconds()},
-			Pools: pools[o.Service], Series: make([]float64, c.n)}
+			Pools: pools[tier], Series: make([]float64, c.n)}
+		if tier != o.Service {
+			s.Tier = tier
+		}
 		var critical []string
 		if !journeyObjective[o.Key()] {
 			for _, j := range journeys {

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -369,5 +370,29 @@ func TestNotes(t *testing.T) {
 	}
 	if !strings.Contains(html.String(), "Notes from the room") || !strings.Contains(html.String(), "we &lt;roll&gt; back") {
 		t.Error("report.html lacks the notes, escaped")
+	}
+}
+
+// A service named otherwise than its tier (a team's system: service shop in
+// front of tier site) has its tier's pools, and its words name the tiers it
+// shared them with, not itself.
+func TestServiceOfAnotherName(t *testing.T) {
+	s := newSynth().cluster().
+		pod(-5, "site-1", "site", "n1", "v1", 0, "", false).
+		step(10, "lose-n1", "node-stop", true).
+		change(10, "node/n1", "ready", "true", "false", "").
+		probes("shop", -10, 40, failIn([2]int{10, 20})).
+		probes("api", -10, 40, failIn()).
+		run(40, "recover-start")
+	m := meta()
+	m.Objectives[0].Service = "shop"
+	m.ServiceTiers = map[string]string{"shop": "site"}
+	r := build(t, s, m)
+	shop := r.Services[0]
+	if shop.Name != "shop" || shop.Tier != "site" || len(shop.Pools) != 1 || shop.Pools[0] != "app" {
+		t.Fatalf("service shop: tier %q pools %v, want tier site on pool app", shop.Tier, shop.Pools)
+	}
+	if others := r.tiersWith(shop); slices.Contains(others, "site") {
+		t.Errorf("tiers sharing shop's pools %v name its own tier", others)
 	}
 }

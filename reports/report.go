@@ -151,7 +151,9 @@ type BlastRadius struct {
 
 // Service is one service's measures.
 type Service struct {
-	Name      string    `json:"name"`
+	Name string `json:"name"`
+	// Tier is the tier behind the service, where its name differs.
+	Tier      string    `json:"tier,omitempty"`
 	Objective Objective `json:"objective"`
 	// Availability is the share of its probes that succeeded (degraded
 	// answers count as answered).
@@ -325,4 +327,12 @@ type PoolSummary struct {
 	Spare   bool     `json:"spare"`
 	Touched bool     `json:"touched"`
 	Lost    int      `json:"nodes_lost"`
+}
+
+// TierName is the tier behind the service: Tier, else its name.
+func (s Service) TierName() string {
+	if s.Tier != "" {
+		return s.Tier
+	}
+	return s.Name
 }

@@ -118,7 +118,7 @@ func explain(r *Report) {
 			var with []string
 			for _, p := range shared {
 				for _, t := range r.pool(p).Tiers {
-					if t != s.Name && slices.Contains(crashing, t) {
+					if t != s.TierName() && slices.Contains(crashing, t) {
 						with = append(with, t)
 					}
 				}

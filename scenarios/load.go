@@ -642,12 +642,15 @@ func (v *validator) step(f stepFile, p *field.Path, defName string, where stepPl
 	if st.Action == ActionProvisionPool && len(terrs) == 0 {
 		errs = append(errs, v.spareFor(p.Child("target"), t.Selector)...)
 	}
-	if st.Action == ActionRelease && len(terrs) == 0 && f.Version != "" {
+	if (st.Action == ActionRelease || st.Action == ActionRollback) && len(terrs) == 0 {
 		if tier, ok := v.s.System.Tier(string(t.Selector.Tier)); ok {
-			if err := v.s.System.CanRun(tier, f.Version); err != nil {
-				errs = append(errs, field.Invalid(p.Child("version"), f.Version, err.Error()))
-			} else if tier.App == "" {
-				errs = append(errs, field.Invalid(p.Child("target", "tier"), tier.Name, "gameday releases only the mock app's tiers so far; a tier of your own image runs the first release throughout"))
+			if st.Action == ActionRelease && f.Version != "" {
+				if err := v.s.System.CanRun(tier, f.Version); err != nil {
+					errs = append(errs, field.Invalid(p.Child("version"), f.Version, err.Error()))
+				}
+			}
+			if tier.App == "" {
+				errs = append(errs, field.Invalid(p.Child("target", "tier"), tier.Name, "gameday releases and rolls back only the mock app's tiers so far; a tier of your own image runs its system's first release throughout"))
 			}
 		}
 	}

@@ -82,7 +82,7 @@ type serviceFile struct {
 	Name       string        `yaml:"name" jsonschema:"required,description=The service's name (its Kubernetes Service's, and the name objectives and conditions use)."`
 	Tier       string        `yaml:"tier" jsonschema:"required,description=The tier behind it."`
 	NodePort   int32         `yaml:"nodePort" jsonschema:"required,minimum=30000,maximum=32767,description=The NodePort it is reached at; gameday maps it to a port of this machine."`
-	UserFacing bool          `yaml:"userFacing,omitempty" jsonschema:"description=People use it (a site), not only programs: its breaches count as users' in the blast radius."`
+	UserFacing bool          `yaml:"userFacing,omitempty" jsonschema:"description=People use it (a site), not only programs (recorded with its probes)."`
 	Journeys   []journeyFile `yaml:"journeys" jsonschema:"required,minItems=1,description=The paths gameday probes, as a user's browser or a client would."`
 }
 

@@ -23,7 +23,10 @@ import (
 
 // MockReleases are the releases the mock app runs: v1, and v2 under which
 // every background job raises (fixtures/mockapp.Releases).
-var MockReleases = []string{"v1", "v2"}
+var MockReleases = []string{"v1", MockBad}
+
+// MockBad is the mock app's bad release, whatever a System calls bad.
+const MockBad = "v2"
 
 // Probe defaults, as Kubernetes has them.
 const (
@@ -157,6 +160,8 @@ func tier(tf tierFile, p *field.Path, dir string, classes map[string]bool) (Tier
 		errs = append(errs, field.Forbidden(p.Child("image"), "set app or image, not both"))
 	case tf.App != "" && !slices.Contains(Apps, tf.App):
 		errs = append(errs, field.NotSupported(p.Child("app"), tf.App, Apps))
+	case strings.HasPrefix(tf.Image, "-"):
+		errs = append(errs, field.Invalid(p.Child("image"), tf.Image, "not an image reference"))
 	case tf.Image != "":
 		if _, err := name.ParseReference(tf.Image, name.WeakValidation); err != nil {
 			errs = append(errs, field.Invalid(p.Child("image"), tf.Image, "not an image reference: "+err.Error()))
@@ -360,6 +365,9 @@ func (s *System) services(fs []serviceFile, doc *yamlfile.Document) field.ErrorL
 			}
 		}
 		names[sf.Name] = true
+		if t, ok := s.Tier(sf.Name); ok && t.Name != sf.Tier {
+			errs = append(errs, field.Invalid(p.Child("name"), sf.Name, fmt.Sprintf("the name of tier %s, which a call to %s would reach instead: name the service after its tier %s, or otherwise", t.Name, t.Name, sf.Tier)))
+		}
 		if t, ok := s.Tier(sf.Tier); !ok {
 			errs = append(errs, field.NotFound(p.Child("tier"), sf.Tier))
 		} else if t.App == AppWorker {

@@ -135,6 +135,14 @@ func MetaFor(s *scenarios.Scenario, topology, clusterName string) timeline.Meta 
 			Latency: timeline.Duration(o.Latency), Window: timeline.Duration(o.Window)})
 	}
 	m.KeepAlive = s.Probes.KeepAlive
+	for _, sv := range s.System.Services {
+		if sv.Tier != sv.Name {
+			if m.ServiceTiers == nil {
+				m.ServiceTiers = map[string]string{}
+			}
+			m.ServiceTiers[sv.Name] = sv.Tier
+		}
+	}
 	for _, p := range s.ProbeMix() {
 		m.Journeys = append(m.Journeys, timeline.Journey{Name: p.Name(), Service: string(p.Service), Critical: slices.Contains(s.Probes.Critical, p.Name())})
 	}
@@ -497,7 +505,14 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 		return err
 	}
 	status.Start("Waiting for every tier to be healthy again, with no pod of an earlier rollout left")
-	if err := fixtures.WaitHealthy(ctx, env.Client, nil, recoverTimeout/2); err != nil {
+	// In the run's own process, every tier of its system (a tier someone
+	// deleted fails the recovery); from another (gameday recover), which
+	// knows no scenario, every tier deployed.
+	var tiers []string
+	if env.System != nil {
+		tiers = env.System.TierNames()
+	}
+	if err := fixtures.WaitHealthy(ctx, env.Client, tiers, recoverTimeout/2); err != nil {
 		return err
 	}
 	// Spares of clusters made by earlier versions (kubelets only stopped,

@@ -30,6 +30,9 @@ type Meta struct {
 	// file (a resilience config changed) and says so.
 	System       string `json:"system,omitempty"`
 	SystemDigest string `json:"system_digest,omitempty"`
+	// ServiceTiers is the tier behind each service, where their names
+	// differ (a service's pools are its tier's).
+	ServiceTiers map[string]string `json:"service_tiers,omitempty"`
 	// ScoringVersion is reports.ScoringVersion of the gameday that ran it.
 	ScoringVersion  int              `json:"scoring_version,omitempty"`
 	Topology        string           `json:"topology"`

@@ -118,9 +118,6 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if err != nil {
 		return err
 	}
-	if err := scenarioarg.CheckImages(ctx, s); err != nil {
-		return err
-	}
 	topos, err := pick(s, f.Topologies)
 	if err != nil {
 		return err
@@ -142,6 +139,10 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 		}
 	}
 	if !f.DryRun {
+		// (A dry run needs no image: it plans, and asks no Docker daemon.)
+		if err := scenarioarg.CheckImages(ctx, s); err != nil {
+			return err
+		}
 		return replay(ctx, g, f, s, topos, baseline)
 	}
 	for i, t := range topos {

@@ -128,13 +128,11 @@ file:line: field: message. Exits 2 when any file is invalid.`,
 					fmt.Fprintf(g.Streams.Out, "%s: valid (%d tiers, %d services, %d journeys, %d releases)\n", arg, len(s.Tiers), len(s.Services), journeys, len(s.Releases))
 				}
 			}
-			if other != nil {
-				return other
-			}
+			// Every file's problems, those located by line and the others.
 			if len(all) > 0 {
-				return all
+				return errors.Join(all, other)
 			}
-			return nil
+			return other
 		},
 	}
 }

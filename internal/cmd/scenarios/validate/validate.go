@@ -48,11 +48,9 @@ func run(g *cli.Globals, args []string, sys string) error {
 			fmt.Fprintf(g.Streams.Out, "%s: valid (%d steps, %d automation rules, %d topologies; system %s)\n", arg, len(s.Timeline), len(s.Automation), len(s.Topologies), s.System.Name)
 		}
 	}
-	if other != nil {
-		return other
-	}
+	// Every file's problems, those located by line and the others.
 	if len(all) > 0 {
-		return all
+		return errors.Join(all, other)
 	}
-	return nil
+	return other
 }
