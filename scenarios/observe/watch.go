@@ -100,11 +100,17 @@ func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer
 		}
 		synced = append(synced, reg.HasSynced)
 	}
-	all.Start(ctx.Done())
-	ns.Start(ctx.Done())
-	marker.Start(ctx.Done())
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
 	defer syncCancel()
+	// The nodes first: a pod's entry names its node's pool, from the nodes'
+	// cache, which the pods' first entries must find filled.
+	all.Start(ctx.Done())
+	if !cache.WaitForCacheSync(syncCtx.Done(), nodes.Informer().HasSynced) {
+		cancel()
+		return nil, fmt.Errorf("the nodes' informer did not sync within a minute")
+	}
+	ns.Start(ctx.Done())
+	marker.Start(ctx.Done())
 	if !cache.WaitForCacheSync(syncCtx.Done(), synced...) {
 		cancel()
 		return nil, fmt.Errorf("informers did not sync within a minute")

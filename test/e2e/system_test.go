@@ -106,13 +106,20 @@ func ownImageSpecs(e *env) {
 		})
 
 		It("places each tier on the pool its System file names", func() {
+			nodePool := map[string]string{}
+			for _, en := range es {
+				if en.Kind == timeline.KindNode {
+					nodePool[en.Name] = en.Pool
+				}
+			}
 			pools := map[string]map[string]bool{}
 			for _, en := range es {
-				if en.Kind == timeline.KindPod && en.Pool != "" {
+				if en.Kind == timeline.KindPod && en.Node != "" && !en.Deleted {
+					Expect(en.Pool).To(Equal(nodePool[en.Node]), "pod %s's entry names its node's pool", en.Name)
 					if pools[en.Tier] == nil {
 						pools[en.Tier] = map[string]bool{}
 					}
-					pools[en.Tier][en.Pool] = true
+					pools[en.Tier][nodePool[en.Node]] = true
 				}
 			}
 			Expect(pools).To(HaveKeyWithValue("site", map[string]bool{"frontend": true}))
