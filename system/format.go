@@ -19,7 +19,7 @@ type systemFile struct {
 	Name            string              `yaml:"name" jsonschema:"required,description=The system's name: lower-case letters, digits and dashes."`
 	Description     string              `yaml:"description,omitempty" jsonschema:"description=What the system is; shown by gameday systems show."`
 	Tiers           []tierFile          `yaml:"tiers" jsonschema:"required,minItems=1,description=The system's workloads, deployed in this order (a tier others call first)."`
-	Services        []serviceFile       `yaml:"services,omitempty" jsonschema:"description=What users reach from outside the cluster: each a tier behind a NodePort, with the journeys gameday probes."`
+	Services        []serviceFile       `yaml:"services" jsonschema:"required,minItems=1,description=What users reach from outside the cluster: each a tier behind a NodePort, with the journeys gameday probes."`
 	Releases        []releaseFile       `yaml:"releases" jsonschema:"required,minItems=1,description=Named versions a tier can run; the first is what every tier runs before a scenario changes it and must not be bad."`
 	PriorityClasses []priorityClassFile `yaml:"priorityClasses,omitempty" jsonschema:"description=PriorityClasses the tiers name, created with the system."`
 }

@@ -350,6 +350,11 @@ func intOrPercent(s string, p *field.Path, errs field.ErrorList) (*intstr.IntOrS
 
 func (s *System) services(fs []serviceFile, doc *yamlfile.Document) field.ErrorList {
 	var errs field.ErrorList
+	if len(fs) == 0 {
+		// Its journeys are what gameday probes and scores: with none it
+		// would measure nothing.
+		errs = append(errs, field.Required(field.NewPath("services"), "at least one service with journeys to probe: gameday measures a system from its users' side"))
+	}
 	names, ports := map[string]bool{}, map[int32]bool{}
 	for i, sf := range fs {
 		p := field.NewPath("services").Index(i)

@@ -70,6 +70,8 @@ tiers:
     readiness: {path: /}
     disruptionBudget: {maxUnavailable: "50%"}
     spread: {}
+services:
+  - {name: shop, tier: web, nodePort: 30080, journeys: [{path: /}]}
 releases:
   - name: good
   - {name: bad, bad: true, tag: "1.28", env: {FAIL: "1"}}
@@ -111,6 +113,8 @@ name: mixed
 tiers:
   - {name: api, app: api}
   - {name: web, image: "nginx:1.27"}
+services:
+  - {name: shop, tier: web, nodePort: 30080, journeys: [{path: /}]}
 releases:
   - name: v1
   - {name: v3, tag: "1.28"}
