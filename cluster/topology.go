@@ -93,8 +93,9 @@ func poolTaint(pool string) corev1.Taint {
 	return corev1.Taint{Key: PoolLabel, Value: pool, Effect: corev1.TaintEffectNoSchedule}
 }
 
-// builtins are the topologies gameday ships. Both have three worker nodes,
-// one of them spare, so that the same scenario compares fairly.
+// builtins are the topologies gameday ships. Each has three worker nodes,
+// so that the same scenario compares fairly; shared and separate keep one
+// of them spare.
 var builtins = map[string]Topology{
 	"shared": {
 		Name:        "shared",
@@ -111,6 +112,15 @@ var builtins = map[string]Topology{
 			{Name: "frontend", Size: 1, Taints: []corev1.Taint{poolTaint("frontend")}},
 			{Name: "backend", Size: 1, Taints: []corev1.Taint{poolTaint("backend")}},
 			{Name: "backend-next", Size: 1, Spare: true, Replaces: "backend", Taints: []corev1.Taint{poolTaint("backend")}},
+		},
+	},
+	"tiered": {
+		Name:        "tiered",
+		Description: "the frontend, the backend and the workers on node pools of their own",
+		Pools: []Pool{
+			{Name: "frontend", Size: 1, Taints: []corev1.Taint{poolTaint("frontend")}},
+			{Name: "backend", Size: 1, Taints: []corev1.Taint{poolTaint("backend")}},
+			{Name: "workers", Size: 1, Taints: []corev1.Taint{poolTaint("workers")}},
 		},
 	},
 }

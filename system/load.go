@@ -128,12 +128,12 @@ func (f *systemFile) convert(doc *yamlfile.Document, dir string) (*System, field
 				errs = append(errs, field.NotFound(cp, c.Tier))
 			case c.Tier == t.Name:
 				errs = append(errs, field.Invalid(cp, c.Tier, "a tier does not call itself"))
-			case t.App != "" && callee.App != AppAPI:
-				errs = append(errs, field.Invalid(cp, c.Tier, "the mock app calls only a tier running the mock API (app: api)"))
+			case t.App != "" && !slices.Contains(MockCallees[t.App], callee.App):
+				errs = append(errs, field.Invalid(cp, c.Tier, fmt.Sprintf("the mock %s calls only a tier with app: %s", t.App, strings.Join(MockCallees[t.App], " or app: "))))
 			}
 		}
-		if (t.App == AppFrontend || t.App == AppWorker) && len(t.Calls) != 1 {
-			errs = append(errs, field.Required(tp.Index(i).Child("calls"), fmt.Sprintf("the mock %s calls the mock API: exactly one call, to a tier with app: api", t.App)))
+		if callees := MockCallees[t.App]; len(callees) > 0 && len(t.Calls) != 1 {
+			errs = append(errs, field.Required(tp.Index(i).Child("calls"), fmt.Sprintf("the mock %s calls exactly one tier, with app: %s", t.App, strings.Join(callees, " or app: "))))
 		}
 	}
 

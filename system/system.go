@@ -18,10 +18,20 @@ const (
 	AppFrontend = "frontend"
 	AppAPI      = "api"
 	AppWorker   = "worker"
+	// AppQueue is the mock API's job queue alone, as a broker tier of its
+	// own that mock workers claim jobs from.
+	AppQueue = "queue"
 )
 
 // Apps lists the mock app's roles.
-var Apps = []string{AppFrontend, AppAPI, AppWorker}
+var Apps = []string{AppFrontend, AppAPI, AppWorker, AppQueue}
+
+// MockCallees are the roles each mock role may call: the frontend renders
+// the API's items; a worker claims jobs from the API or from a queue.
+var MockCallees = map[string][]string{
+	AppFrontend: {AppAPI},
+	AppWorker:   {AppAPI, AppQueue},
+}
 
 // MaxReplicas bounds a tier's replicas: every pod shares this machine's cores.
 const MaxReplicas = 10
@@ -193,6 +203,27 @@ func (s *System) Bad() string {
 	for _, r := range s.Releases {
 		if r.Bad {
 			return r.Name
+		}
+	}
+	return ""
+}
+
+// Has says whether a tier of the system runs the mock app in role app.
+func (s *System) Has(app string) bool {
+	for _, t := range s.Tiers {
+		if t.App == app {
+			return true
+		}
+	}
+	return false
+}
+
+// JobsTier is the tier the mock workers claim their jobs from (the mock API
+// or a mock queue), "" when no mock worker runs.
+func (s *System) JobsTier() string {
+	for _, t := range s.Tiers {
+		if t.App == AppWorker && len(t.Calls) == 1 {
+			return t.Calls[0].Tier
 		}
 	}
 	return ""

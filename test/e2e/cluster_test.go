@@ -93,6 +93,7 @@ var _ = Describe("gameday on each built-in topology", Label("kind"), Ordered, Co
 		killSpecs(e)
 		outsideSpecs(e)
 		ownImageSpecs(e)
+		gateSpecs(e)
 	})
 	topology("shared", func(e *env) {
 		replaySpecs(e, rs)

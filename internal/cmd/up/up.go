@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/cli"
 	clusterup "gameday.dev/gameday/internal/cmd/cluster/up"
@@ -24,12 +25,22 @@ func NewCommand(g *cli.Globals) *cobra.Command {
 	f := &flagpole{}
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Create a cluster and deploy the mock frontend, API and workers on it",
-		Long: `Create a cluster (as gameday cluster up) and deploy the fixtures on it (as
-gameday fixtures deploy), returning once every tier is healthy. If the
-fixtures fail, or on Ctrl-C, the cluster is deleted again unless --retain.`,
+		Short: "Create a cluster and deploy a system on it (by default the incident's storefront)",
+		Long: `Create a cluster (as gameday cluster up) and deploy a system on it (as
+gameday fixtures deploy), returning once every tier is healthy and every
+journey of every service answers from this machine. The cluster maps a port
+of 127.0.0.1 for each of the system's services. Bad input (a system file, a
+tier it cannot place on the topology, an image of your own not on this
+machine) fails before anything is created. If the system does not come up,
+or on Ctrl-C, the cluster is deleted again unless --retain.`,
 		Example: `  gameday up --topology shared
-  gameday up --topology separate --name iso --degrade`,
+  gameday up --topology separate --name iso --degrade
+
+  # the second built-in system on its three pools
+  gameday up --system bookings --topology tiered
+
+  # your own System file (your images from this machine's Docker daemon)
+  gameday up --system ./shop.yaml --topology separate`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), g, f) },
 	}
@@ -43,6 +54,17 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if err != nil {
 		return err
 	}
+	topo, err := cluster.ResolveTopology(f.Topology)
+	if err != nil {
+		return err
+	}
+	if _, err := fixtures.Manifests(topo, params); err != nil { // a tier with no pool to go to
+		return err
+	}
+	if err := deploy.CheckImages(ctx, params); err != nil {
+		return err
+	}
+	f.Ports = fixtures.PortsFor(params.System)
 	// The tiers are loaded and deployed while the nodes become Ready and DNS
 	// rolls; DeployTo then waits for all of it.
 	f.DeferDNS, f.Meanwhile = true, fixtures.Early(params)

@@ -29,6 +29,9 @@ type Flags struct {
 	// caller that deploys next.
 	DeferDNS  bool
 	Meanwhile func(context.Context, *cluster.Record, []kindnodes.Node) error
+	// Ports (no flag): the services' port mappings, for a caller that
+	// deploys a system next; nil: the default system's.
+	Ports []cluster.PortMapping
 }
 
 // NewCommand returns `gameday cluster up`.
@@ -65,7 +68,7 @@ The kubeconfig is written to a file gameday owns (shown by status); your
 // AddFlags adds `cluster up`'s flags to fl.
 func AddFlags(fl *pflag.FlagSet, f *Flags) {
 	fl.StringVar(&f.Name, "name", "gameday", "cluster name")
-	fl.StringVar(&f.Topology, "topology", "shared", "built-in topology (shared, separate) or path to a topology file")
+	fl.StringVar(&f.Topology, "topology", "shared", "built-in topology (shared, separate, tiered) or path to a topology file")
 	fl.StringVar(&f.Image, "image", "", "node image (default: kindest/node if present or pullable, else gameday/node:offline)")
 	fl.BoolVar(&f.Retain, "retain", false, "keep a half-created cluster on failure, for debugging")
 	fl.DurationVar(&f.Wait, "wait", 5*time.Minute, "how long to wait for every node to be Ready")
@@ -98,6 +101,7 @@ func Run(ctx context.Context, g *cli.Globals, f *Flags) (*cluster.Kind, error) {
 	_, err = k.Create(ctx, cluster.CreateOptions{
 		Name: f.Name, Topology: topo, Image: f.Image, Retain: f.Retain, Wait: f.Wait,
 		Timings: cluster.DefaultTimings(), Audit: true, MergeKubeconfig: f.MergeKubeconfig, DeferDNS: f.DeferDNS, Meanwhile: f.Meanwhile,
+		Ports: f.Ports,
 	})
 	if err != nil {
 		return nil, err
