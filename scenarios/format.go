@@ -18,9 +18,9 @@ type scenarioFile struct {
 	Kind            string               `yaml:"kind" jsonschema:"required,enum=Scenario"`
 	Name            string               `yaml:"name" jsonschema:"required,description=The scenario's name: lower-case letters, digits and dashes."`
 	Description     string               `yaml:"description,omitempty" jsonschema:"description=What the scenario replays; shown by gameday scenarios show."`
-	Topologies      []string             `yaml:"topologies,omitempty" jsonschema:"description=Topologies to run on: built-in names (shared or separate) or topology files relative to this file. Default: shared and separate."`
+	Topologies      []string             `yaml:"topologies,omitempty" jsonschema:"description=Topologies to run on: built-in names (shared, separate, tiered) or topology files relative to this file. Default: shared and separate."`
 	StoryScale      float64              `yaml:"storyScale,omitempty" jsonschema:"minimum=0,description=Minutes of the real incident that one minute of run time stands for (reports only)."`
-	System          string               `yaml:"system,omitempty" jsonschema:"description=The system the scenario breaks: a built-in (storefront) or a System file relative to this file. Default storefront; gameday run --system overrides it."`
+	System          string               `yaml:"system,omitempty" jsonschema:"description=The system the scenario breaks: a built-in (storefront, bookings) or a System file relative to this file. Default storefront; gameday run --system overrides it."`
 	Fixtures        *fixturesFile        `yaml:"fixtures,omitempty"`
 	Probes          *probesFile          `yaml:"probes,omitempty"`
 	Objectives      []objectiveFile      `yaml:"objectives,omitempty" jsonschema:"description=Per-service SLOs. Default: frontend and api with successRatio 0.99 and latency 1s over 10s."`
@@ -109,7 +109,7 @@ type stepFile struct {
 
 type targetFile struct {
 	Pool   string            `yaml:"pool,omitempty" jsonschema:"description=A pool of every topology the scenario runs on."`
-	Tier   string            `yaml:"tier,omitempty" jsonschema:"enum=frontend,enum=api,enum=workers,description=A tier's pods; for node actions, the nodes of the pool hosting it."`
+	Tier   string            `yaml:"tier,omitempty" jsonschema:"description=A tier of the scenario's system (storefront: frontend, api, workers): its pods; for node actions, the nodes of the pool hosting it."`
 	Labels map[string]string `yaml:"labels,omitempty" jsonschema:"description=Pods (pod actions) or nodes (node actions) carrying every label."`
 	Mode   string            `yaml:"mode,omitempty" jsonschema:"enum=all,enum=one,enum=fixed,enum=percent,description=How many of the matches to act on. Default all."`
 	Value  int               `yaml:"value,omitempty" jsonschema:"minimum=1,description=fixed: how many; percent: 1-100."`

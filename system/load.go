@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"gameday.dev/gameday/internal/yamlfile"
+	"gameday.dev/gameday/system/kustomize"
 )
 
 // MockReleases are the releases the mock app runs: v1, and v2 under which
@@ -112,11 +114,29 @@ func (f *systemFile) convert(doc *yamlfile.Document, dir string) (*System, field
 		}
 		tiers[tf.Name] = true
 	}
+	builds := map[string]*built{}
 	for i, tf := range f.Tiers {
 		t, terrs := tier(tf, tp.Index(i), dir, classes)
+		if tf.Kustomize != "" {
+			terrs = t.fromBuild(tf, tp.Index(i), dir, builds, terrs)
+		}
 		t.Line = doc.Line(tp.Index(i).String())
 		errs = append(errs, terrs...)
 		s.Tiers = append(s.Tiers, t)
+	}
+	// Every Deployment a directory builds is a tier's that names it: none
+	// is left undeployed without a word.
+	checked := map[string]bool{}
+	for i, t := range s.Tiers {
+		if t.Build == nil || checked[t.Kustomize] {
+			continue
+		}
+		checked[t.Kustomize] = true
+		for _, labelled := range sortedKeys(t.Build.Deployments) {
+			if !slices.ContainsFunc(s.Tiers, func(u Tier) bool { return u.Name == labelled && u.Kustomize == t.Kustomize }) {
+				errs = append(errs, field.Invalid(tp.Index(i).Child("kustomize"), f.Tiers[i].Kustomize, fmt.Sprintf("builds Deployment %s labelled for tier %s, and no tier %s names this directory: gameday would not deploy it", t.Build.Deployments[labelled].Name, labelled, labelled)))
+			}
+		}
 	}
 	// Calls name tiers of the system; the mock app calls only its API.
 	for i, t := range s.Tiers {
@@ -138,6 +158,16 @@ func (f *systemFile) convert(doc *yamlfile.Document, dir string) (*System, field
 	}
 
 	errs = append(errs, s.services(f.Services, doc)...)
+	// The team's manifests' Services keep their names; a service of the
+	// System file's may not take one.
+	for i, sv := range s.Services {
+		for j, t := range s.Tiers {
+			if t.Build != nil && slices.ContainsFunc(t.Build.Services, func(b *corev1.Service) bool { return b.Name == sv.Name }) {
+				errs = append(errs, field.Duplicate(field.NewPath("services").Index(i).Child("name"), sv.Name+" (a Service "+f.Tiers[j].Kustomize+" builds)"))
+				break
+			}
+		}
+	}
 	errs = append(errs, s.releases(f.Releases)...)
 	return s, errs
 }
@@ -154,10 +184,12 @@ func tier(tf tierFile, p *field.Path, dir string, classes map[string]bool) (Tier
 		}
 	}
 	switch {
-	case tf.App == "" && tf.Image == "":
-		errs = append(errs, field.Required(p.Child("image"), "set app (the mock app in a role: "+strings.Join(Apps, ", ")+") or image (yours)"))
+	case tf.App == "" && tf.Image == "" && tf.Kustomize == "":
+		errs = append(errs, field.Required(p.Child("image"), "set app (the mock app in a role: "+strings.Join(Apps, ", ")+"), image (yours) or kustomize (your manifests)"))
 	case tf.App != "" && tf.Image != "":
 		errs = append(errs, field.Forbidden(p.Child("image"), "set app or image, not both"))
+	case tf.Kustomize != "" && (tf.App != "" || tf.Image != ""):
+		errs = append(errs, field.Forbidden(p.Child("kustomize"), "set one of app, image and kustomize"))
 	case tf.App != "" && !slices.Contains(Apps, tf.App):
 		errs = append(errs, field.NotSupported(p.Child("app"), tf.App, Apps))
 	case strings.HasPrefix(tf.Image, "-"):
@@ -281,6 +313,71 @@ func tier(tf tierFile, p *field.Path, dir string, classes map[string]bool) (Tier
 		t.Calls = append(t.Calls, c)
 	}
 	return t, errs
+}
+
+// built is a kustomize directory's build, or why it did not build.
+type built struct {
+	b   *kustomize.Build
+	err error
+}
+
+// fromBuild makes t the tier of its kustomize directory: its Deployment
+// there, with the replicas and port the manifests give it. What the
+// manifests say (replicas, probes, resources...) is theirs to say: the same
+// fields in the System file are refused.
+func (t *Tier) fromBuild(tf tierFile, p *field.Path, dir string, builds map[string]*built, errs field.ErrorList) field.ErrorList {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"imageArchive", tf.ImageArchive != ""}, {"args", len(tf.Args) > 0}, {"env", len(tf.Env) > 0},
+		{"replicas", tf.Replicas != nil}, {"port", tf.Port != nil}, {"readiness", tf.Readiness != nil},
+		{"liveness", tf.Liveness != nil}, {"resources", tf.Resources != nil}, {"stop", tf.Stop != nil},
+		{"disruptionBudget", tf.DisruptionBudget != nil}, {"spread", tf.Spread != nil},
+		{"antiAffinity", tf.AntiAffinity != ""}, {"priorityClass", tf.PriorityClass != ""},
+	} {
+		if f.set {
+			errs = append(errs, field.Forbidden(p.Child(f.name), "the tier's manifests (kustomize) say this: set it there"))
+		}
+	}
+	kp := p.Child("kustomize")
+	t.Kustomize = tf.Kustomize
+	if !filepath.IsAbs(t.Kustomize) {
+		t.Kustomize = filepath.Join(dir, t.Kustomize)
+	}
+	bd, ok := builds[t.Kustomize]
+	if !ok {
+		bd = &built{}
+		bd.b, bd.err = kustomize.Load(t.Kustomize)
+		builds[t.Kustomize] = bd
+	}
+	if bd.err != nil {
+		return append(errs, field.Invalid(kp, tf.Kustomize, bd.err.Error()))
+	}
+	t.Build = bd.b
+	d := bd.b.Deployments[t.Name]
+	if d == nil {
+		return append(errs, field.Invalid(kp, tf.Kustomize, fmt.Sprintf("builds no Deployment labelled %s=%s (it labels %s)", kustomize.TierLabel, t.Name, strings.Join(sortedKeys(bd.b.Deployments), ", "))))
+	}
+	t.Deployment = d
+	t.Replicas = 1 // Kubernetes' default
+	if d.Spec.Replicas != nil {
+		t.Replicas = *d.Spec.Replicas
+	}
+	if t.Replicas < 1 || t.Replicas > MaxReplicas {
+		errs = append(errs, field.Invalid(kp, tf.Kustomize, fmt.Sprintf("Deployment %s has %d replicas: must be between 1 and %d", d.Name, t.Replicas, MaxReplicas)))
+	}
+	ports := d.Spec.Template.Spec.Containers[0].Ports
+	if len(ports) == 0 {
+		return append(errs, field.Invalid(kp, tf.Kustomize, fmt.Sprintf("Deployment %s's first container declares no port: gameday's services reach the tier on it", d.Name)))
+	}
+	t.Port = ports[0].ContainerPort
+	for _, img := range t.OwnImages() {
+		if _, err := name.ParseReference(img, name.WeakValidation); err != nil {
+			errs = append(errs, field.Invalid(kp, tf.Kustomize, fmt.Sprintf("Deployment %s: image %q: %v", d.Name, img, err)))
+		}
+	}
+	return errs
 }
 
 func probe(pf *probeFile, p *field.Path, errs field.ErrorList) (*Probe, field.ErrorList) {

@@ -7,10 +7,14 @@
 package system
 
 import (
+	"slices"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"gameday.dev/gameday/system/kustomize"
 )
 
 // The mock app's roles (fixtures/mockapp).
@@ -63,6 +67,12 @@ type Tier struct {
 	// Image is the user's image reference; ImageArchive, when set, the
 	// tarball it is loaded from (an absolute or working-directory path).
 	Image, ImageArchive string
+	// Kustomize is the directory of the tier's own manifests (absolute or
+	// working-directory path); Deployment its Deployment in Build, what
+	// kustomize built of it.
+	Kustomize           string
+	Deployment          *appsv1.Deployment
+	Build               *kustomize.Build
 	Args                []string
 	Env                 map[string]string
 	Replicas            int32
@@ -80,6 +90,18 @@ type Tier struct {
 	Priority     string
 	Calls        []Call
 	Line         int
+}
+
+// OwnImages are the images of the team's own the tier runs (its image, or
+// its manifests' containers' images); none for the mock app.
+func (t Tier) OwnImages() []string {
+	switch {
+	case t.Image != "":
+		return []string{t.Image}
+	case t.Deployment != nil:
+		return kustomize.Images(t.Deployment)
+	}
+	return nil
 }
 
 // Probe is an HTTP check of a tier's port.
@@ -218,15 +240,18 @@ func (s *System) Has(app string) bool {
 	return false
 }
 
-// JobsTier is the tier the mock workers claim their jobs from (the mock API
-// or a mock queue), "" when no mock worker runs.
-func (s *System) JobsTier() string {
-	for _, t := range s.Tiers {
-		if t.App == AppWorker && len(t.Calls) == 1 {
-			return t.Calls[0].Tier
-		}
+// ClaimsFrom is the tier mock worker tier t claims its jobs from (the mock
+// API or a mock queue it calls), "" for any other tier.
+func (t Tier) ClaimsFrom() string {
+	if t.App == AppWorker && len(t.Calls) == 1 {
+		return t.Calls[0].Tier
 	}
 	return ""
+}
+
+// ClaimedFrom says whether a mock worker tier claims its jobs from tier.
+func (s *System) ClaimedFrom(tier string) bool {
+	return slices.ContainsFunc(s.Tiers, func(t Tier) bool { return t.ClaimsFrom() == tier })
 }
 
 // MockAPI is the tier running the mock app's API ("" when none does).

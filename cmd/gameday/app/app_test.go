@@ -61,7 +61,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "name too long", args: []string{"cluster", "status", "--name", strings.Repeat("a", 41)}, code: 2, errHas: "at most 40 characters"},
 		{name: "unknown doctor check", args: []string{"doctor", "--only", "vibes"}, code: 2, errHas: `unknown check "vibes"`},
 		{name: "dry run", args: []string{"cluster", "up", "--dry-run"}, code: 0, stdoHas: "nothing is created"},
-		{name: "unknown tier", args: []string{"fixtures", "release", "database", "v2"}, code: 2, errHas: `unknown tier "database": use frontend, api or workers`},
+		{name: "not a tier name", args: []string{"fixtures", "release", "Data_base", "v2"}, code: 2, errHas: `unknown tier "Data_base": a lowercase RFC 1123 label`},
 		{name: "unknown release", args: []string{"fixtures", "release", "workers", "v3"}, code: 2, errHas: `unknown release "v3"`},
 		{name: "release without version", args: []string{"fixtures", "release", "workers"}, code: 2, errHas: "takes TIER and VERSION"},
 		{name: "replicas out of range", args: []string{"fixtures", "deploy", "--replicas", "api=0"}, code: 2, errHas: "api=0: must be between 1 and 10"},

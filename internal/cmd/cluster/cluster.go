@@ -22,6 +22,7 @@ A cluster has one control-plane node (pool "system", which hosts the cluster
 add-ons and is never a fault target) and worker node pools from a topology:
   shared     pool app (2 workers) hosting every tier, spare pool app-next (1)
   separate   pool frontend (1), pool backend (1), spare pool backend-next (1)
+  tiered     pool frontend (1), pool backend (1), pool workers (1)
 or any topology file (format in the README). Every node carries the label
 gameday.dev/pool=<pool>; spare pools are kept out of service, as capacity
 that has not joined (no Node object), until a step brings them in.`,

@@ -4,6 +4,7 @@ package scenarioarg
 
 import (
 	"context"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -14,7 +15,7 @@ import (
 
 // AddSystemFlag adds --system.
 func AddSystemFlag(fs *pflag.FlagSet, to *string) {
-	fs.StringVar(to, "system", "", "the system to break: a built-in ("+system.Default+") or a System file; default: the one the scenario names, else "+system.Default)
+	fs.StringVar(to, "system", "", "the system to break: a built-in ("+strings.Join(system.BuiltinNames(), ", ")+") or a System file; default: the one the scenario names, else "+system.Default)
 }
 
 // Resolve loads the scenario arg (built-in or file) against the system

@@ -29,9 +29,9 @@ func NewCommand(g *cli.Globals) *cobra.Command {
 		Long: `Create a cluster (as gameday cluster up) and deploy a system on it (as
 gameday fixtures deploy), returning once every tier is healthy and every
 journey of every service answers from this machine. The cluster maps a port
-of 127.0.0.1 for each of the system's services. Bad input (a system file, a
-tier it cannot place on the topology, an image of your own not on this
-machine) fails before anything is created. If the system does not come up,
+of 127.0.0.1 for each of the system's services. Bad input (a System file,
+a tier or release it lacks, an image of your own not on this machine) fails
+before anything is created. If the system does not come up,
 or on Ctrl-C, the cluster is deleted again unless --retain.`,
 		Example: `  gameday up --topology shared
   gameday up --topology separate --name iso --degrade
@@ -54,15 +54,20 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if err != nil {
 		return err
 	}
+	if err := cluster.ValidateName(f.Name); err != nil {
+		return err
+	}
 	topo, err := cluster.ResolveTopology(f.Topology)
 	if err != nil {
 		return err
 	}
-	if _, err := fixtures.Manifests(topo, params); err != nil { // a tier with no pool to go to
+	if _, err := fixtures.Manifests(topo, params); err != nil {
 		return err
 	}
-	if err := deploy.CheckImages(ctx, params); err != nil {
-		return err
+	if !f.DryRun { // the team's images, before a cluster exists
+		if err := deploy.CheckImages(ctx, params); err != nil {
+			return err
+		}
 	}
 	f.Ports = fixtures.PortsFor(params.System)
 	// The tiers are loaded and deployed while the nodes become Ready and DNS

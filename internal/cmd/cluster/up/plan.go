@@ -10,7 +10,11 @@ import (
 
 // PrintPlan prints what `cluster up` would create, and the kind config it
 // would pass to kind (host ports are picked when the cluster is created).
-func PrintPlan(w io.Writer, name string, t cluster.Topology, image string) error {
+// ports are the services' port mappings (nil: the default system's).
+func PrintPlan(w io.Writer, name string, t cluster.Topology, image string, ports []cluster.PortMapping) error {
+	if ports == nil {
+		ports = cluster.TrafficNodePorts
+	}
 	if image == "" {
 		image = fmt.Sprintf("%s if present, else %s, else pull %s", cluster.KindImage, cluster.OfflineImage, cluster.KindImage)
 	}
@@ -29,11 +33,11 @@ func PrintPlan(w io.Writer, name string, t cluster.Topology, image string) error
 	}
 	fmt.Fprintf(&b, "\n# timings:   NotReady within %s of a lost node, pods evicted %s later\n", tm.NotReadyWithin(), tm.EvictionToleration)
 	fmt.Fprintf(&b, "# traffic:   NodePorts")
-	for _, p := range cluster.TrafficNodePorts {
+	for _, p := range ports {
 		fmt.Fprintf(&b, " %d (%s)", p.NodePort, p.Name)
 	}
 	fmt.Fprintf(&b, " on 127.0.0.1, host ports picked at creation\n")
-	cfg, err := cluster.MarshalKindConfig(cluster.KindConfig(t, cluster.KindOptions{Timings: tm, Ports: cluster.TrafficNodePorts}))
+	cfg, err := cluster.MarshalKindConfig(cluster.KindConfig(t, cluster.KindOptions{Timings: tm, Ports: ports}))
 	if err != nil {
 		return err
 	}

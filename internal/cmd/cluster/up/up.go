@@ -88,7 +88,7 @@ func Run(ctx context.Context, g *cli.Globals, f *Flags) (*cluster.Kind, error) {
 		return nil, err
 	}
 	if f.DryRun {
-		return nil, PrintPlan(g.Streams.Out, f.Name, topo, f.Image)
+		return nil, PrintPlan(g.Streams.Out, f.Name, topo, f.Image, f.Ports)
 	}
 	logger := g.Logger()
 	k, err := cluster.NewKind(logger)
