@@ -11,6 +11,7 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/system"
 )
 
 // ErrNothingToPlay is bad input: a scenario with no operator step that
@@ -58,7 +59,7 @@ func GoalsFor(s *scenarios.Scenario, t cluster.Topology) ([]Goal, error) {
 			good := s.Fixtures.Releases[tier]
 			goals = append(goals, Goal{Step: st.Name,
 				Text:  fmt.Sprintf("the %s back on release %s (the one before the incident)", tier, good),
-				holds: func(s *State) bool { return onRelease(s, tier, good) }})
+				holds: func(st *State) bool { return onRelease(st, s.System, tier, good) }})
 		case scenarios.ActionProvisionPool:
 			spares, err := scenarios.SparePools(s.System, t, st.Target.Selector)
 			if err != nil {
@@ -88,16 +89,16 @@ func GoalsFor(s *scenarios.Scenario, t cluster.Topology) ([]Goal, error) {
 
 // onRelease: the tier's Deployment starts new pods on the release, and no
 // pod of the tier that is not on its way out runs another.
-func onRelease(s *State, tier fixtures.Tier, good string) bool {
+func onRelease(s *State, sys *system.System, tier fixtures.Tier, good string) bool {
 	i := slices.IndexFunc(s.Deployments, func(d appsv1.Deployment) bool { return d.Name == string(tier) })
-	if i < 0 || fixtures.RunningRelease(&s.Deployments[i].Spec.Template.Spec) != good {
+	if i < 0 || fixtures.SystemRelease(sys, string(tier), &s.Deployments[i].Spec.Template.Spec) != good {
 		return false
 	}
 	for _, p := range s.Pods {
 		if p.Labels[fixtures.TierLabel] != string(tier) || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
 			continue
 		}
-		if fixtures.RunningRelease(&p.Spec) != good {
+		if fixtures.SystemRelease(sys, string(tier), &p.Spec) != good {
 			return false
 		}
 	}

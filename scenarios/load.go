@@ -649,8 +649,8 @@ func (v *validator) step(f stepFile, p *field.Path, defName string, where stepPl
 					errs = append(errs, field.Invalid(p.Child("version"), f.Version, err.Error()))
 				}
 			}
-			if tier.App == "" {
-				errs = append(errs, field.Invalid(p.Child("target", "tier"), tier.Name, "gameday releases and rolls back only the mock app's tiers so far; a tier of your own image runs its system's first release throughout"))
+			if tier.Deployment != nil {
+				errs = append(errs, field.Invalid(p.Child("target", "tier"), tier.Name, "gameday releases and rolls back the mock app's tiers and those of your own image (tag, env), not those of your manifests (kustomize) so far: such a tier runs as its build has it throughout"))
 			}
 		}
 	}

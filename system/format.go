@@ -26,8 +26,8 @@ type systemFile struct {
 
 type tierFile struct {
 	Name             string            `yaml:"name" jsonschema:"required,description=The tier's name (its Deployment's): lower-case letters, digits and dashes."`
-	App              string            `yaml:"app,omitempty" jsonschema:"enum=frontend,enum=api,enum=worker,enum=queue,description=Run gameday's mock app in this role (a server-rendered frontend, an API with a job queue, job workers, or the job queue alone as a broker). Set app or image, not both."`
-	Image            string            `yaml:"image,omitempty" jsonschema:"description=Run your own image: a reference in this machine's Docker daemon (loaded into the nodes, never pulled). Set app or image, not both."`
+	App              string            `yaml:"app,omitempty" jsonschema:"enum=frontend,enum=api,enum=worker,enum=queue,description=Run gameday's mock app in this role (a server-rendered frontend, an API with a job queue, job workers, or the job queue alone as a broker). Set one of app, image and kustomize."`
+	Image            string            `yaml:"image,omitempty" jsonschema:"description=Run your own image: a reference in this machine's Docker daemon (loaded into the nodes, never pulled). Set one of app, image and kustomize."`
 	Kustomize        string            `yaml:"kustomize,omitempty" jsonschema:"description=Run your own manifests: a directory holding a kustomization (relative to this file), built with kustomize. The tier is the Deployment of the build labelled gameday.dev/tier: NAME; the build's Services and PodDisruptionBudgets come with it. gameday places it on the tier's pools and loads its images into the nodes (never pulled). Set one of app, image and kustomize."`
 	ImageArchive     string            `yaml:"imageArchive,omitempty" jsonschema:"description=A tarball of the image (as docker save writes it), relative to this file, loaded into the nodes instead of the Docker daemon's copy."`
 	Args             []string          `yaml:"args,omitempty" jsonschema:"description=Arguments of your image's entrypoint (not for app)."`

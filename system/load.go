@@ -118,7 +118,7 @@ func (f *systemFile) convert(doc *yamlfile.Document, dir string) (*System, field
 	for i, tf := range f.Tiers {
 		t, terrs := tier(tf, tp.Index(i), dir, classes)
 		if tf.Kustomize != "" {
-			terrs = t.fromBuild(tf, tp.Index(i), dir, builds, terrs)
+			terrs = t.fromBuild(tf, tp.Index(i), dir, builds, classes, terrs)
 		}
 		t.Line = doc.Line(tp.Index(i).String())
 		errs = append(errs, terrs...)
@@ -127,11 +127,30 @@ func (f *systemFile) convert(doc *yamlfile.Document, dir string) (*System, field
 	// Every Deployment a directory builds is a tier's that names it: none
 	// is left undeployed without a word.
 	checked := map[string]bool{}
+	objects := map[string]string{} // "Service/NAME", "PodDisruptionBudget/NAME" -> who makes it
+	for _, t := range s.Tiers {
+		if t.Budget != nil {
+			objects["PodDisruptionBudget/"+t.Name] = "tier " + t.Name + "'s disruptionBudget"
+		}
+	}
 	for i, t := range s.Tiers {
 		if t.Build == nil || checked[t.Kustomize] {
 			continue
 		}
 		checked[t.Kustomize] = true
+		var names []string
+		for _, sv := range t.Build.Services {
+			names = append(names, "Service/"+sv.Name)
+		}
+		for _, pb := range t.Build.PDBs {
+			names = append(names, "PodDisruptionBudget/"+pb.Name)
+		}
+		for _, n := range names {
+			if by, ok := objects[n]; ok {
+				errs = append(errs, field.Invalid(tp.Index(i).Child("kustomize"), f.Tiers[i].Kustomize, fmt.Sprintf("builds %s, which %s makes too: one would replace the other", n, by)))
+			}
+			objects[n] = f.Tiers[i].Kustomize
+		}
 		for _, labelled := range sortedKeys(t.Build.Deployments) {
 			if !slices.ContainsFunc(s.Tiers, func(u Tier) bool { return u.Name == labelled && u.Kustomize == t.Kustomize }) {
 				errs = append(errs, field.Invalid(tp.Index(i).Child("kustomize"), f.Tiers[i].Kustomize, fmt.Sprintf("builds Deployment %s labelled for tier %s, and no tier %s names this directory: gameday would not deploy it", t.Build.Deployments[labelled].Name, labelled, labelled)))
@@ -325,7 +344,7 @@ type built struct {
 // there, with the replicas and port the manifests give it. What the
 // manifests say (replicas, probes, resources...) is theirs to say: the same
 // fields in the System file are refused.
-func (t *Tier) fromBuild(tf tierFile, p *field.Path, dir string, builds map[string]*built, errs field.ErrorList) field.ErrorList {
+func (t *Tier) fromBuild(tf tierFile, p *field.Path, dir string, builds map[string]*built, classes map[string]bool, errs field.ErrorList) field.ErrorList {
 	for _, f := range []struct {
 		name string
 		set  bool
@@ -345,6 +364,9 @@ func (t *Tier) fromBuild(tf tierFile, p *field.Path, dir string, builds map[stri
 	if !filepath.IsAbs(t.Kustomize) {
 		t.Kustomize = filepath.Join(dir, t.Kustomize)
 	}
+	if abs, err := filepath.Abs(t.Kustomize); err == nil { // one key per directory, however named
+		t.Kustomize = abs
+	}
 	bd, ok := builds[t.Kustomize]
 	if !ok {
 		bd = &built{}
@@ -360,6 +382,12 @@ func (t *Tier) fromBuild(tf tierFile, p *field.Path, dir string, builds map[stri
 		return append(errs, field.Invalid(kp, tf.Kustomize, fmt.Sprintf("builds no Deployment labelled %s=%s (it labels %s)", kustomize.TierLabel, t.Name, strings.Join(sortedKeys(bd.b.Deployments), ", "))))
 	}
 	t.Deployment = d
+	if err := kustomize.Runnable(d); err != nil {
+		errs = append(errs, field.Invalid(kp, tf.Kustomize, err.Error()))
+	}
+	if pc := d.Spec.Template.Spec.PriorityClassName; pc != "" && !classes[pc] && !strings.HasPrefix(pc, "system-") {
+		errs = append(errs, field.Invalid(kp, tf.Kustomize, fmt.Sprintf("Deployment %s names priority class %s, none of the system's priorityClasses", d.Name, pc)))
+	}
 	t.Replicas = 1 // Kubernetes' default
 	if d.Spec.Replicas != nil {
 		t.Replicas = *d.Spec.Replicas
@@ -560,6 +588,9 @@ func (s *System) CanRun(t Tier, r string) error {
 	}
 	if t.App != "" && !slices.Contains(MockReleases, r) {
 		return fmt.Errorf("tier %s runs the mock app, whose releases are %s", t.Name, strings.Join(MockReleases, " and "))
+	}
+	if t.Deployment != nil && r != s.Baseline() {
+		return fmt.Errorf("tier %s runs your manifests as their build has them, the system's release %s: gameday does not roll a kustomize tier between releases yet", t.Name, s.Baseline())
 	}
 	return nil
 }

@@ -936,7 +936,7 @@ func (g *game) deploys(state *play.State, last map[string]string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, d := range state.Deployments {
-		rel := fixtures.RunningRelease(&d.Spec.Template.Spec)
+		rel := fixtures.SystemRelease(g.o.Scenario.System, d.Name, &d.Spec.Template.Spec)
 		prev, seen := last[d.Name]
 		last[d.Name] = rel
 		if !seen || prev == rel || now.Sub(g.releasedAt[d.Name]) < deployMatch {

@@ -36,10 +36,17 @@ func setRelease(ctx context.Context, env *Env, st scenarios.Step, release string
 		return Outcome{}, fmt.Errorf("%s: %w", tier, err)
 	}
 	cur := d.Annotations[fixtures.ReleaseAnno]
-	if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindRelease, Target: string(tier), Value: cur}); err != nil {
+	rec := Record{Step: st.Name, Action: st.Action, Kind: KindRelease, Target: string(tier), Value: cur}
+	if env.System != nil {
+		if t, ok := env.System.Tier(string(tier)); ok && t.Image != "" {
+			c := d.Spec.Template.Spec.Containers[0]
+			rec.Container = &Container{Image: c.Image, Env: c.Env}
+		}
+	}
+	if err := env.Journal.Add(rec); err != nil {
 		return Outcome{}, err
 	}
-	if err := fixtures.SetRelease(ctx, env.Client, tier, release); err != nil {
+	if err := fixtures.SetSystemRelease(ctx, env.Client, env.System, tier, release); err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Targets: []string{string(tier)}, Message: fmt.Sprintf("%s %s -> %s", tier, cur, release)}, nil
@@ -92,5 +99,8 @@ func (noteStep) Apply(_ context.Context, _ *Env, st scenarios.Step) (Outcome, er
 }
 
 func restoreRelease(ctx context.Context, env *Env, r Record) error {
+	if c := r.Container; c != nil {
+		return fixtures.SetContainer(ctx, env.Client, fixtures.Tier(r.Target), r.Value, c.Image, c.Env)
+	}
 	return fixtures.SetRelease(ctx, env.Client, fixtures.Tier(r.Target), r.Value)
 }

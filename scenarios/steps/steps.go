@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"gameday.dev/gameday/cluster"
@@ -76,6 +77,16 @@ type Record struct {
 	Kind   Kind             `json:"kind"`
 	Target string           `json:"target"` // a node, a tier, or "control-plane"
 	Value  string           `json:"value,omitempty"`
+	// Container is, for the release of a tier of the team's own image, its
+	// container's image and environment before the step: recovery puts
+	// them back without the System file.
+	Container *Container `json:"container,omitempty"`
+}
+
+// Container is a tier's container as a release sets it.
+type Container struct {
+	Image string          `json:"image"`
+	Env   []corev1.EnvVar `json:"env,omitempty"`
 }
 
 // Key identifies the state a record restores; a run keeps the first record

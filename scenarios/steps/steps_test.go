@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/system"
 )
 
 func TestRegistryCoversActions(t *testing.T) {
@@ -105,6 +107,52 @@ func TestReleaseAndRollback(t *testing.T) {
 	fc.recover(t)
 	if got := fc.release(t, fixtures.Workers); got != "v1" {
 		t.Fatalf("after recover release = %s, want v1", got)
+	}
+}
+
+// A tier of the team's own image is released to the release's tag, and
+// recovery without the System file (gameday recover, after a crash) puts
+// its image and environment back from the journal.
+func TestReleaseOfYourImage(t *testing.T) {
+	fc := newFakeCluster(t)
+	sys, err := system.Parse("shop.yaml", []byte(`apiVersion: gameday.dev/v1alpha1
+kind: System
+name: shop
+tiers:
+  - {name: site, image: "shop.example/site:1.0", env: {MODE: shop}}
+services:
+  - {name: shop, tier: site, nodePort: 30080, journeys: [{path: /}]}
+releases:
+  - name: v1
+  - {name: v2, tag: "2.0", env: {FEATURE_X: "on"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo, _ := cluster.Builtin("shared")
+	o, err := fixtures.Manifests(topo, fixtures.SystemParams(sys, "mockapp:test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := fc.client.AppsV1().Deployments(fixtures.Namespace).Create(ctx, o.Deployments[0], metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fc.env.System = sys
+	image := func() string {
+		d, _ := fc.client.AppsV1().Deployments(fixtures.Namespace).Get(ctx, "site", metav1.GetOptions{})
+		c := d.Spec.Template.Spec.Containers[0]
+		return fmt.Sprintf("%s %v %s", c.Image, c.Env, fixtures.SystemRelease(sys, "site", &d.Spec.Template.Spec))
+	}
+	before := image()
+	fc.apply(t, scenarios.Step{Action: scenarios.ActionRelease, Target: tierTarget("site"), Version: "v2"})
+	if got := image(); got != "shop.example/site:2.0 [{FEATURE_X on nil} {MODE shop nil}] v2" {
+		t.Fatalf("after release v2: %s", got)
+	}
+	fc.env.System = nil // gameday recover has the journal, not the System file
+	fc.recover(t)
+	if got := image(); got != before || !strings.HasSuffix(got, " v1") {
+		t.Fatalf("after recover: %s, want %s", got, before)
 	}
 }
 

@@ -12,10 +12,13 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -53,6 +56,88 @@ func Images(d *appsv1.Deployment) []string {
 	return out
 }
 
+// Budgeted says whether a PodDisruptionBudget of the build selects the pods
+// of tier's Deployment.
+func (b *Build) Budgeted(tier string) bool {
+	d := b.Deployments[tier]
+	if d == nil {
+		return false
+	}
+	for _, p := range b.PDBs {
+		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Runnable says why the pods of d could not run where gameday deploys them
+// (nil when they can): every object they need must come with the build, and
+// gameday deploys Deployments, Services and budgets only; kind's nodes carry
+// the hostname and gameday's pool label, no zone.
+func Runnable(d *appsv1.Deployment) error {
+	spec := d.Spec.Template.Spec
+	if sa := spec.ServiceAccountName; sa != "" && sa != "default" {
+		return fmt.Errorf("Deployment %s runs as service account %s, which gameday does not create", d.Name, sa)
+	}
+	for _, v := range spec.Volumes {
+		switch {
+		case v.ConfigMap != nil, v.Secret != nil, v.PersistentVolumeClaim != nil, v.Projected != nil, v.CSI != nil:
+			return fmt.Errorf("Deployment %s mounts volume %s from a ConfigMap, Secret, claim or driver, which gameday does not deploy (emptyDir and the downward API only)", d.Name, v.Name)
+		}
+	}
+	for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
+		if len(c.EnvFrom) > 0 {
+			return fmt.Errorf("Deployment %s: container %s takes its environment from a ConfigMap or Secret, which gameday does not deploy", d.Name, c.Name)
+		}
+		for _, e := range c.Env {
+			if f := e.ValueFrom; f != nil && (f.ConfigMapKeyRef != nil || f.SecretKeyRef != nil) {
+				return fmt.Errorf("Deployment %s: container %s's %s comes from a ConfigMap or Secret, which gameday does not deploy", d.Name, c.Name, e.Name)
+			}
+		}
+	}
+	keys := []string{}
+	for _, c := range spec.TopologySpreadConstraints {
+		keys = append(keys, c.TopologyKey)
+	}
+	if a := spec.Affinity; a != nil {
+		for _, terms := range [][]corev1.PodAffinityTerm{podTerms(a.PodAffinity), podTerms(a.PodAntiAffinity)} {
+			for _, t := range terms {
+				keys = append(keys, t.TopologyKey)
+			}
+		}
+	}
+	for _, k := range keys {
+		if k != corev1.LabelHostname {
+			return fmt.Errorf("Deployment %s spreads or places its pods by %s, a label kind's nodes lack (%s only)", d.Name, k, corev1.LabelHostname)
+		}
+	}
+	return nil
+}
+
+// podTerms are the affinity terms of a, required and preferred.
+func podTerms(a any) []corev1.PodAffinityTerm {
+	var out []corev1.PodAffinityTerm
+	switch a := a.(type) {
+	case *corev1.PodAffinity:
+		if a != nil {
+			out = append(out, a.RequiredDuringSchedulingIgnoredDuringExecution...)
+			for _, w := range a.PreferredDuringSchedulingIgnoredDuringExecution {
+				out = append(out, w.PodAffinityTerm)
+			}
+		}
+	case *corev1.PodAntiAffinity:
+		if a != nil {
+			out = append(out, a.RequiredDuringSchedulingIgnoredDuringExecution...)
+			for _, w := range a.PreferredDuringSchedulingIgnoredDuringExecution {
+				out = append(out, w.PodAffinityTerm)
+			}
+		}
+	}
+	return out
+}
+
 // Kinds gameday deploys from a build; anything else is refused, so that a
 // build never deploys less than its author expects without saying so.
 var Kinds = []string{"Deployment", "Service", "PodDisruptionBudget"}
@@ -70,18 +155,40 @@ var scheme = func() *runtime.Scheme {
 // Load builds dir (a directory holding a kustomization): every object must
 // be a Deployment, a Service or a PodDisruptionBudget, and every Deployment
 // must carry the label gameday.dev/tier naming its tier, one per tier.
+//
+// The build runs kustomize's built-in transformers only (no exec or Go
+// plugins, no KRM functions, no helm). A remote base (a URL, a git
+// repository) is fetched by kustomize without a deadline of gameday's: a
+// build that takes longer than BuildTimeout is abandoned as an error.
 func Load(dir string) (*Build, error) {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
-	if err != nil {
-		return nil, fmt.Errorf("does not build: %v", err)
+	type result struct {
+		data []byte
+		err  error
 	}
-	data, err := m.AsYaml()
-	if err != nil {
-		return nil, fmt.Errorf("does not build: %v", err)
+	done := make(chan result, 1)
+	go func() {
+		k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+		m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		data, err := m.AsYaml()
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("does not build: %v", r.err)
+		}
+		return parse(dir, r.data)
+	case <-time.After(BuildTimeout):
+		return nil, fmt.Errorf("did not build within %s (a remote base this machine cannot reach?)", BuildTimeout)
 	}
-	return parse(dir, data)
 }
+
+// BuildTimeout bounds a build: a local one takes milliseconds.
+var BuildTimeout = 30 * time.Second
 
 func parse(dir string, data []byte) (*Build, error) {
 	b := &Build{Dir: dir, Deployments: map[string]*appsv1.Deployment{}}
@@ -118,6 +225,9 @@ func parse(dir string, data []byte) (*Build, error) {
 			}
 			b.Deployments[tier] = o
 		case *corev1.Service:
+			if o.Spec.Type == corev1.ServiceTypeExternalName {
+				return nil, fmt.Errorf("builds Service %s of type ExternalName: a name outside the cluster, which gameday's kind cluster cannot reach", o.Name)
+			}
 			b.Services = append(b.Services, o)
 		case *policyv1.PodDisruptionBudget:
 			b.PDBs = append(b.PDBs, o)
