@@ -4,14 +4,18 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 
 	ggcrname "github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/reports"
@@ -51,6 +55,8 @@ services:
     journeys: [{path: /api/items, critical: true}]
 releases:
   - name: v1
+  # The site's next version: its next tag (in the same tarball), a flag on.
+  - {name: v2, tag: "1.1", env: {SHOP_FEATURE: "on"}}
 `
 
 const shopScenario = `apiVersion: gameday.dev/v1alpha1
@@ -63,7 +69,16 @@ timeline:
   - action: note
     at: 0s
     message: the shop serves
-horizon: 15s
+  - name: site-v2
+    action: release
+    at: 2s
+    target: {tier: site}
+    version: v2
+  - name: site-back
+    action: rollback
+    at: 10s
+    target: {tier: site}
+horizon: 20s
 maxDuration: 1m
 `
 
@@ -86,7 +101,8 @@ func ownImageSpecs(e *env) {
 			Expect(err).NotTo(HaveOccurred())
 			img, err := tarball.ImageFromPath(mock.Tarball, nil)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(tarball.WriteToFile(filepath.Join(dir, "site.tar"), ggcrname.MustParseReference("shop.example/site:1.0"), img)).To(Succeed())
+			tags := map[ggcrname.Reference]v1.Image{ggcrname.MustParseReference("shop.example/site:1.0"): img, ggcrname.MustParseReference("shop.example/site:1.1"): img}
+			Expect(tarball.MultiRefWriteToFile(filepath.Join(dir, "site.tar"), tags)).To(Succeed())
 			Expect(os.WriteFile(filepath.Join(dir, "shop.yaml"), []byte(shopSystem), 0o644)).To(Succeed())
 			file := filepath.Join(dir, "shop-steady.yaml")
 			Expect(os.WriteFile(file, []byte(shopScenario), 0o644)).To(Succeed())
@@ -124,6 +140,26 @@ func ownImageSpecs(e *env) {
 			}
 			Expect(pools).To(HaveKeyWithValue("site", map[string]bool{"frontend": true}))
 			Expect(pools).To(HaveKeyWithValue("catalog", map[string]bool{"backend": true}))
+		})
+
+		It("rolls the site to its release's tag and environment, and back, as its pods show", func() {
+			var onV2, releaseOK, rollbackOK bool
+			for _, en := range es {
+				if en.Kind == timeline.KindPod && en.Tier == "site" && en.Release == "v2" && en.Ready != nil && *en.Ready {
+					onV2 = true
+				}
+				if en.Kind == timeline.KindStep && en.Phase == "end" && en.Error == "" {
+					releaseOK = releaseOK || en.Step == "site-v2"
+					rollbackOK = rollbackOK || en.Step == "site-back"
+				}
+			}
+			Expect(releaseOK && rollbackOK).To(BeTrue(), "both steps ended without error")
+			Expect(onV2).To(BeTrue(), "a pod of the site was Ready on v2")
+			d, err := e.client.AppsV1().Deployments(fixtures.Namespace).Get(context.Background(), "site", metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			c := d.Spec.Template.Spec.Containers[0]
+			Expect(c.Image).To(Equal("shop.example/site:1.0"), "rolled back")
+			Expect(c.Env).To(BeEmpty())
 		})
 
 		It("probes its own services' journeys, and they answer", func() {
