@@ -61,8 +61,19 @@ func Parse(file string, data []byte) (*System, error) {
 	s, errs := f.convert(doc, filepath.Dir(file))
 	errs = yamlfile.WithNumbers(&f, errs)
 	s.File = file
-	sum := sha256.Sum256(data)
-	s.Digest = "sha256:" + hex.EncodeToString(sum[:])
+	// The digest covers what the file deploys: its bytes, and what each
+	// kustomize directory it names builds (a change to the manifests is a
+	// change of the system, as a gate should say).
+	h := sha256.New()
+	h.Write(data)
+	hashed := map[string]bool{}
+	for _, t := range s.Tiers {
+		if t.Build != nil && !hashed[t.Kustomize] {
+			hashed[t.Kustomize] = true
+			h.Write(t.Build.YAML)
+		}
+	}
+	s.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	if err := doc.FieldErrors(errs); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package system
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -156,5 +157,44 @@ func TestResolve(t *testing.T) {
 	}
 	if s.Digest != MustDefault().Digest {
 		t.Error("a byte-for-byte copy has another digest")
+	}
+}
+
+// The digest of a System file with kustomize tiers covers what its
+// directories build: the same file over changed manifests is another
+// system for the gate.
+func TestDigestCoversTheManifests(t *testing.T) {
+	dir := t.TempDir()
+	src := "testdata/kustomize/shop"
+	for _, f := range []string{"system.yaml", "base/kustomization.yaml", "base/web.yaml", "base/catalog.yaml", "overlay/kustomization.yaml"} {
+		data, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := Load(filepath.Join(dir, "system.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay := filepath.Join(dir, "overlay/kustomization.yaml")
+	data, _ := os.ReadFile(overlay)
+	if err := os.WriteFile(overlay, bytes.Replace(data, []byte("count: 2"), []byte("count: 1"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, err := Load(filepath.Join(dir, "system.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Digest == after.Digest {
+		t.Errorf("web cut to 1 replica in the overlay, the digest did not change: %s", before.Digest)
+	}
+	if after.Tiers[1].Replicas != 1 {
+		t.Errorf("web's replicas after the change: %d", after.Tiers[1].Replicas)
 	}
 }

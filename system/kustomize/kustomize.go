@@ -41,6 +41,8 @@ type Build struct {
 	Deployments map[string]*appsv1.Deployment
 	Services    []*corev1.Service
 	PDBs        []*policyv1.PodDisruptionBudget
+	// YAML is the build's output, as kustomize build prints it.
+	YAML []byte
 }
 
 // Images are the images of a Deployment's containers, init containers
@@ -191,7 +193,7 @@ func Load(dir string) (*Build, error) {
 var BuildTimeout = 30 * time.Second
 
 func parse(dir string, data []byte) (*Build, error) {
-	b := &Build{Dir: dir, Deployments: map[string]*appsv1.Deployment{}}
+	b := &Build{Dir: dir, Deployments: map[string]*appsv1.Deployment{}, YAML: data}
 	decoder := serializer.NewCodecFactory(scheme).UniversalDeserializer()
 	docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for {
