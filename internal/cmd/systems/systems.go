@@ -125,7 +125,7 @@ file:line: field: message. Exits 2 when any file is invalid.`,
 					for _, sv := range s.Services {
 						journeys += len(sv.Journeys)
 					}
-					fmt.Fprintf(g.Streams.Out, "%s: valid (%d tiers, %d services, %d journeys, %d releases)\n", arg, len(s.Tiers), len(s.Services), journeys, len(s.Releases))
+					fmt.Fprintf(g.Streams.Out, "%s: valid (%s, %s, %s, %s)\n", arg, count(len(s.Tiers), "tier"), count(len(s.Services), "service"), count(journeys, "journey"), count(len(s.Releases), "release"))
 				}
 			}
 			// Every file's problems, those located by line and the others.
@@ -154,4 +154,12 @@ func schemaCommand(g *cli.Globals) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// count is n of what, in the plural unless one.
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
