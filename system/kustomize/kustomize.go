@@ -24,6 +24,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 )
 
 // TierLabel names the tier a workload of the build is: the Deployment
@@ -209,8 +210,9 @@ func parse(dir string, data []byte) (*Build, error) {
 		}
 		obj, gvk, err := decoder.Decode(doc, nil, nil)
 		if err != nil {
-			if gvk != nil && runtime.IsNotRegisteredError(err) {
-				return nil, fmt.Errorf("builds a %s: gameday deploys a %s only", gvk.Kind, strings.Join(Kinds, ", "))
+			var tm metav1.TypeMeta
+			if runtime.IsNotRegisteredError(err) && yaml.Unmarshal(doc, &tm) == nil && tm.Kind != "" {
+				return nil, fmt.Errorf("builds a %s (%s): gameday deploys a %s only", tm.Kind, tm.APIVersion, strings.Join(Kinds, ", "))
 			}
 			return nil, fmt.Errorf("builds an object gameday cannot read: %v", err)
 		}
