@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/internal/cmd/liveui"
@@ -127,7 +128,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if err != nil {
 		return err
 	}
-	if err := scenarioarg.CheckImages(ctx, s); err != nil {
+	if err := fixtures.CheckImages(ctx, s.System, g.Logger()); err != nil {
 		return err
 	}
 	topo := s.Topologies[0]

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/internal/cmd/liveui"
@@ -140,7 +141,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	}
 	if !f.DryRun {
 		// (A dry run needs no image: it plans, and asks no Docker daemon.)
-		if err := scenarioarg.CheckImages(ctx, s); err != nil {
+		if err := fixtures.CheckImages(ctx, s.System, g.Logger()); err != nil {
 			return err
 		}
 		return replay(ctx, g, f, s, topos, baseline)

@@ -3,12 +3,10 @@
 package scenarioarg
 
 import (
-	"context"
 	"strings"
 
 	"github.com/spf13/pflag"
 
-	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/scenarios"
 	"gameday.dev/gameday/system"
 )
@@ -30,12 +28,4 @@ func Resolve(arg, sysArg string) (*scenarios.Scenario, error) {
 	}
 	s, _, err := scenarios.ResolveFor(arg, sys)
 	return s, err
-}
-
-// CheckImages makes sure every image of the team's own a scenario's system
-// runs is on this machine (a tarball that holds it, or the local Docker
-// daemon), before anything is created: one that is not is bad input.
-func CheckImages(ctx context.Context, s *scenarios.Scenario) error {
-	_, err := fixtures.UserImages(ctx, s.System, fixtures.CacheDir())
-	return err
 }

@@ -65,7 +65,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 		return err
 	}
 	if !f.DryRun { // the team's images, before a cluster exists
-		if err := deploy.CheckImages(ctx, params); err != nil {
+		if err := fixtures.CheckImages(ctx, params.System, g.Logger()); err != nil {
 			return err
 		}
 	}
