@@ -30,9 +30,6 @@ import (
 	"gameday.dev/gameday/progress"
 )
 
-// BackendKind is the name of the kind backend.
-const BackendKind = "kind"
-
 // Errors a caller maps to a message and an exit code.
 var (
 	ErrInvalidName = errors.New("invalid cluster name")

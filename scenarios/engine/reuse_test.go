@@ -56,7 +56,9 @@ func (b *reuseBackend) ClientFor(name string) (*cluster.Record, kubernetes.Inter
 	return rec, b.client, err
 }
 
-func (b *reuseBackend) ClusterDir(name string) string { return filepath.Join(b.dir, name) }
+func (b *reuseBackend) ClusterDir(name string) string      { return filepath.Join(b.dir, name) }
+func (b *reuseBackend) Capabilities() cluster.Capabilities { return cluster.KindCapabilities }
+
 func (b *reuseBackend) AuditLog(name string) string {
 	return filepath.Join(b.dir, name, "audit", "audit.log")
 }

@@ -40,6 +40,9 @@ type Backend interface {
 	// AuditLog is where the audit log of a cluster created with Audit is
 	// read.
 	AuditLog(name string) string
+	// Capabilities are what the backend can do to a cluster: a scenario
+	// is checked against them before anything happens.
+	Capabilities() cluster.Capabilities
 }
 
 // newNodes acts on a cluster's nodes (a test's stands in for Docker).
@@ -55,6 +58,8 @@ func (k kindBackend) DeployFixtures(ctx context.Context, name string, o fixtures
 }
 
 func (k kindBackend) ClusterDir(name string) string { return k.Store.ClusterDir(name) }
+
+func (kindBackend) Capabilities() cluster.Capabilities { return cluster.KindCapabilities }
 
 // A Session is one rehearsal of a scenario on a new cluster, in the phases
 // every mode shares. Open brings it to the moment before the first fault:
@@ -85,6 +90,10 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 			err = errors.Join(err, s.Close())
 		}
 	}()
+	// A step the backend cannot do fails the plan, before anything is made.
+	if err := o.Scenario.CheckBackend(b.Capabilities()); err != nil {
+		return s, err
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return s, err
 	}

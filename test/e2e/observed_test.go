@@ -39,8 +39,8 @@ timeline:
     message: the run only watches; someone else changes the app
   - name: quiet
     action: wait
-    duration: 50s
-horizon: 80s
+    duration: 45s
+horizon: 60s
 maxDuration: 5m
 `
 
@@ -251,8 +251,8 @@ func outsideSpecs(e *env) {
 			Expect(math.Abs(down.Seconds()-mine.Seconds())).To(BeNumerically("<=", 1.0),
 				"the report's downtime %s vs the test's own probe %s", down, mine)
 			Expect(rep.HorizonReached).To(BeTrue(), "the run observed until its horizon, past its last step")
-			Expect(rep.HorizonSeconds).To(Equal(80.0))
-			Expect(rep.SpanSeconds).To(Equal(80.0))
+			Expect(rep.HorizonSeconds).To(Equal(60.0))
+			Expect(rep.SpanSeconds).To(Equal(60.0))
 		})
 	})
 }

@@ -47,7 +47,7 @@ timeline:
     actor: operator
     action: provision-pool
     target: {pool: app}
-horizon: 75s
+horizon: 50s
 maxDuration: 6m
 `
 

@@ -11,11 +11,13 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/internal/cmd/targetarg"
 )
 
 type flagpole struct {
 	Name   string
 	Output cli.Output
+	Target targetarg.Flags
 }
 
 // NewCommand returns `gameday cluster status`.
@@ -24,12 +26,35 @@ func NewCommand(g *cli.Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show a cluster's nodes, their pools and readiness",
+		Long: `Show a cluster's nodes, their pools and readiness.
+
+With --context (and --kubeconfig), show an existing cluster gameday did not
+create, as gameday sees it: the API server the context points at, the node
+pools read from a node label (gameday's own, EKS's node groups, GKE's node
+pools or AKS's agent pools), which nodes and namespaces are opted in (the
+node label gameday.dev/allow=true, the namespace annotation
+gameday.dev/allow: "true"; never the control plane or kube-system), and what
+gameday can do there. It reads and changes nothing else; it exits 2 when
+nothing there is opted in.`,
 		Example: `  gameday cluster status
-  gameday cluster status --name iso -o json | jq '.nodes[] | {name, pool, ready}'`,
+  gameday cluster status --name iso -o json | jq '.nodes[] | {name, pool, ready}'
+
+  # An existing cluster: what gameday may touch there
+  gameday cluster status --kubeconfig ~/.kube/staging --context staging-eu
+  gameday cluster status --context kind-lab --pool-label team.example.com/pool -o json`,
 		Args: cli.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), g, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.Target.Set() {
+				if cmd.Flags().Changed("name") {
+					return cli.Usagef("--name names a cluster gameday created; --context an existing one: give one of them")
+				}
+				return runTarget(cmd.Context(), g, f)
+			}
+			return run(cmd.Context(), g, f)
+		},
 	}
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "cluster name")
+	f.Target.Add(cmd.Flags())
 	cli.AddOutputFlag(cmd.Flags(), &f.Output)
 	return cmd
 }

@@ -1,0 +1,185 @@
+// Package kubeconfig is gameday's backend for a cluster it did not create,
+// reached through a kubeconfig context: someone's staging cluster on EKS,
+// GKE, AKS or on premises. A tool that breaks things on purpose owes such a
+// cluster guards: the context is always named (never the current one), the
+// API server it points at is said before anything happens, and gameday
+// touches only nodes and namespaces opted in (Allowed), never kube-system
+// or the control plane.
+package kubeconfig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+var (
+	// ErrNoContext: no --context given. gameday never falls back to the
+	// kubeconfig's current context: the wrong cluster is the worst mistake
+	// a chaos tool makes.
+	ErrNoContext = errors.New("no context named")
+	// ErrUnknownContext: the named context is not in the kubeconfig.
+	ErrUnknownContext = errors.New("no such context")
+	// ErrKubeconfig: the kubeconfig cannot be read or makes no client.
+	ErrKubeconfig = errors.New("unusable kubeconfig")
+	// ErrUnreachable: the context's API server did not answer.
+	ErrUnreachable = errors.New("the API server did not answer")
+)
+
+// maxKubeconfig bounds the kubeconfig read: a file larger than this is not one.
+const maxKubeconfig = 4 << 20
+
+// Target is an existing cluster, as one kubeconfig context reaches it.
+type Target struct {
+	// File is the kubeconfig read (empty: the default loading rules,
+	// $KUBECONFIG or ~/.kube/config, whose files Files lists).
+	File  string
+	Files []string
+	// Context is the context named; Cluster and Server are where it points.
+	Context string
+	Cluster string
+	Server  string
+	// Namespace is the context's namespace, if it sets one.
+	Namespace string
+
+	Config *rest.Config
+	Client kubernetes.Interface
+}
+
+// Open resolves context in the kubeconfig file (empty: the default loading
+// rules) without reaching the cluster. The context is required: an empty one
+// is ErrNoContext, naming the contexts there are.
+func Open(file, context string) (*Target, error) {
+	raw, files, err := load(file)
+	if err != nil {
+		return nil, err
+	}
+	where := strings.Join(files, ", ")
+	if context == "" {
+		return nil, fmt.Errorf("%w: give --context (gameday never uses the current context%s); contexts in %s: %s",
+			ErrNoContext, current(raw), where, contextList(raw))
+	}
+	kctx, ok := raw.Contexts[context]
+	if !ok {
+		return nil, fmt.Errorf("%w %q in %s; it has: %s", ErrUnknownContext, context, where, contextList(raw))
+	}
+	cl, ok := raw.Clusters[kctx.Cluster]
+	if !ok {
+		return nil, fmt.Errorf("%w: context %q names cluster %q, which %s does not define", ErrKubeconfig, context, kctx.Cluster, where)
+	}
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%w: context %q: %v", ErrKubeconfig, context, err)
+	}
+	cfg.UserAgent = "gameday"
+	cfg.QPS, cfg.Burst = 50, 100
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: context %q: %v", ErrKubeconfig, context, err)
+	}
+	return &Target{File: file, Files: files, Context: context, Cluster: kctx.Cluster, Server: cl.Server, Namespace: kctx.Namespace,
+		Config: cfg, Client: client}, nil
+}
+
+// load reads the kubeconfig: file, or the default loading rules' files.
+func load(file string) (*clientcmdapi.Config, []string, error) {
+	if file != "" {
+		fi, err := os.Stat(file)
+		switch {
+		case err != nil:
+			return nil, nil, fmt.Errorf("%w: %v", ErrKubeconfig, err)
+		case fi.IsDir():
+			return nil, nil, fmt.Errorf("%w: %s is a directory, not a kubeconfig file", ErrKubeconfig, file)
+		case fi.Size() > maxKubeconfig:
+			return nil, nil, fmt.Errorf("%w: %s is %d bytes, over the %d a kubeconfig may be", ErrKubeconfig, file, fi.Size(), maxKubeconfig)
+		}
+		raw, err := clientcmd.LoadFromFile(file)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrKubeconfig, err)
+		}
+		return raw, []string{file}, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	files := rules.GetLoadingPrecedence()
+	raw, err := rules.Load()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrKubeconfig, err)
+	}
+	var present []string
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			present = append(present, f)
+		}
+	}
+	if len(present) == 0 {
+		return nil, nil, fmt.Errorf("%w: no kubeconfig at %s: give --kubeconfig", ErrKubeconfig, strings.Join(files, ", "))
+	}
+	return raw, present, nil
+}
+
+func contextList(raw *clientcmdapi.Config) string {
+	var names []string
+	for n := range raw.Contexts {
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+func current(raw *clientcmdapi.Config) string {
+	if raw.CurrentContext == "" {
+		return ""
+	}
+	return ", here " + raw.CurrentContext
+}
+
+// Reach asks the API server its version, bounded by timeout: ErrUnreachable
+// when it does not answer.
+func (t *Target) Reach(ctx context.Context, timeout time.Duration) (string, error) {
+	cfg := rest.CopyConfig(t.Config)
+	cfg.Timeout = timeout
+	dc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrKubeconfig, err)
+	}
+	type answer struct {
+		v   string
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		v, err := dc.Discovery().ServerVersion()
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		done <- answer{v: v.GitVersion}
+	}()
+	select {
+	case a := <-done:
+		if a.err != nil {
+			return "", fmt.Errorf("%w: context %q, server %s: %v", ErrUnreachable, t.Context, t.Server, a.err)
+		}
+		return a.v, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// String is how the target is said before anything happens:
+// `context "staging" (cluster staging-eu, API server https://...)`.
+func (t *Target) String() string {
+	return fmt.Sprintf("context %q (cluster %s, API server %s)", t.Context, t.Cluster, t.Server)
+}

@@ -1,0 +1,241 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/cluster/kubeconfig"
+)
+
+// existing is a kind cluster gameday did not create: made by the test
+// through kind's Go API, its workers labelled as EKS labels a managed node
+// group's nodes, as someone's staging cluster would be.
+type existing struct {
+	name, context, kubeconfig string
+	client                    kubernetes.Interface
+}
+
+const eksNodeGroup = "eks.amazonaws.com/nodegroup"
+
+// existingWorkers are the test cluster's workers: node group and opt-in.
+var existingWorkers = []struct {
+	group string
+	allow bool
+}{{"web", true}, {"api", true}, {"api", false}}
+
+func (x *existing) create() {
+	GinkgoHelper()
+	image, err := cluster.ResolveImage(context.Background(), "")
+	Expect(err).NotTo(HaveOccurred())
+	cfg := &kindv1alpha4.Cluster{
+		TypeMeta: kindv1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		Nodes:    []kindv1alpha4.Node{{Role: kindv1alpha4.ControlPlaneRole}},
+		// This machine's kernel has cgroup v1, which kubelet refuses by default.
+		KubeadmConfigPatches: []string{"kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nfailCgroupV1: false\n"},
+	}
+	for _, w := range existingWorkers {
+		labels := map[string]string{eksNodeGroup: w.group}
+		if w.allow {
+			labels[kubeconfig.AllowKey] = kubeconfig.Allowed
+		}
+		cfg.Nodes = append(cfg.Nodes, kindv1alpha4.Node{Role: kindv1alpha4.WorkerRole, Labels: labels})
+	}
+	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker())
+	_ = p.Delete(x.name, "") // left by a crashed suite
+	x.kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+	// A network of its own, removed with it.
+	os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", x.name)
+	defer os.Unsetenv("KIND_EXPERIMENTAL_DOCKER_NETWORK")
+	start := time.Now()
+	Expect(p.Create(x.name, kindcluster.CreateWithV1Alpha4Config(cfg), kindcluster.CreateWithNodeImage(image),
+		kindcluster.CreateWithKubeconfigPath(x.kubeconfig), kindcluster.CreateWithWaitForReady(2*time.Minute),
+		kindcluster.CreateWithDisplayUsage(false), kindcluster.CreateWithDisplaySalutation(false))).To(Succeed())
+	AddReportEntry("kind create (not gameday) "+x.name, time.Since(start).Round(100*time.Millisecond).String())
+	DeferCleanup(func() {
+		Expect(p.Delete(x.name, x.kubeconfig)).To(Succeed())
+		_ = exec.Command("docker", "network", "rm", x.name).Run()
+	})
+	x.context = "kind-" + x.name
+	rc, err := clientcmd.BuildConfigFromFlags("", x.kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	x.client, err = kubernetes.NewForConfig(rc)
+	Expect(err).NotTo(HaveOccurred())
+	// Namespaces as a team would have them: one opted in, one not.
+	ctx := context.Background()
+	for name, annotations := range map[string]map[string]string{
+		"shop":    {kubeconfig.AllowKey: kubeconfig.Allowed},
+		"billing": nil,
+	} {
+		_, err := x.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations}}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+	}
+	// Every worker Ready (kind waits for the control plane only).
+	Eventually(func() int {
+		nodes, err := x.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return -1
+		}
+		ready := 0
+		for i := range nodes.Items {
+			if cluster.IsReady(&nodes.Items[i]) {
+				ready++
+			}
+		}
+		return ready
+	}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Equal(1 + len(existingWorkers)))
+	// ... and kube-system settled: its workloads' status no longer changes
+	// their resourceVersions.
+	Eventually(func() []string {
+		var unsettled []string
+		ds, err := x.client.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return []string{err.Error()}
+		}
+		for _, d := range ds.Items {
+			st := d.Status
+			if st.ObservedGeneration != d.Generation || st.NumberReady != st.DesiredNumberScheduled || st.NumberAvailable != st.DesiredNumberScheduled ||
+				st.UpdatedNumberScheduled != st.DesiredNumberScheduled {
+				unsettled = append(unsettled, "daemonset/"+d.Name)
+			}
+		}
+		deps, err := x.client.AppsV1().Deployments("kube-system").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return []string{err.Error()}
+		}
+		for _, d := range deps.Items {
+			st := d.Status
+			if st.ObservedGeneration != d.Generation || st.ReadyReplicas != *d.Spec.Replicas || st.AvailableReplicas != *d.Spec.Replicas ||
+				st.UpdatedReplicas != *d.Spec.Replicas || st.Replicas != *d.Spec.Replicas {
+				unsettled = append(unsettled, "deployment/"+d.Name)
+			}
+		}
+		return unsettled
+	}).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(BeEmpty())
+}
+
+// versions are the resourceVersions of what gameday must not touch, read
+// with the control plane's own kubectl: nodes not opted in, the control
+// plane, kube-system's objects and the namespace without the annotation.
+func (x *existing) versions() map[string]string {
+	GinkgoHelper()
+	out := map[string]string{}
+	kubectl := func(args ...string) string {
+		return docker(append([]string{"exec", x.name + "-control-plane", "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"}, args...)...)
+	}
+	// A node's status is the kubelet's to report now and then (a new
+	// resourceVersion each time): of nodes, what anyone else changes (spec,
+	// labels, annotations) and who has ever written to them.
+	var nodes corev1.NodeList
+	Expect(json.Unmarshal([]byte(kubectl("get", "nodes", "-o", "json")), &nodes)).To(Succeed())
+	for _, n := range nodes.Items {
+		if ok, _ := kubeconfig.AllowNode(&n); !ok {
+			var managers []string
+			for _, m := range n.ManagedFields {
+				if m.Subresource != "status" {
+					managers = append(managers, m.Manager+"/"+string(m.Operation))
+				}
+			}
+			b, err := json.Marshal([]any{n.Spec, n.Labels, n.Annotations, managers})
+			Expect(err).NotTo(HaveOccurred())
+			out["node/"+n.Name] = string(b)
+		}
+	}
+	for _, kind := range []string{"deployments", "daemonsets", "configmaps", "services"} {
+		for _, ns := range []string{"kube-system", "billing"} {
+			for _, line := range strings.Fields(kubectl("get", kind, "-n", ns, "-o", `jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion}{" "}{end}`)) {
+				name, rv, _ := strings.Cut(line, "=")
+				out[ns+"/"+kind+"/"+name] = rv
+			}
+		}
+	}
+	Expect(out).To(HaveKey("node/" + x.name + "-control-plane"))
+	return out
+}
+
+var _ = Describe("an existing cluster gameday did not create", Label("kind", "existing"), Ordered, func() {
+	x := &existing{name: "e2e-existing"}
+	var before map[string]string
+	setupAll(func() {
+		x.create()
+		before = x.versions()
+	})
+
+	It("is shown as gameday sees it: the context's API server, pools from EKS's node-group label, only opted-in nodes and namespaces", func() {
+		r := mustGameday("cluster", "status", "--kubeconfig", x.kubeconfig, "--context", x.context)
+		GinkgoWriter.Print(r.Stdout)
+		Expect(r.Stderr).To(MatchRegexp(`Target: context "` + x.context + `" \(cluster ` + x.context + `, API server https://127\.0\.0\.1:\d+\)`))
+		Expect(r.Stdout).To(ContainSubstring("pools:      by node label " + eksNodeGroup + ": api (1 node), web (1 node)"))
+		Expect(r.Stdout).To(ContainSubstring("namespaces: opted in: shop; never: kube-node-lease, kube-public, kube-system"))
+		Expect(r.Stdout).To(MatchRegexp(x.name + `-control-plane\s+-\s+v1\.\d+\.\d+\s+Ready\s+yes\s+never: the control plane`))
+		Expect(r.Stdout).To(ContainSubstring("cannot stop and start a node's machine"))
+
+		var st struct {
+			Server    string
+			Inventory kubeconfig.Inventory
+		}
+		Expect(json.Unmarshal([]byte(mustGameday("cluster", "status", "--kubeconfig", x.kubeconfig, "--context", x.context, "-o", "json").Stdout), &st)).To(Succeed())
+		Expect(st.Inventory.PoolKey).To(Equal(eksNodeGroup))
+		allowed := map[string]bool{}
+		for _, n := range st.Inventory.Nodes {
+			allowed[n.Pool] = allowed[n.Pool] || n.Allowed
+			if n.Pool == "api" && !n.Allowed {
+				Expect(n.Why).To(ContainSubstring("not opted in"))
+			}
+		}
+		Expect(allowed).To(Equal(map[string]bool{"web": true, "api": true, "": false}))
+	})
+
+	It("refuses a missing context, an unknown one or an unreadable kubeconfig in one line, exit 2; an unreachable server exit 1", func() {
+		for _, args := range [][]string{
+			{"--kubeconfig", x.kubeconfig},                            // no context: never the current one
+			{"--kubeconfig", x.kubeconfig, "--context", "kind-other"}, // not in the file
+			{"--kubeconfig", filepath.Dir(x.kubeconfig), "--context", x.context},
+			{"--kubeconfig", x.kubeconfig, "--context", x.context, "--name", "gameday"},
+		} {
+			r := gameday(append([]string{"cluster", "status"}, args...)...)
+			Expect(r.Code).To(Equal(2), "%v: %s", args, r.Stderr)
+			Expect(strings.Count(strings.TrimSpace(r.Stderr), "\n")).To(BeZero(), "one line: %s", r.Stderr)
+			Expect(r.Stdout).To(BeEmpty())
+		}
+		r := gameday("cluster", "status", "--kubeconfig", x.kubeconfig)
+		Expect(r.Stderr).To(ContainSubstring("gameday never uses the current context, here " + x.context))
+
+		// The same cluster behind a port nothing listens on.
+		data, err := os.ReadFile(x.kubeconfig)
+		Expect(err).NotTo(HaveOccurred())
+		gone := filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+		Expect(os.WriteFile(gone, regexp.MustCompile(`https://127\.0\.0\.1:\d+`).ReplaceAll(data, []byte("https://127.0.0.1:9")), 0o600)).To(Succeed())
+		r = gameday("cluster", "status", "--kubeconfig", gone, "--context", x.context)
+		Expect(r.Code).To(Equal(1), r.Stderr)
+		Expect(r.Stderr).To(ContainSubstring("the API server did not answer"))
+		Expect(r.Stderr).To(ContainSubstring("https://127.0.0.1:9"))
+	})
+
+	It("exits 2 where nothing is opted in, saying how to opt in", func() {
+		r := gameday("cluster", "status", "--kubeconfig", x.kubeconfig, "--context", x.context, "--pool-label", "example.com/no-such-label")
+		Expect(r.Code).To(Equal(2), r.Stderr)
+		Expect(r.Stderr).To(ContainSubstring("none in a pool (label example.com/no-such-label)"))
+	})
+
+	It("leaves what is not opted in untouched, as the control plane's own kubectl sees", func() {
+		Expect(x.versions()).To(Equal(before))
+	})
+})
