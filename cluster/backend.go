@@ -41,8 +41,9 @@ var KindCapabilities = Capabilities{Backend: BackendKind, StopMachine: true, Sto
 
 // KubeconfigCapabilities: on a cluster gameday did not create, it cannot
 // reach a node's machine or the control plane; it emulates a node's loss
-// through the API, and holds spare node groups out of service the same way.
-var KubeconfigCapabilities = Capabilities{Backend: BackendKubeconfig, EmulateNodeLoss: true, SparePools: true}
+// through the API. (Spare node groups held out of service there are not
+// built yet.)
+var KubeconfigCapabilities = Capabilities{Backend: BackendKubeconfig, EmulateNodeLoss: true}
 
 // Can lists what c can do, in words, and Cannot what it cannot.
 func (c Capabilities) Can() []string    { return c.words(true) }
@@ -56,7 +57,7 @@ func (c Capabilities) words(has bool) []string {
 	}{
 		{c.StopMachine, "stop and start a node's machine"},
 		{c.StopKubelet, "stop and start a node's kubelet"},
-		{c.EmulateNodeLoss, "emulate a node's loss (cordon, NoExecute taint, evictions)"},
+		{c.EmulateNodeLoss, "emulate a node's loss (cordoned, tainted, the opted-in namespaces' pods there deleted)"},
 		{c.SparePools, "hold spare node pools out of service until a step provisions them"},
 		{c.UpgradeControlPlane, "upgrade the control plane"},
 		{c.LoadImage, "load an image into the nodes without a registry"},

@@ -104,13 +104,13 @@ func (n *Nodes) RunAPIServer(ctx context.Context, node, image string, timeout ti
 	if version == "" {
 		return fmt.Errorf("image %q has no tag", image)
 	}
-	if err := n.Runtime.Exec(ctx, node, "crictl", "inspecti", "-q", image); err != nil {
+	if err := n.exec(ctx, node, "crictl", "inspecti", "-q", image); err != nil {
 		if strings.Contains(err.Error(), "no such image") {
 			return fmt.Errorf("%w: %s on %s", ErrNoAPIServerImage, image, node)
 		}
 		return fmt.Errorf("look for image %s on %s: %w", image, node, err)
 	}
-	if err := n.Runtime.Exec(ctx, node, "sh", "-c", restartAPIServer, "sh", image); err != nil {
+	if err := n.exec(ctx, node, "sh", "-c", restartAPIServer, "sh", image); err != nil {
 		return fmt.Errorf("restart the API server on %s into %s: %w", node, image, err)
 	}
 	var last string

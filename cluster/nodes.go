@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -62,7 +63,9 @@ func (dockerRuntime) Exec(ctx context.Context, node string, args ...string) erro
 // of a scenario are made of these. A node's name is its container's name, as
 // in kind.
 type Nodes struct {
-	Client  kubernetes.Interface
+	Client kubernetes.Interface
+	// Runtime reaches the nodes' machines (kind's containers); nil on a
+	// cluster gameday did not create, whose node losses are emulated.
 	Runtime ContainerRuntime
 	// Log receives the drain helper's progress; nil discards it.
 	Log io.Writer
@@ -73,25 +76,160 @@ func NewNodes(client kubernetes.Interface) *Nodes {
 	return &Nodes{Client: client, Runtime: dockerRuntime{}}
 }
 
-// StopContainer stops a node's container: the node is lost, as a VM that dies.
+// NewEmulatedNodes returns node operations for a cluster whose machines
+// gameday cannot reach: a node's loss is emulated through the API (Lose).
+func NewEmulatedNodes(client kubernetes.Interface) *Nodes {
+	return &Nodes{Client: client}
+}
+
+// Emulated reports whether node losses are emulated (no machine reached).
+func (n *Nodes) Emulated() bool { return n.Runtime == nil }
+
+// ErrNoMachine: the operation needs a node's machine, which gameday cannot
+// reach on this cluster.
+var ErrNoMachine = errors.New("gameday cannot reach the nodes' machines on this cluster")
+
+// StopContainer stops a node's container: the node is lost, as a VM that
+// dies. Where machines are out of reach, the loss is emulated (Lose).
 func (n *Nodes) StopContainer(ctx context.Context, node string) error {
+	if n.Emulated() {
+		return n.Lose(ctx, node)
+	}
 	return n.Runtime.Stop(ctx, node)
 }
 
-// StartContainer starts a stopped node's container again.
+// StartContainer starts a stopped node's container again (ends an emulated loss).
 func (n *Nodes) StartContainer(ctx context.Context, node string) error {
+	if n.Emulated() {
+		return n.Return(ctx, node)
+	}
 	return n.Runtime.Start(ctx, node)
 }
 
 // StopKubelet stops the node's kubelet: its containers keep running but the
-// control plane loses the node.
+// control plane loses the node. Where machines are out of reach, the loss is
+// emulated (Lose).
 func (n *Nodes) StopKubelet(ctx context.Context, node string) error {
+	if n.Emulated() {
+		return n.Lose(ctx, node)
+	}
 	return n.Runtime.Exec(ctx, node, "systemctl", "stop", "kubelet.service")
 }
 
-// StartKubelet starts the node's kubelet again.
+// StartKubelet starts the node's kubelet again (ends an emulated loss).
 func (n *Nodes) StartKubelet(ctx context.Context, node string) error {
+	if n.Emulated() {
+		return n.Return(ctx, node)
+	}
 	return n.Runtime.Exec(ctx, node, "systemctl", "start", "kubelet.service")
+}
+
+// exec runs a command on a node's machine, ErrNoMachine where there is none to reach.
+func (n *Nodes) exec(ctx context.Context, node string, args ...string) error {
+	if n.Emulated() {
+		return fmt.Errorf("node %s: %w", node, ErrNoMachine)
+	}
+	return n.Runtime.Exec(ctx, node, args...)
+}
+
+// LostTaint marks a node whose loss gameday emulates (Lose): NoSchedule,
+// and the node cordoned, so that nothing new lands there.
+const LostTaint = "gameday.dev/lost"
+
+// AllowKey opts a node in (a label, "true") and a namespace in (an
+// annotation, "true") on a cluster gameday did not create: it touches
+// nothing else there.
+const AllowKey = "gameday.dev/allow"
+
+// Lost reports whether a node carries LostTaint.
+func Lost(node *corev1.Node) bool {
+	for _, t := range node.Spec.Taints {
+		if t.Key == LostTaint {
+			return true
+		}
+	}
+	return false
+}
+
+// Lose emulates a node's loss through the API, where its machine cannot be
+// stopped: cordoned and tainted LostTaint (nothing new lands there), the
+// taint's value remembering whether it was cordoned before, for Return;
+// then every pod there of a namespace opted in (annotated AllowKey: "true")
+// is deleted at once, as the processes of a machine that dies are gone at
+// once. DaemonSet pods stay (they are the node's own), and so does every
+// pod of a namespace not opted in: gameday touches nothing there. The node
+// stays Ready: the report says what was emulated.
+func (n *Nodes) Lose(ctx context.Context, node string) error {
+	if err := n.markLost(ctx, node); err != nil {
+		return err
+	}
+	pods, err := n.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return err
+	}
+	allowed := map[string]bool{}
+	zero := int64(0)
+	for _, p := range pods.Items {
+		if IsDaemonSetPod(&p) || p.DeletionTimestamp != nil {
+			continue
+		}
+		ok, seen := allowed[p.Namespace]
+		if !seen {
+			ns, err := n.Client.CoreV1().Namespaces().Get(ctx, p.Namespace, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ok = ns.Annotations[AllowKey] == "true" && !slices.Contains([]string{metav1.NamespaceSystem, "kube-public", "kube-node-lease"}, ns.Name)
+			allowed[p.Namespace] = ok
+		}
+		if !ok {
+			continue
+		}
+		err := n.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("pod %s/%s on lost node %s: %w", p.Namespace, p.Name, node, err)
+		}
+	}
+	return nil
+}
+
+func (n *Nodes) markLost(ctx context.Context, node string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := n.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil || Lost(obj) {
+			return err
+		}
+		was := "schedulable"
+		if obj.Spec.Unschedulable {
+			was = "cordoned"
+		}
+		obj.Spec.Unschedulable = true
+		obj.Spec.Taints = append(obj.Spec.Taints, corev1.Taint{Key: LostTaint, Value: was, Effect: corev1.TaintEffectNoSchedule})
+		_, err = n.Client.CoreV1().Nodes().Update(ctx, obj, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// Return ends an emulated loss: the taint removed, and the node uncordoned
+// unless it was cordoned before it was lost.
+func (n *Nodes) Return(ctx context.Context, node string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := n.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil || !Lost(obj) {
+			return err
+		}
+		var taints []corev1.Taint
+		for _, t := range obj.Spec.Taints {
+			if t.Key == LostTaint {
+				obj.Spec.Unschedulable = t.Value == "cordoned"
+				continue
+			}
+			taints = append(taints, t)
+		}
+		obj.Spec.Taints = taints
+		_, err = n.Client.CoreV1().Nodes().Update(ctx, obj, metav1.UpdateOptions{})
+		return err
+	})
 }
 
 // Cordon marks a node unschedulable.
@@ -336,7 +474,7 @@ func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("spare %s: delete its Node: %w", node, err)
 	}
-	if err := n.Runtime.Exec(ctx, node, "sh", "-c", unjoinScript); err != nil {
+	if err := n.exec(ctx, node, "sh", "-c", unjoinScript); err != nil {
 		return fmt.Errorf("spare %s: %w", node, err)
 	}
 	return nil
@@ -366,13 +504,13 @@ const (
 // KeepKubeletDown stops a node's kubelet and disables it, so that it stays
 // down when the node's container starts again.
 func (n *Nodes) KeepKubeletDown(ctx context.Context, node string) error {
-	return n.Runtime.Exec(ctx, node, "systemctl", "disable", "--now", "kubelet.service")
+	return n.exec(ctx, node, "systemctl", "disable", "--now", "kubelet.service")
 }
 
 // KubeletKeptDown checks what TakeOutOfService promises of a spare's
 // kubelet: not running, and not started when its node container starts.
 func (n *Nodes) KubeletKeptDown(ctx context.Context, node string) error {
-	if err := n.Runtime.Exec(ctx, node, "sh", "-c", "! systemctl is-enabled --quiet kubelet.service && ! systemctl is-active --quiet kubelet.service"); err != nil {
+	if err := n.exec(ctx, node, "sh", "-c", "! systemctl is-enabled --quiet kubelet.service && ! systemctl is-active --quiet kubelet.service"); err != nil {
 		return fmt.Errorf("the kubelet of spare node %s is running or would start with its node: %w", node, err)
 	}
 	return nil
@@ -383,10 +521,10 @@ func (n *Nodes) KubeletKeptDown(ctx context.Context, node string) error {
 // Node (labelled and tainted out of service by its kubelet's flags), and
 // once it is Ready it is untainted and uncordoned.
 func (n *Nodes) BringIntoService(ctx context.Context, node, version string, timeout time.Duration) error {
-	if err := n.Runtime.Exec(ctx, node, "sh", "-c", joinScript, "sh", version); err != nil {
+	if err := n.exec(ctx, node, "sh", "-c", joinScript, "sh", version); err != nil {
 		return fmt.Errorf("spare %s: kubelet at %s: %w", node, version, err)
 	}
-	if err := n.Runtime.Exec(ctx, node, "systemctl", "enable", "--now", "kubelet.service"); err != nil {
+	if err := n.exec(ctx, node, "systemctl", "enable", "--now", "kubelet.service"); err != nil {
 		return err
 	}
 	if _, err := n.WaitReady(ctx, node, true, timeout); err != nil {

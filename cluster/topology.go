@@ -47,6 +47,19 @@ type Pool struct {
 	Spare bool `json:"spare,omitempty"`
 	// Replaces names the pool a spare pool stands in for.
 	Replaces string `json:"replaces,omitempty"`
+	// NodeGroups are, on a cluster gameday did not create, the node groups
+	// (values of its pool label: an EKS node group, a GKE node pool...)
+	// whose opted-in nodes make up this pool; empty: the one named as the pool.
+	NodeGroups []string `json:"nodeGroups,omitempty"`
+}
+
+// Groups are the node groups that make up p on a cluster gameday did not
+// create: its NodeGroups, else its own name.
+func (p Pool) Groups() []string {
+	if len(p.NodeGroups) > 0 {
+		return p.NodeGroups
+	}
+	return []string{p.Name}
 }
 
 // SameLayout reports whether u has t's name and pools (their sizes, labels,
@@ -156,6 +169,7 @@ func (t Topology) deepCopy() Topology {
 			}
 		}
 		out.Pools[i].Taints = append([]corev1.Taint(nil), p.Taints...)
+		out.Pools[i].NodeGroups = append([]string(nil), p.NodeGroups...)
 	}
 	return out
 }

@@ -37,6 +37,9 @@ type poolFile struct {
 	Taints   []taintFile       `yaml:"taints"`
 	Spare    bool              `yaml:"spare"`
 	Replaces string            `yaml:"replaces"`
+	// NodeGroups: on a cluster gameday did not create, the node groups
+	// this pool is made of.
+	NodeGroups []string `yaml:"nodeGroups"`
 }
 
 type taintFile struct {
@@ -102,7 +105,7 @@ func (f topologyFile) toTopology() Topology {
 		if p.Size != nil {
 			size = *p.Size
 		}
-		pool := Pool{Name: p.Name, Size: size, Labels: p.Labels, Spare: p.Spare, Replaces: p.Replaces}
+		pool := Pool{Name: p.Name, Size: size, Labels: p.Labels, Spare: p.Spare, Replaces: p.Replaces, NodeGroups: p.NodeGroups}
 		for _, tf := range p.Taints {
 			effect := corev1.TaintEffect(tf.Effect)
 			if effect == "" {
@@ -132,9 +135,23 @@ func (t Topology) Validate() field.ErrorList {
 		return append(errs, field.Required(pools, "a topology needs at least one pool"))
 	}
 	seen := map[string]bool{}
+	groupOf := map[string]string{} // node group -> the pool it makes up
 	inService := 0
 	for i, p := range t.Pools {
 		pp := pools.Index(i)
+		for j, g := range p.NodeGroups {
+			gp := pp.Child("nodeGroups").Index(j)
+			for _, msg := range validation.IsValidLabelValue(g) {
+				errs = append(errs, field.Invalid(gp, g, msg))
+			}
+			switch {
+			case g == "":
+				errs = append(errs, field.Required(gp, "a node group's name"))
+			case groupOf[g] != "":
+				errs = append(errs, field.Invalid(gp, g, "already makes up pool "+groupOf[g]+": a node is in one pool"))
+			}
+			groupOf[g] = p.Name
+		}
 		switch {
 		case p.Name == "":
 			errs = append(errs, field.Required(pp.Child("name"), ""))

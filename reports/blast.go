@@ -10,6 +10,10 @@ import (
 // systemPool is the control plane's pool: never counted as a worker pool.
 const systemPool = "system"
 
+// lostTaint is the taint gameday puts on a node whose loss it emulates
+// (cluster.LostTaint, on a cluster whose machines it cannot stop).
+const lostTaint = "gameday.dev/lost"
+
 // nodeState is a node's state as one of the lane states.
 func nodeState(e timeline.Entry) string {
 	switch {
@@ -17,7 +21,7 @@ func nodeState(e timeline.Entry) string {
 		return NodeGone
 	case e.InService != nil && !*e.InService:
 		return NodeOutOfService
-	case e.Ready == nil || !*e.Ready:
+	case e.Lost, e.Ready == nil || !*e.Ready: // an emulated loss counts as the loss it stands for
 		return NodeNotReady
 	case e.Schedulable != nil && !*e.Schedulable:
 		return NodeCordoned
@@ -52,7 +56,9 @@ func measureBlast(r *Report, es []timeline.Entry, c *clock) {
 	}
 	touched := map[string]bool{}
 	for _, e := range es {
-		if e.Kind != timeline.KindNode || !e.Time.Before(c.end) || e.Pool == systemPool {
+		// A node in no pool is not the run's: on a cluster gameday did not
+		// create, the nodes not opted in.
+		if e.Kind != timeline.KindNode || !e.Time.Before(c.end) || e.Pool == systemPool || e.Pool == "" {
 			continue
 		}
 		n, ok := nodes[e.Name]

@@ -290,6 +290,10 @@ func (o observed) words() string {
 		w = o.object + " became Ready"
 	case o.field == "ready":
 		w = o.object + " went NotReady"
+	case o.field == "taints" && !strings.Contains(o.from, lostTaint) && strings.Contains(o.to, lostTaint):
+		w = o.object + " was lost (emulated: cordoned, tainted " + lostTaint + ", the opted-in namespaces' pods there deleted; its machine runs on)"
+	case o.field == "taints" && strings.Contains(o.from, lostTaint) && !strings.Contains(o.to, lostTaint):
+		w = o.object + " came back (its emulated loss ended)"
 	case o.field == "data":
 		w = o.object + "'s data changed"
 	default:

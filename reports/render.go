@@ -28,6 +28,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, w := range r.Warnings {
 		ew.printf("> **Warning:** %s\n\n", mdEscape(w))
 	}
+	if r.Backend != "" && r.Backend != "kind" {
+		ew.printf("> On a cluster gameday did not create (backend %s, %s).\n\n", r.Backend, mdEscape(r.Cluster))
+	}
+	for _, e := range r.Emulated {
+		ew.printf("> **Emulated:** %s\n\n", mdEscape(e))
+	}
 	for _, line := range r.Explanation {
 		ew.printf("- %s\n", mdEscape(line))
 	}

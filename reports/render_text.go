@@ -18,6 +18,12 @@ func WriteText(w io.Writer, r *Report) error {
 	for _, w := range r.Warnings {
 		ew.printf("  warning: %s\n", w)
 	}
+	if r.Backend != "" && r.Backend != "kind" {
+		ew.printf("  on a cluster gameday did not create (backend %s, %s)\n", r.Backend, r.Cluster)
+	}
+	for _, e := range r.Emulated {
+		ew.printf("  emulated: %s\n", e)
+	}
 	tw := newTabWriter(ew)
 	for _, c := range r.Components {
 		fmt.Fprintf(tw, "  %s\t-%.1f\t(%.0f x %s)\t%s\n", c.Name, c.Penalty, c.Weight, pct(c.Share), c.Detail)

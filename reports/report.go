@@ -30,6 +30,12 @@ type Report struct {
 	ScoringVersion int       `json:"scoring_version,omitempty"`
 	Topology       string    `json:"topology"`
 	Cluster        string    `json:"cluster,omitempty"`
+	// Backend is where the cluster came from ("kind", or "kubeconfig": a
+	// cluster gameday did not create); empty for runs recorded before it.
+	Backend string `json:"backend,omitempty"`
+	// Emulated is what the run did without the machine it would need, and
+	// how (a node's loss made through the API): said next to the score.
+	Emulated []string `json:"emulated,omitempty"`
 	Start          time.Time `json:"start"` // the span's start: offsets count from here
 	StoryScale     float64   `json:"story_scale,omitempty"`
 	// SpanSeconds is the measured span: from the first change (whoever made

@@ -9,7 +9,7 @@ import (
 
 // need is what an action needs of a backend: one of the capabilities in
 // real (done for real), else emulated (done through the API, and said so).
-// An action with neither needs only the Kubernetes API.
+// An action with neither (apiOnly) needs only the Kubernetes API.
 type need struct {
 	what     string // what the step does, in words
 	real     func(cluster.Capabilities) bool
@@ -24,7 +24,17 @@ var needs = map[Action]need{
 	ActionKubeletStart:        {"start a node's kubelet", stopKubelet, emulateLoss},
 	ActionControlPlaneUpgrade: {"upgrade the control plane", func(c cluster.Capabilities) bool { return c.UpgradeControlPlane }, nil},
 	ActionProvisionPool:       {"bring a spare pool into service", func(c cluster.Capabilities) bool { return c.SparePools }, nil},
+	ActionRelease:             apiOnly,
+	ActionRollback:            apiOnly,
+	ActionPodKill:             apiOnly,
+	ActionCordon:              apiOnly,
+	ActionDrain:               apiOnly,
+	ActionWait:                apiOnly,
+	ActionNote:                apiOnly,
 }
+
+// apiOnly is the need of an action made through the Kubernetes API alone.
+var apiOnly = need{real: func(cluster.Capabilities) bool { return true }}
 
 func stopMachine(c cluster.Capabilities) bool { return c.StopMachine }
 func stopKubelet(c cluster.Capabilities) bool { return c.StopKubelet }
@@ -58,7 +68,10 @@ func (s *Scenario) CheckBackend(c cluster.Capabilities) error {
 	steps, paths := s.allSteps()
 	for i, st := range steps {
 		n, ok := needs[st.Action]
-		if !ok || n.real(c) || (n.emulated != nil && n.emulated(c)) {
+		if !ok {
+			n = need{what: "do " + string(st.Action), real: func(cluster.Capabilities) bool { return false }} // unknown: never assumed
+		}
+		if n.real(c) || (n.emulated != nil && n.emulated(c)) {
 			continue
 		}
 		errs = append(errs, &yamlfile.Error{File: s.File, Line: st.Line, Field: paths[i] + ".action",
@@ -81,7 +94,11 @@ func (s *Scenario) Emulated(c cluster.Capabilities) []string {
 		if !ok || n.real(c) || n.emulated == nil || !n.emulated(c) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s (%s): emulated through the API (cordon, NoExecute taint, evictions), no machine stopped", st.Name, st.Action))
+		how := "its nodes cordoned and tainted, the opted-in namespaces' pods there deleted; no machine stopped"
+		if st.Action == ActionNodeStart || st.Action == ActionKubeletStart {
+			how = "the emulated loss of its nodes ended: untainted, uncordoned; no machine started"
+		}
+		out = append(out, fmt.Sprintf("%s (%s): emulated through the API (%s)", st.Name, st.Action, how))
 	}
 	return out
 }

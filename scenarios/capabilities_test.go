@@ -8,6 +8,28 @@ import (
 	"gameday.dev/gameday/internal/yamlfile"
 )
 
+// Every action says what it needs of a backend: none is allowed by default.
+func TestEveryActionHasANeed(t *testing.T) {
+	for _, spec := range ActionSpecs {
+		if _, ok := needs[spec.Action]; !ok {
+			t.Errorf("action %s: no need", spec.Action)
+		}
+	}
+}
+
+// kind can do every step of every built-in scenario.
+func TestKindRunsEveryBuiltin(t *testing.T) {
+	for _, name := range BuiltinNames() {
+		s, _, err := Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckBackend(cluster.KindCapabilities); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestCheckBackend(t *testing.T) {
 	s, _, err := Builtin("cascading-outage")
 	if err != nil {
@@ -21,8 +43,11 @@ func TestCheckBackend(t *testing.T) {
 	}
 	err = s.CheckBackend(cluster.KubeconfigCapabilities)
 	errs, ok := err.(yamlfile.Errors)
-	if !ok || len(errs) != 1 {
-		t.Fatalf("kubeconfig: %T %v, want one located error", err, err)
+	if !ok || len(errs) != 3 {
+		t.Fatalf("kubeconfig: %T %v, want three located errors (the upgrade, two provisions)", err, err)
+	}
+	if errs[2].Field != "automation[0].steps[2].action" || !strings.Contains(errs[2].Msg, "needs to bring a spare pool into service") {
+		t.Errorf("third error %s", errs[2].Error())
 	}
 	// The control plane's upgrade, at its own line in the library's file.
 	e := errs[0]

@@ -18,16 +18,17 @@ import (
 const (
 	// AllowKey opts a node in (a label, "true") and a namespace in (an
 	// annotation, "true"): gameday touches nothing else on the cluster.
-	AllowKey = "gameday.dev/allow"
+	AllowKey = cluster.AllowKey
 	// Allowed is the value that opts in.
 	Allowed = "true"
 )
 
-// PoolKeys are the node labels that name a node's pool, tried in this order
-// when none is given: gameday's own, then EKS's managed node groups, GKE's
-// node pools and AKS's agent pools.
+// PoolKeys are the node labels that name a node's pool (its node group),
+// tried in this order when none is given: EKS's managed node groups, GKE's
+// node pools and AKS's agent pools. gameday's own pool label is not one:
+// on a cluster it did not create, it is what gameday sets for a run, from
+// these (and takes off after).
 var PoolKeys = []string{
-	cluster.PoolLabel,
 	"eks.amazonaws.com/nodegroup",
 	"cloud.google.com/gke-nodepool",
 	"kubernetes.azure.com/agentpool",
@@ -94,24 +95,35 @@ func AllowNamespace(ns *corev1.Namespace) (bool, string) {
 	return false, "not opted in (no annotation " + AllowKey + ": \"" + Allowed + "\")"
 }
 
+// controlPlaneKeys are the labels and taints that mark a node of the
+// control plane: kubeadm's, the older master, RKE's controlplane and etcd.
+var controlPlaneKeys = []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master",
+	"node-role.kubernetes.io/controlplane", "node-role.kubernetes.io/etcd"}
+
 func isControlPlane(n *corev1.Node) bool {
-	for _, k := range []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"} {
+	for _, k := range controlPlaneKeys {
 		if _, ok := n.Labels[k]; ok {
 			return true
 		}
 	}
 	for _, t := range n.Spec.Taints {
-		if t.Key == "node-role.kubernetes.io/control-plane" || t.Key == "node-role.kubernetes.io/master" {
+		if slices.Contains(controlPlaneKeys, t.Key) {
 			return true
 		}
 	}
 	return n.Labels[cluster.PoolLabel] == cluster.SystemPool
 }
 
+// ErrOwnLabel: gameday's own pool label named as the node groups' label.
+var ErrOwnLabel = errors.New("gameday's own pool label")
+
 // Discover reads the cluster's nodes and namespaces and what gameday may
 // touch of them. poolKey is the node label naming pools; empty, the first
 // of PoolKeys an opted-in node carries.
 func Discover(ctx context.Context, client kubernetes.Interface, poolKey string) (*Inventory, error) {
+	if poolKey == cluster.PoolLabel {
+		return nil, fmt.Errorf("%w: %s is what gameday labels nodes with for a run on a cluster it did not create; name your node groups' label", ErrOwnLabel, poolKey)
+	}
 	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)

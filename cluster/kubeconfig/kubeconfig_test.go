@@ -239,3 +239,57 @@ func TestCapabilities(t *testing.T) {
 		t.Errorf("kind cannot %v", cluster.KindCapabilities.Cannot())
 	}
 }
+
+func TestOpenResolvesPathsFromTheFilesFolder(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "kubeconfig")
+	data := strings.Replace(twoContexts, "cluster: {server: SERVER}", "cluster: {server: https://staging.example.invalid, certificate-authority: ca.crt}", 1)
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(f, "staging")
+	// The file is found beside the kubeconfig (and refused for what it holds),
+	// not looked for in the working folder.
+	if err == nil || strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("CA beside the kubeconfig: %v", err)
+	}
+}
+
+func TestReachRefusedCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Unauthorized","code":401}`))
+	}))
+	defer srv.Close()
+	tg, err := Open(writeKubeconfig(t, srv.URL), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Reach(context.Background(), 5*time.Second); !errors.Is(err, ErrRefused) {
+		t.Fatalf("401: %v, want ErrRefused", err)
+	}
+	// A server that takes the connection and never answers: unreachable at the timeout.
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
+	tg, err = Open(writeKubeconfig(t, hang.URL), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := tg.Reach(context.Background(), time.Second); !errors.Is(err, ErrUnreachable) || time.Since(start) > 5*time.Second {
+		t.Fatalf("a server that never answers: %v after %s", err, time.Since(start))
+	}
+}
+
+func TestRKEControlPlaneIsNever(t *testing.T) {
+	for _, key := range []string{"node-role.kubernetes.io/controlplane", "node-role.kubernetes.io/etcd", "node-role.kubernetes.io/master"} {
+		n := node("x", map[string]string{AllowKey: Allowed, key: "true"})
+		if ok, why := AllowNode(n); ok || !strings.HasPrefix(why, "never") {
+			t.Errorf("%s: allowed=%v %s", key, ok, why)
+		}
+	}
+}

@@ -9,6 +9,7 @@ package kubeconfig
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -33,6 +35,10 @@ var (
 	ErrKubeconfig = errors.New("unusable kubeconfig")
 	// ErrUnreachable: the context's API server did not answer.
 	ErrUnreachable = errors.New("the API server did not answer")
+	// ErrRefused: the API server answered, and refused the context's
+	// credentials (or they could not be had: a certificate it does not
+	// trust, a login plugin that failed).
+	ErrRefused = errors.New("the API server refused the credentials")
 )
 
 // maxKubeconfig bounds the kubeconfig read: a file larger than this is not one.
@@ -90,40 +96,43 @@ func Open(file, context string) (*Target, error) {
 		Config: cfg, Client: client}, nil
 }
 
-// load reads the kubeconfig: file, or the default loading rules' files.
+// load reads the kubeconfig: file, or the default loading rules' files
+// ($KUBECONFIG's, else ~/.kube/config), each checked to be a regular file
+// of a kubeconfig's size first, and relative paths in them resolved from
+// the file's folder, as kubectl does.
 func load(file string) (*clientcmdapi.Config, []string, error) {
-	if file != "" {
-		fi, err := os.Stat(file)
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: file}
+	files := []string{file}
+	if file == "" {
+		rules = clientcmd.NewDefaultClientConfigLoadingRules()
+		files = nil
+		for _, f := range rules.GetLoadingPrecedence() {
+			if _, err := os.Stat(f); err == nil {
+				files = append(files, f)
+			}
+		}
+		if len(files) == 0 {
+			return nil, nil, fmt.Errorf("%w: no kubeconfig at %s: give --kubeconfig", ErrKubeconfig, strings.Join(rules.GetLoadingPrecedence(), ", "))
+		}
+	}
+	for _, f := range files {
+		fi, err := os.Stat(f)
 		switch {
 		case err != nil:
 			return nil, nil, fmt.Errorf("%w: %v", ErrKubeconfig, err)
 		case fi.IsDir():
-			return nil, nil, fmt.Errorf("%w: %s is a directory, not a kubeconfig file", ErrKubeconfig, file)
+			return nil, nil, fmt.Errorf("%w: %s is a directory, not a kubeconfig file", ErrKubeconfig, f)
+		case !fi.Mode().IsRegular():
+			return nil, nil, fmt.Errorf("%w: %s is not a regular file", ErrKubeconfig, f)
 		case fi.Size() > maxKubeconfig:
-			return nil, nil, fmt.Errorf("%w: %s is %d bytes, over the %d a kubeconfig may be", ErrKubeconfig, file, fi.Size(), maxKubeconfig)
+			return nil, nil, fmt.Errorf("%w: %s is %d bytes, over the %d a kubeconfig may be", ErrKubeconfig, f, fi.Size(), maxKubeconfig)
 		}
-		raw, err := clientcmd.LoadFromFile(file)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", ErrKubeconfig, err)
-		}
-		return raw, []string{file}, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	files := rules.GetLoadingPrecedence()
 	raw, err := rules.Load()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrKubeconfig, err)
 	}
-	var present []string
-	for _, f := range files {
-		if _, err := os.Stat(f); err == nil {
-			present = append(present, f)
-		}
-	}
-	if len(present) == 0 {
-		return nil, nil, fmt.Errorf("%w: no kubeconfig at %s: give --kubeconfig", ErrKubeconfig, strings.Join(files, ", "))
-	}
-	return raw, present, nil
+	return raw, files, nil
 }
 
 func contextList(raw *clientcmdapi.Config) string {
@@ -145,9 +154,12 @@ func current(raw *clientcmdapi.Config) string {
 	return ", here " + raw.CurrentContext
 }
 
-// Reach asks the API server its version, bounded by timeout: ErrUnreachable
-// when it does not answer.
+// Reach asks the API server its version, bounded by timeout (a login
+// plugin's prompt included): ErrUnreachable when it does not answer,
+// ErrRefused when it refuses the credentials.
 func (t *Target) Reach(ctx context.Context, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	cfg := rest.CopyConfig(t.Config)
 	cfg.Timeout = timeout
 	dc, err := kubernetes.NewForConfig(cfg)
@@ -169,11 +181,19 @@ func (t *Target) Reach(ctx context.Context, timeout time.Duration) (string, erro
 	}()
 	select {
 	case a := <-done:
-		if a.err != nil {
-			return "", fmt.Errorf("%w: context %q, server %s: %v", ErrUnreachable, t.Context, t.Server, a.err)
+		var unknownAuthority x509.UnknownAuthorityError
+		var invalid x509.CertificateInvalidError
+		switch {
+		case a.err == nil:
+			return a.v, nil
+		case apierrors.IsUnauthorized(a.err) || apierrors.IsForbidden(a.err) || errors.As(a.err, &unknownAuthority) || errors.As(a.err, &invalid):
+			return "", fmt.Errorf("%w: context %q, server %s: %v", ErrRefused, t.Context, t.Server, a.err)
 		}
-		return a.v, nil
+		return "", fmt.Errorf("%w: context %q, server %s: %v", ErrUnreachable, t.Context, t.Server, a.err)
 	case <-ctx.Done():
+		if err := context.Cause(ctx); errors.Is(err, context.DeadlineExceeded) {
+			return "", fmt.Errorf("%w: context %q, server %s: no answer within %s", ErrUnreachable, t.Context, t.Server, timeout)
+		}
 		return "", ctx.Err()
 	}
 }

@@ -119,11 +119,27 @@ func Run(ctx context.Context, b Backend, o Options) (res *Result, err error) {
 // `gameday recover` while its journal is there to say what to put back; if
 // the journal is gone, recover would have nothing to go on, so never say so.
 func recoveryFailed(journalPath, name string, err error) error {
+	if strings.HasPrefix(name, "--context ") { // a cluster gameday did not create
+		if _, serr := os.Stat(journalPath); serr == nil {
+			return fmt.Errorf("recovery failed (finish it with `gameday recover %s`): %w", name, err)
+		}
+		return fmt.Errorf("recovery failed, and its recovery journal (%s) is gone, so `gameday recover` cannot finish it: look at the nodes labelled %s, tainted %s and namespace %s on that cluster: %w",
+			journalPath, cluster.PoolLabel, cluster.LostTaint, fixtures.Namespace, err)
+	}
 	if _, serr := os.Stat(journalPath); serr == nil {
 		return fmt.Errorf("recovery failed (finish it with `gameday recover --name %s`): %w", name, err)
 	}
 	return fmt.Errorf("recovery failed, and the cluster's recovery journal (%s) is gone, so `gameday recover` cannot finish it: "+
 		"look at the cluster (`gameday cluster status --name %s`) or delete it (`gameday cluster down --name %s`): %w", journalPath, name, name, err)
+}
+
+// recoverArg is how `gameday recover` names cluster name of backend b:
+// the cluster's name, or the context of one gameday did not create.
+func recoverArg(b Backend, name string) string {
+	if x, ok := b.(*Existing); ok {
+		return "--context " + x.Target.Context
+	}
+	return name
 }
 
 // MetaFor is what a report needs of scenario s run on a topology.
@@ -490,14 +506,8 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	status := progress.For(logger)
 	defer status.End(false)
 	recs := j.Records()
-	status.Start(fmt.Sprintf("Recovering %d changes", len(recs)))
-	err := steps.Recover(ctx, env, recs, func(r steps.Record, err error) {
-		e := timeline.Entry{Kind: timeline.KindRecord, Phase: "recovered", Step: r.Step, Action: string(r.Action), RecordKind: string(r.Kind), Name: r.Target, Value: r.Value}
-		if err != nil {
-			e.Error = err.Error()
-		}
-		tl.Write(e)
-	})
+	status.Start(fmt.Sprintf("Recovering %d changes", len(recs)-len(recordsOf(recs, steps.TeardownOrder))))
+	err := steps.Recover(ctx, env, recs, recorded(tl))
 	if err != nil {
 		return err
 	}
@@ -517,9 +527,11 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	}
 	// Spares of clusters made by earlier versions (kubelets only stopped,
 	// Nodes kept) are kept from joining for good now, whatever the journal
-	// holds.
-	if err := keepSparesDown(ctx, env); err != nil {
-		return err
+	// holds. (A cluster whose machines gameday cannot reach has none.)
+	if !env.Nodes.Emulated() {
+		if err := keepSparesDown(ctx, env); err != nil {
+			return err
+		}
 	}
 	status.Start("Checking the cluster is as before the run")
 	if err := verifyRecovered(ctx, env, recs); err != nil {
@@ -527,8 +539,17 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 		tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Error: err.Error()})
 		return err
 	}
-	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: "every in-service node Ready and schedulable, spares out of service and empty, every tier healthy on its release from before the run, no recorded control-plane version, the API server at its node's version"})
+	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: verifiedMessage(env)})
 	status.End(true)
+	// On a cluster gameday did not create, what it set up for the run is
+	// taken down now: its fixtures, its pool labels.
+	if down := recordsOf(recs, steps.TeardownOrder); len(down) > 0 {
+		status.Start(fmt.Sprintf("Taking down what gameday set up (%d)", len(down)))
+		if err := steps.RecoverKinds(ctx, env, recs, steps.TeardownOrder, recorded(tl)); err != nil {
+			return err
+		}
+		status.End(true)
+	}
 	return j.Remove()
 }
 
@@ -588,11 +609,41 @@ func Recover(ctx context.Context, b Backend, name string, logger log.Logger) (in
 	// A game's players lose their rights, and what they changed is put
 	// back, before the scenario's changes are.
 	if err := recoverGame(ctx, client, b.ClusterDir(name), nil); err != nil {
-		return 0, recoveryFailed(path, name, err)
+		return 0, recoveryFailed(path, recoverArg(b, name), err)
 	}
-	env := &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: rec.Topology, Journal: j}
+	env := &steps.Env{Client: client, Nodes: nodesFor(b, client), Topology: rec.Topology, Journal: j}
 	n := len(j.Records())
 	return n, recoverAll(ctx, logger, env, j, nil)
+}
+
+// recorded writes each record put back into the timeline.
+func recorded(tl *timeline.Writer) func(steps.Record, error) {
+	return func(r steps.Record, err error) {
+		e := timeline.Entry{Kind: timeline.KindRecord, Phase: "recovered", Step: r.Step, Action: string(r.Action), RecordKind: string(r.Kind), Name: r.Target, Value: r.Value}
+		if err != nil {
+			e.Error = err.Error()
+		}
+		tl.Write(e)
+	}
+}
+
+// recordsOf are the records of recs of the given kinds.
+func recordsOf(recs []steps.Record, kinds []steps.Kind) []steps.Record {
+	var out []steps.Record
+	for _, r := range recs {
+		if slices.Contains(kinds, r.Kind) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// verifiedMessage says what verifyRecovered checked on env's cluster.
+func verifiedMessage(env *steps.Env) string {
+	if env.Nodes.Emulated() {
+		return "every node of the run's pools Ready, schedulable and no longer lost, every tier healthy on its release from before the run"
+	}
+	return "every in-service node Ready and schedulable, spares out of service and empty, every tier healthy on its release from before the run, no recorded control-plane version, the API server at its node's version"
 }
 
 // verifyRecovered checks the state recovery promises, from the API: every
@@ -606,9 +657,15 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 	if err != nil {
 		return err
 	}
-	spares, err := cluster.SpareNodes(ctx, env.Client)
-	if err != nil {
-		return err
+	// Where machines are out of reach (a cluster gameday did not create),
+	// there are no spares kept down, no marker and no API server gameday
+	// restarts; and only the nodes of the run's pools are the run's to check.
+	emulated := env.Nodes.Emulated()
+	var spares map[string][]string
+	if !emulated {
+		if spares, err = cluster.SpareNodes(ctx, env.Client); err != nil {
+			return err
+		}
 	}
 	poolOf := map[string]string{}
 	for pool, names := range spares {
@@ -621,8 +678,16 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 	}
 	for _, n := range nodes.Items {
 		poolOf[n.Name] = n.Labels[cluster.PoolLabel]
-		p, _ := env.Topology.Pool(n.Labels[cluster.PoolLabel])
-		if n.Labels[cluster.PoolLabel] == cluster.SystemPool {
+		p, ours := env.Topology.Pool(n.Labels[cluster.PoolLabel])
+		if emulated {
+			if !ours {
+				continue
+			}
+			if cluster.Lost(&n) {
+				problems = append(problems, fmt.Sprintf("node %s is still lost (tainted %s)", n.Name, cluster.LostTaint))
+			}
+		}
+		if !emulated && n.Labels[cluster.PoolLabel] == cluster.SystemPool {
 			// An upgrade restarted the API server into another version:
 			// back, it reports its node's version again.
 			v, err := env.Client.Discovery().ServerVersion()
@@ -670,12 +735,14 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 			problems = append(problems, fmt.Sprintf("%s runs %s, not %s", r.Target, got, r.Value))
 		}
 	}
-	cm, err := env.Client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	if v := cm.Annotations[steps.ControlPlaneVersionAnno]; v != "" {
-		problems = append(problems, "the control plane still has the recorded version "+v)
+	if !emulated {
+		cm, err := env.Client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if v := cm.Annotations[steps.ControlPlaneVersionAnno]; v != "" {
+			problems = append(problems, "the control plane still has the recorded version "+v)
+		}
 	}
 	if len(problems) > 0 {
 		return problemsError(problems)

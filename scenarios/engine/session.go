@@ -48,6 +48,27 @@ type Backend interface {
 // newNodes acts on a cluster's nodes (a test's stands in for Docker).
 var newNodes = cluster.NewNodes
 
+// nodesFor acts on the nodes of a backend's cluster: through their
+// machines where it can stop them, else emulating their loss.
+func nodesFor(b Backend, client kubernetes.Interface) *cluster.Nodes {
+	if !b.Capabilities().StopMachine {
+		return cluster.NewEmulatedNodes(client)
+	}
+	return newNodes(client)
+}
+
+// An adopter is a backend of clusters gameday did not create: before the
+// fixtures are deployed, it sets the cluster up for the session's topology
+// (its opted-in nodes labelled with their pools), every change journaled
+// so that recovery takes it down again.
+type adopter interface {
+	Adopt(ctx context.Context, env *steps.Env, o Options) error
+	// CheckFit is CheckReusable for such a cluster: can it serve o?
+	CheckFit(ctx context.Context, o Options) error
+	// ServiceURLs are where the runner reaches the system's services.
+	ServiceURLs() map[string]string
+}
+
 // Kind is the kind backend.
 func Kind(k *cluster.Kind) Backend { return kindBackend{k} }
 
@@ -87,6 +108,9 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	opened := false
 	defer func() {
 		if !opened { // an error, or a panic: what was made is put away all the same
+			if s.journal != nil { // set up on a cluster gameday did not create: taken down
+				err = errors.Join(err, s.takeDown(ctx))
+			}
 			err = errors.Join(err, s.Close())
 		}
 	}()
@@ -99,6 +123,7 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	}
 	meta := MetaFor(o.Scenario, o.Topology.Name, o.Name)
 	meta.TimeLimit = timeline.Duration(o.timeLimit) // a game's; zero for a replay
+	meta.Backend, meta.Emulated = b.Capabilities().Backend, o.Scenario.Emulated(b.Capabilities())
 	if err := timeline.WriteMeta(o.OutDir, meta); err != nil {
 		return s, err
 	}
@@ -129,6 +154,24 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	} else if err := s.create(ctx); err != nil {
 		return s, err
 	}
+	// A cluster gameday did not create is set up for the session first,
+	// every change journaled from the first.
+	if a, ok := b.(adopter); ok {
+		_, client, err := b.ClientFor(o.Name)
+		if err != nil {
+			return s, err
+		}
+		if err := os.MkdirAll(b.ClusterDir(o.Name), 0o700); err != nil {
+			return s, err
+		}
+		if s.journal, err = OpenJournal(filepath.Join(b.ClusterDir(o.Name), JournalFile), tl); err != nil {
+			return s, err
+		}
+		env := &steps.Env{Client: client, Nodes: nodesFor(b, client), Topology: o.Topology, System: o.Scenario.System, Journal: s.journal}
+		if err := a.Adopt(ctx, env, o); err != nil {
+			return s, err
+		}
+	}
 	// A reused cluster's tiers are rolled out again: every run starts with
 	// new pods, placed by the scheduler, as on a new cluster.
 	if err := b.DeployFixtures(ctx, o.Name, fixtures.DeployOptions{Params: o.Scenario.Fixtures, Restart: o.Reuse}, o.Logger); err != nil {
@@ -148,7 +191,11 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		return s, err
 	}
 	s.onClose(func() error { obs.Stop(); return nil })
-	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(o.Scenario.ProbeMix(), fixtures.ServiceURLs(rec, o.Scenario.System), o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout,
+	urls := fixtures.ServiceURLs(rec, o.Scenario.System)
+	if a, ok := b.(adopter); ok {
+		urls = a.ServiceURLs()
+	}
+	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(o.Scenario.ProbeMix(), urls, o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout,
 		o.Scenario.Probes.KeepAlive, tl)
 	s.onClose(func() error {
 		probes.Stop()
@@ -180,12 +227,13 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	s.phase("steady-state", "every objective holds")
 	status.End(true)
 
-	journal, err := OpenJournal(filepath.Join(b.ClusterDir(o.Name), JournalFile), tl)
-	if err != nil {
-		return s, err
+	if s.journal == nil {
+		if s.journal, err = OpenJournal(filepath.Join(b.ClusterDir(o.Name), JournalFile), tl); err != nil {
+			return s, err
+		}
 	}
-	s.journal = journal
-	s.env = &steps.Env{Client: client, Nodes: cluster.NewNodes(client), Topology: o.Topology, System: o.Scenario.System, Releases: o.Scenario.Fixtures.Releases,
+	journal := s.journal
+	s.env = &steps.Env{Client: client, Nodes: nodesFor(b, client), Topology: o.Topology, System: o.Scenario.System, Releases: o.Scenario.Fixtures.Releases,
 		Rand: steps.NewRand(1, 2), Journal: journal}
 	opened = true
 	return s, nil
@@ -229,7 +277,9 @@ func (s *Session) reuse(ctx context.Context) error {
 	}
 	s.phase("cluster-up", "reused")
 	s.onClose(func() error {
-		s.o.Logger.V(0).Infof("Keeping cluster %q (reused)", s.o.Name)
+		if _, ok := s.b.(adopter); !ok {
+			s.o.Logger.V(0).Infof("Keeping cluster %q (reused)", s.o.Name)
+		}
 		return nil
 	})
 	return nil
@@ -241,6 +291,9 @@ func (s *Session) reuse(ctx context.Context) error {
 // journal left, and as gameday leaves a cluster after a run. It changes
 // nothing; a command running on several clusters checks each first.
 func CheckReusable(ctx context.Context, b Backend, o Options) error {
+	if a, ok := b.(adopter); ok {
+		return a.CheckFit(ctx, o)
+	}
 	rec, client, err := b.ClientFor(o.Name)
 	if errors.Is(err, cluster.ErrNotFound) {
 		return fmt.Errorf("%w: %w; make it with `gameday up --topology %s --name %s`", cluster.ErrNotReusable, err, o.Topology.Name, o.Name)
@@ -269,7 +322,7 @@ func CheckReusable(ctx context.Context, b Backend, o Options) error {
 				cluster.ErrNotReusable, o.Name)
 		}
 	}
-	env := &steps.Env{Client: client, Nodes: newNodes(client), Topology: rec.Topology}
+	env := &steps.Env{Client: client, Nodes: nodesFor(b, client), Topology: rec.Topology}
 	err = verifyRecovered(ctx, env, nil)
 	var problems problemsError
 	if err != nil && !errors.As(err, &problems) {
@@ -341,6 +394,24 @@ func (s *Session) phase(p, msg string) {
 
 func (s *Session) onClose(f func() error) { s.closers = append(s.closers, f) }
 
+// takeDown, when Open fails after setting up a cluster gameday did not
+// create, puts back every journaled change and takes down what it set up.
+func (s *Session) takeDown(ctx context.Context) error {
+	_, client, err := s.b.ClientFor(s.o.Name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
+	defer cancel()
+	env := &steps.Env{Client: client, Nodes: nodesFor(s.b, client), Topology: s.o.Topology, Journal: s.journal}
+	recs := s.journal.Records()
+	err = errors.Join(steps.Recover(ctx, env, recs, nil), steps.RecoverKinds(ctx, env, recs, steps.TeardownOrder, nil))
+	if err != nil {
+		return recoveryFailed(s.journal.path, recoverArg(s.b, s.o.Name), err)
+	}
+	return s.journal.Remove()
+}
+
 // Recover puts back every journaled change, waits for the fixtures to be
 // healthy again, checks the cluster is as before and removes the journal. It
 // runs even after ctx is cancelled (an interrupt), bounded on its own.
@@ -351,7 +422,7 @@ func (s *Session) Recover(ctx context.Context) error {
 	s.phase("recover-start", "")
 	err := recoverAll(context.WithoutCancel(ctx), s.o.Logger, s.env, s.journal, s.tl)
 	if err != nil {
-		return recoveryFailed(s.journal.path, s.o.Name, err)
+		return recoveryFailed(s.journal.path, recoverArg(s.b, s.o.Name), err)
 	}
 	return nil
 }

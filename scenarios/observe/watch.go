@@ -182,12 +182,12 @@ func (c *Cluster) node(obj any, deleted bool) {
 	if !ok {
 		return
 	}
-	ready, sched, in := cluster.IsReady(n), !n.Spec.Unschedulable, cluster.InService(n)
-	if !c.changed("node/"+n.Name, fmt.Sprint(ready, sched, in, deleted)) {
+	ready, sched, in, lost := cluster.IsReady(n), !n.Spec.Unschedulable, cluster.InService(n), cluster.Lost(n)
+	if !c.changed("node/"+n.Name, fmt.Sprint(ready, sched, in, lost, deleted)) {
 		return
 	}
 	c.tl.Write(timeline.Entry{Kind: timeline.KindNode, Name: n.Name, Pool: n.Labels[cluster.PoolLabel],
-		Ready: timeline.Bool(ready), Schedulable: timeline.Bool(sched), InService: timeline.Bool(in), Deleted: deleted})
+		Ready: timeline.Bool(ready), Schedulable: timeline.Bool(sched), InService: timeline.Bool(in), Lost: lost, Deleted: deleted})
 }
 
 func (c *Cluster) pod(obj any, deleted bool) {

@@ -155,6 +155,9 @@ func (poolOutageStep) Apply(ctx context.Context, env *Env, st scenarios.Step) (O
 	}
 	out, err := forNodes(nodes, func(n corev1.Node) error { return stopContainer(ctx, env, st, n.Name) })
 	out.Message = fmt.Sprintf("pool %s lost: %d nodes stopped", pool.Name, len(nodes))
+	if env.Nodes.Emulated() {
+		out.Message = fmt.Sprintf("pool %s lost: %d nodes (emulated: cordoned, tainted, their opted-in pods deleted)", pool.Name, len(nodes))
+	}
 	return out, err
 }
 

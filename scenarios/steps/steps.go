@@ -64,10 +64,20 @@ const (
 	KindOutOfService Kind = "out-of-service" // a spare node was out of service
 	KindCPVersion    Kind = "control-plane-version"
 	KindAPIServer    Kind = "api-server" // a control-plane node's API server ran the image Value
+
+	// On a cluster gameday did not create, what it set up before the run
+	// (Adopt) and takes down after it, once the cluster is checked:
+	KindFixtures  Kind = "fixtures"   // the namespace Target held none of gameday's fixtures
+	KindPoolLabel Kind = "pool-label" // node Target had pool label Value ("": none)
 )
 
 // RecoveryOrder is the order kinds are recovered in.
 var RecoveryOrder = []Kind{KindContainer, KindKubelet, KindSchedulable, KindRelease, KindOutOfService, KindCPVersion, KindAPIServer}
+
+// TeardownOrder are the kinds of what gameday set up on a cluster it did
+// not create, taken down after the recovered cluster is checked (the
+// fixtures first, then the nodes' pool labels they were placed by).
+var TeardownOrder = []Kind{KindFixtures, KindPoolLabel}
 
 // Record is one target a step changed, with what it was before: enough to
 // put it back after a crash, with nothing but the record and the cluster.
@@ -134,6 +144,7 @@ var Registry = map[scenarios.Action]Step{
 	scenarios.ActionProvisionPool:       provisionPoolStep{},
 	scenarios.ActionWait:                waitStep{},
 	scenarios.ActionNote:                noteStep{},
+	ActionAdopt:                         adoptStep{},
 }
 
 // Apply runs a step through the registry.
@@ -149,8 +160,13 @@ func Apply(ctx context.Context, env *Env, st scenarios.Step) (Outcome, error) {
 // RecoveryOrder and newest first within a kind, through each record's step.
 // It goes on past a failure and returns every error.
 func Recover(ctx context.Context, env *Env, recs []Record, done func(Record, error)) error {
+	return RecoverKinds(ctx, env, recs, RecoveryOrder, done)
+}
+
+// RecoverKinds is Recover of the records of the kinds in order only.
+func RecoverKinds(ctx context.Context, env *Env, recs []Record, order []Kind, done func(Record, error)) error {
 	var errs []error
-	for _, kind := range RecoveryOrder {
+	for _, kind := range order {
 		for i := len(recs) - 1; i >= 0; i-- {
 			r := recs[i]
 			if r.Kind != kind {
@@ -186,6 +202,8 @@ var restorers = map[Kind]func(ctx context.Context, env *Env, r Record) error{
 	KindOutOfService: restoreOutOfService,
 	KindCPVersion:    restoreControlPlaneVersion,
 	KindAPIServer:    restoreAPIServer,
+	KindFixtures:     restoreFixtures,
+	KindPoolLabel:    restorePoolLabel,
 }
 
 // restore puts one record's target back; every step's Recover is this.

@@ -33,9 +33,15 @@ func SelectNodes(ctx context.Context, env *Env, sel scenarios.Selector) ([]corev
 	if err != nil {
 		return nil, err
 	}
+	// On a cluster gameday did not create, a node not opted in is never a
+	// target, whatever labels it carries.
+	optIn := env.Nodes != nil && env.Nodes.Emulated()
 	var out []corev1.Node
 	for _, n := range list.Items {
 		if pool := n.Labels[cluster.PoolLabel]; pool == "" || pool == cluster.SystemPool {
+			continue
+		}
+		if optIn && n.Labels[cluster.AllowKey] != "true" {
 			continue
 		}
 		out = append(out, n)

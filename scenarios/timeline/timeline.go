@@ -82,6 +82,9 @@ type Entry struct {
 	Ready       *bool  `json:"ready,omitempty"`
 	Schedulable *bool  `json:"schedulable,omitempty"`
 	InService   *bool  `json:"inService,omitempty"`
+	// Lost: a node whose loss gameday emulates (cluster.LostTaint): Ready,
+	// but as good as gone.
+	Lost bool `json:"lost,omitempty"`
 	PodPhase    string `json:"podPhase,omitempty"`
 	Waiting     string `json:"waiting,omitempty"`
 	Restarts    int32  `json:"restarts,omitempty"`

@@ -5,10 +5,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +26,8 @@ import (
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/cluster/kubeconfig"
+	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/reports"
 )
 
 // existing is a kind cluster gameday did not create: made by the test
@@ -83,6 +88,8 @@ func (x *existing) create() {
 	for name, annotations := range map[string]map[string]string{
 		"shop":    {kubeconfig.AllowKey: kubeconfig.Allowed},
 		"billing": nil,
+		// Where gameday deploys its fixtures: the team's, opted in.
+		fixtures.Namespace: {kubeconfig.AllowKey: kubeconfig.Allowed},
 	} {
 		_, err := x.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations}}, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred())
@@ -170,7 +177,7 @@ func (x *existing) versions() map[string]string {
 	return out
 }
 
-var _ = Describe("an existing cluster gameday did not create", Label("kind", "existing"), Ordered, func() {
+var _ = Describe("an existing cluster gameday did not create", Label("kind", "existing"), Ordered, ContinueOnFailure, func() {
 	x := &existing{name: "e2e-existing"}
 	var before map[string]string
 	setupAll(func() {
@@ -183,7 +190,7 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		GinkgoWriter.Print(r.Stdout)
 		Expect(r.Stderr).To(MatchRegexp(`Target: context "` + x.context + `" \(cluster ` + x.context + `, API server https://127\.0\.0\.1:\d+\)`))
 		Expect(r.Stdout).To(ContainSubstring("pools:      by node label " + eksNodeGroup + ": api (1 node), web (1 node)"))
-		Expect(r.Stdout).To(ContainSubstring("namespaces: opted in: shop; never: kube-node-lease, kube-public, kube-system"))
+		Expect(r.Stdout).To(ContainSubstring("namespaces: opted in: gameday, shop; never: kube-node-lease, kube-public, kube-system"))
 		Expect(r.Stdout).To(MatchRegexp(x.name + `-control-plane\s+-\s+v1\.\d+\.\d+\s+Ready\s+yes\s+never: the control plane`))
 		Expect(r.Stdout).To(ContainSubstring("cannot stop and start a node's machine"))
 
@@ -235,7 +242,168 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		Expect(r.Stderr).To(ContainSubstring("none in a pool (label example.com/no-such-label)"))
 	})
 
+	It("refuses a run it cannot do there before anything happens: a step needing a machine, no --yes without a terminal, a wrong context", func() {
+		dir := x.scenarioDir()
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			// The control plane's upgrade and spare pools need what a kubeconfig cannot reach.
+			{[]string{"cascading-outage", "--yes"}, "needs to upgrade the control plane, which the kubeconfig backend cannot do"},
+			{[]string{filepath.Join(dir, "lost.yaml")}, "give --yes to run without asking"},
+			{[]string{filepath.Join(dir, "lost.yaml"), "--yes", "--service-url", "frontend=http://127.0.0.1:1"}, "give --service-url api=URL"},
+			{[]string{filepath.Join(dir, "lost.yaml"), "--yes", "--context", "kind-other"}, `no such context "kind-other"`},
+			{[]string{filepath.Join(dir, "lost.yaml"), "--yes", "--pool-label", "example.com/none"}, "none in a pool"},
+		} {
+			args := append([]string{"run"}, c.args...)
+			if !slices.Contains(c.args, "--context") {
+				args = append(args, "--context", x.context)
+			}
+			args = append(args, "--kubeconfig", x.kubeconfig)
+			if !slices.Contains(c.args, "--service-url") {
+				args = append(args, x.serviceURLs()...)
+			}
+			r := gameday(args...)
+			Expect(r.Code).To(Equal(2), "%v: %s", args, r.Stderr)
+			Expect(r.Stderr).To(ContainSubstring(c.want), "%v", args)
+		}
+		Expect(x.versions()).To(Equal(before))
+		Expect(x.adopted()).To(BeEmpty(), "nothing labelled")
+	})
+
+	Context("a scenario run there through the kubeconfig backend, on two topologies made of its node groups", Ordered, func() {
+		var run result
+		out := ""
+		setupAll(func() {
+			x.loadImage()
+			out = filepath.Join(GinkgoT().TempDir(), "out")
+			run = gameday("run", filepath.Join(x.scenarioDir(), "lost.yaml"), "--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", out,
+				x.serviceURLs()[0], x.serviceURLs()[1])
+			GinkgoWriter.Print(run.Stdout)
+		})
+
+		It("is scored on both, and says which backend ran and what it emulated", func() {
+			Expect(run.Code).To(Equal(0), run.Stderr)
+			Expect(run.Stderr).To(MatchRegexp(`Target: context "` + x.context + `"`))
+			scores := map[string]float64{}
+			for _, topo := range []string{"staging-shared", "staging-separate"} {
+				r, err := reports.Load(filepath.Join(out, topo, "report.json"))
+				Expect(err).NotTo(HaveOccurred())
+				Expect(r.Backend).To(Equal(cluster.BackendKubeconfig))
+				Expect(r.Emulated).To(ContainElement(ContainSubstring("api-lost (pool-outage): emulated through the API")))
+				Expect(r.BlastRadius.NodesLost).To(BeNumerically(">", 0), "%s: the emulated loss counts as a loss", topo)
+				Expect(r.BlastRadius.NodesAtStart).To(Equal(2), "%s: the nodes of its pools only, not the one not opted in", topo)
+				scores[topo] = r.Score
+			}
+			Expect(run.Stdout).To(ContainSubstring("emulated: api-lost (pool-outage)"))
+			// The frontend has a node group of its own on separate: it keeps answering.
+			Expect(scores["staging-separate"]).To(BeNumerically(">", scores["staging-shared"]), "%v", scores)
+		})
+
+		It("puts everything back: no pool label, no lost node, no fixture left", func() {
+			Expect(x.adopted()).To(BeEmpty())
+			deps, err := x.client.AppsV1().Deployments(fixtures.Namespace).List(context.Background(), metav1.ListOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(deps.Items).To(BeEmpty())
+			nodes, err := x.client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			for _, n := range nodes.Items {
+				Expect(n.Spec.Unschedulable).To(BeFalse(), n.Name)
+				Expect(cluster.Lost(&n)).To(BeFalse(), n.Name)
+			}
+		})
+	})
+
 	It("leaves what is not opted in untouched, as the control plane's own kubectl sees", func() {
 		Expect(x.versions()).To(Equal(before))
 	})
 })
+
+// scenarioDir holds a scenario for the existing cluster and its two
+// topologies, made of the cluster's node groups: the API's pool lost for
+// 15 s (emulated), then back.
+func (x *existing) scenarioDir() string {
+	GinkgoHelper()
+	dir := filepath.Join(os.TempDir(), "gameday-e2e-existing")
+	Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+	files := map[string]string{
+		"staging-shared.yaml": `apiVersion: gameday.dev/v1alpha1
+kind: Topology
+name: staging-shared
+pools:
+- name: app
+  size: 2
+  nodeGroups: [web, api]
+`,
+		"staging-separate.yaml": `apiVersion: gameday.dev/v1alpha1
+kind: Topology
+name: staging-separate
+pools:
+- name: frontend
+  nodeGroups: [web]
+- name: backend
+  nodeGroups: [api]
+`,
+		"lost.yaml": `apiVersion: gameday.dev/v1alpha1
+kind: Scenario
+name: api-pool-lost
+topologies: [staging-shared.yaml, staging-separate.yaml]
+fixtures:
+  degrade: true
+probes: {rate: 10, timeout: 2s}
+objectives:
+  - {service: frontend, successRatio: 0.99, latency: 1s, window: 5s}
+  - {service: api, successRatio: 0.99, latency: 1s, window: 5s}
+steadyState: {duration: 5s}
+timeline:
+  - name: api-lost
+    at: 0s
+    action: pool-outage
+    target: {tier: api}
+  - name: api-back
+    at: 15s
+    action: node-start
+    target: {tier: api}
+horizon: 35s
+maxDuration: 3m
+`,
+	}
+	for name, body := range files {
+		Expect(os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)).To(Succeed())
+	}
+	return dir
+}
+
+// serviceURLs are the system's NodePorts on the control-plane node's
+// address, which this machine reaches on kind's network.
+func (x *existing) serviceURLs() []string {
+	GinkgoHelper()
+	ip := docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", x.name+"-control-plane")
+	return []string{"--service-url", fmt.Sprintf("frontend=http://%s:30080,api=http://%s:30081", ip, ip)}
+}
+
+// loadImage puts the fixtures' image on the nodes, as a team would before
+// a run without a registry to push it to (kind's own image loading).
+func (x *existing) loadImage() {
+	GinkgoHelper()
+	bin := filepath.Join(filepath.Dir(*gamedayBin), "mockapp")
+	img, err := fixtures.BuildImage(bin, runtime.GOARCH, GinkgoT().TempDir())
+	Expect(err).NotTo(HaveOccurred())
+	nodes, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(x.name)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(fixtures.LoadImage(context.Background(), nodes, img)).To(Succeed())
+}
+
+// adopted lists the nodes that carry gameday's pool label or its lost taint.
+func (x *existing) adopted() []string {
+	GinkgoHelper()
+	nodes, err := x.client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, n := range nodes.Items {
+		if _, ok := n.Labels[cluster.PoolLabel]; ok || cluster.Lost(&n) {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}

@@ -182,6 +182,9 @@ func outsideSpecs(e *env) {
 			time.Sleep(12 * time.Second) // as above
 			refilledAt = time.Now()
 			kubectl("set", "selector", "service/api", selector)
+			// What the specs measure ends 10 s after this, within the 60 s horizon
+			// that starts at the scale (the run itself never acts).
+			Expect(refilledAt.Add(10*time.Second).Sub(scaledAt)).To(BeNumerically("<", 55*time.Second), "the test's changes took too long for the horizon")
 			Eventually(func() bool { return own.served(40) }).WithTimeout(30*time.Second).Should(BeTrue(), "the API serves again")
 
 			Expect(cmd.Wait()).To(Succeed(), "stderr:\n%s", stderr.String())

@@ -47,7 +47,7 @@ timeline:
     actor: operator
     action: provision-pool
     target: {pool: app}
-horizon: 50s
+horizon: 60s
 maxDuration: 6m
 `
 

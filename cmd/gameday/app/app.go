@@ -108,6 +108,7 @@ func ExitCode(err error) int {
 		errors.Is(err, fixtures.ErrBadImage),
 		errors.Is(err, fixtures.ErrNotDeployed),
 		errors.Is(err, fixtures.ErrNotMock),
+		errors.Is(err, fixtures.ErrNotOnExisting),
 		errors.Is(err, scenarios.ErrUnknownScenario),
 		errors.Is(err, system.ErrUnknownSystem),
 		errors.Is(err, play.ErrBadPlayer),

@@ -11,11 +11,13 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
+	"gameday.dev/gameday/internal/cmd/targetarg"
 	"gameday.dev/gameday/scenarios/engine"
 )
 
 type flagpole struct {
-	Name string
+	Name   string
+	Target targetarg.Flags
 }
 
 // NewCommand returns `gameday recover`.
@@ -29,13 +31,29 @@ was killed (kill -9), or was interrupted twice. Every change a run makes is
 written to the cluster's journal before it is made; recover undoes each
 (nodes started and uncordoned, releases restored, spares out of service
 again, the recorded control-plane version removed), waits for every tier to
-be healthy and removes the journal. The cluster itself is kept.`,
+be healthy and removes the journal. The cluster itself is kept.
+
+With --context, recover a cluster gameday did not create: what a run there
+changed is put back (lost nodes returned, releases restored), then what it
+set up is taken down (its fixtures, the pool labels on the opted-in nodes).`,
 		Example: `  gameday recover --name gameday-shared
-  gameday cluster down --name gameday-shared`,
+  gameday cluster down --name gameday-shared
+
+  # a run on an existing cluster, killed
+  gameday recover --kubeconfig ~/.kube/staging --context staging-eu`,
 		Args: cli.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), g, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.Target.Set() {
+				if cmd.Flags().Changed("name") {
+					return cli.Usagef("--name names a cluster gameday created; --context an existing one: give one of them")
+				}
+				return runExisting(cmd.Context(), g, f)
+			}
+			return run(cmd.Context(), g, f)
+		},
 	}
 	cmd.Flags().StringVar(&f.Name, "name", "gameday", "the cluster to recover")
+	f.Target.Add(cmd.Flags())
 	return cmd
 }
 
@@ -56,5 +74,31 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole) error {
 		return err
 	}
 	fmt.Fprintf(g.Streams.Out, "cluster %s: %d changes put back; every tier is healthy\n", f.Name, n)
+	return nil
+}
+
+func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
+	t, err := f.Target.Open(ctx, func(line string) { g.Logger().V(0).Info(line) })
+	if err != nil {
+		return err
+	}
+	kind, err := cluster.DefaultStore()
+	if err != nil {
+		return err
+	}
+	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind)}
+	name := engine.ExistingName(t.Context)
+	if err := clusterlock.Take(g, x.Store, name); err != nil {
+		return err
+	}
+	n, err := engine.Recover(ctx, x, name, g.Logger())
+	if errors.Is(err, engine.ErrNothingToRecover) {
+		fmt.Fprintf(g.Streams.Out, "context %s: nothing to recover: no run left changes there from this machine\n", t.Context)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Streams.Out, "context %s: %d changes put back, and what gameday set up taken down\n", t.Context, n)
 	return nil
 }

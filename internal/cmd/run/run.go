@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/fixtures"
@@ -19,6 +20,7 @@ import (
 	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/internal/cmd/liveui"
 	"gameday.dev/gameday/internal/cmd/scenarioarg"
+	"gameday.dev/gameday/internal/cmd/targetarg"
 	"gameday.dev/gameday/live"
 	"gameday.dev/gameday/reports"
 	"gameday.dev/gameday/scenarios"
@@ -41,6 +43,12 @@ type flagpole struct {
 	AllowOtherScenario bool
 	// Repeat is how many runs each topology gets.
 	Repeat int
+	// Target points the run at an existing cluster; ServiceURLs are where
+	// its services answer; Yes confirms without asking.
+	Target      targetarg.Flags
+	ServiceURLs map[string]string
+	Yes         bool
+	fs          *pflag.FlagSet
 }
 
 // NewCommand returns `gameday run`.
@@ -72,7 +80,23 @@ baseline of another scenario, or of another version of its file, is refused
 --repeat N runs each topology N times, each run in DIR/<topology>/run-<i>/;
 the summary, the comparison and the gate take each topology's median run,
 and DIR/<topology>/repeat.json lists every run's score with the median, the
-lowest and the highest.`,
+lowest and the highest.
+
+--context (with --kubeconfig) runs on an existing cluster gameday did not
+create instead, every topology in turn on it. The context is always named,
+never the current one, and said with its API server first. gameday touches
+only nodes labelled gameday.dev/allow=true and namespace gameday, annotated
+gameday.dev/allow: "true" (never the control plane or kube-system). A
+topology's pools are its node groups (--pool-label, default EKS's, GKE's or
+AKS's node-group label; a topology file's nodeGroups maps pools to them); for
+the run their opted-in nodes are labelled with their pools, and the fixtures
+deployed into namespace gameday (their image already on the nodes), both
+taken down after. A node's loss is emulated there: cordoned, tainted, the
+opted-in namespaces' pods on it deleted; the report says so. A step that
+needs what the cluster cannot give (the control plane's upgrade, spare
+pools) refuses the run before anything happens. --service-url says where
+this machine reaches each service. On a terminal it asks first; elsewhere
+give --yes.`,
 		Example: `  # what the seed incident's replay does on each topology
   gameday run cascading-outage --dry-run
 
@@ -88,7 +112,11 @@ lowest and the highest.`,
 
   # in CI: 3 runs on separate, the median gated against a kept run's folder
   gameday run cascading-outage --topology separate --repeat 3 --out out \
-    --baseline .gameday/baseline --max-regression 5`,
+    --baseline .gameday/baseline --max-regression 5
+
+  # on a staging cluster's opted-in node groups, probed through its NodePorts
+  gameday run api-pool-lost.yaml --kubeconfig ~/.kube/staging --context staging-eu \
+    --service-url frontend=http://10.0.3.7:30080,api=http://10.0.3.7:30081 --yes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), g, f, args[0]) },
 	}
@@ -105,6 +133,10 @@ lowest and the highest.`,
 	cmd.Flags().Float64Var(&f.MaxRegression, "max-regression", 5, "with --baseline: the most points the score may drop")
 	cmd.Flags().BoolVar(&f.AllowOtherScenario, "allow-other-scenario", false, "with --baseline: gate against a run of another scenario, or of another version of its file")
 	cmd.Flags().IntVar(&f.Repeat, "repeat", 1, "runs per topology: report and gate on each topology's median run, with the spread")
+	f.Target.Add(cmd.Flags())
+	f.fs = cmd.Flags()
+	cmd.Flags().StringToStringVar(&f.ServiceURLs, "service-url", nil, "on an existing cluster: where this machine reaches each service of the system, NAME=URL (e.g. frontend=http://10.0.0.7:30080)")
+	cmd.Flags().BoolVar(&f.Yes, "yes", false, "on an existing cluster: run without asking to confirm (in CI)")
 	return cmd
 }
 
@@ -139,12 +171,20 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 			}
 		}
 	}
+	if f.Target.Set() {
+		return onExisting(ctx, g, f, s, topos, baseline)
+	}
 	if !f.DryRun {
 		// (A dry run needs no image: it plans, and asks no Docker daemon.)
 		if err := fixtures.CheckImages(ctx, s.System, g.Logger()); err != nil {
 			return err
 		}
-		return replay(ctx, g, f, s, topos, baseline)
+		k, err := cluster.NewKind(g.Logger())
+		if err != nil {
+			return err
+		}
+		return replay(ctx, g, f, s, topos, baseline, &where{backend: engine.Kind(k), store: k.Store, reuse: f.Reuse,
+			name: func(t cluster.Topology) string { return f.Name + "-" + t.Name }})
 	}
 	for i, t := range topos {
 		if i > 0 {
@@ -183,24 +223,31 @@ func pick(s *scenarios.Scenario, names []string) ([]cluster.Topology, error) {
 // separate...) rather than coming in blocks: whatever drifts on the machine
 // over the command (a warmer cache, another job) then weighs on every
 // topology alike, not on the last topology's runs alone.
-func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology, baseline *gate) error {
-	k, err := cluster.NewKind(g.Logger())
-	if err != nil {
-		return err
-	}
+// where is where a command's runs happen: a backend, the store of its
+// clusters' state, each topology's cluster's name, and whether the
+// clusters exist already.
+type where struct {
+	backend engine.Backend
+	store   *cluster.Store
+	name    func(cluster.Topology) string
+	reuse   bool
+}
+
+func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology, baseline *gate, w *where) error {
+	var err error
 	// Every cluster this command will use is taken before the first run: a
 	// cluster in use fails the command now, not after the first topology.
 	for _, t := range topos {
-		if err := clusterlock.Take(g, k.Store, f.Name+"-"+t.Name); err != nil {
+		if err := clusterlock.Take(g, w.store, w.name(t)); err != nil {
 			return err
 		}
 	}
 	// And, with --reuse, fit for it: an unfit second cluster refuses the
 	// command before the first topology's run changes anything.
-	if f.Reuse {
+	if w.reuse {
 		for _, t := range topos {
-			o := engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name, Image: f.Image, Logger: g.Logger()}
-			if err := engine.CheckReusable(ctx, engine.Kind(k), o); err != nil {
+			o := engine.Options{Scenario: s, Topology: t, Name: w.name(t), Image: f.Image, Logger: g.Logger()}
+			if err := engine.CheckReusable(ctx, w.backend, o); err != nil {
 				return err
 			}
 		}
@@ -223,8 +270,8 @@ rounds:
 			if f.Repeat > 1 {
 				dir, which = filepath.Join(dir, runDir(i)), fmt.Sprintf("%s, run %d of %d", which, i, f.Repeat)
 			}
-			opts := engine.Options{Scenario: s, Topology: t, Name: f.Name + "-" + t.Name,
-				OutDir: dir, Retain: f.Retain, Reuse: f.Reuse, Image: f.Image, Logger: g.Logger()}
+			opts := engine.Options{Scenario: s, Topology: t, Name: w.name(t),
+				OutDir: dir, Retain: f.Retain, Reuse: w.reuse, Image: f.Image, Logger: g.Logger()}
 			if f.UI != "" {
 				meta := engine.MetaFor(s, t.Name, opts.Name)
 				info := liveui.InfoFor(s, t, opts.Name, meta, nil)
@@ -244,7 +291,7 @@ rounds:
 				opts.Watch, opts.Notes = page.Feed, page.SetNotes
 			}
 			g.Logger().V(0).Infof("Replaying %s on %s", s.Name, which)
-			res, err := engine.Run(runCtx, engine.Kind(k), opts)
+			res, err := engine.Run(runCtx, w.backend, opts)
 			if page != nil {
 				page.SetNotes(nil) // this run's timeline is closed
 			}

@@ -1,0 +1,129 @@
+package run
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"golang.org/x/term"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/internal/cli"
+	"gameday.dev/gameday/scenarios"
+	"gameday.dev/gameday/scenarios/engine"
+)
+
+// onExisting runs the scenario on a cluster gameday did not create, the
+// one --context names: every topology in turn on that one cluster.
+func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology, baseline *gate) error {
+	for _, fl := range []string{"name", "reuse", "retain", "image"} {
+		if f.fs.Changed(fl) {
+			return cli.Usagef("--%s is for clusters gameday creates; --context runs on the cluster it names", fl)
+		}
+	}
+	// Bad input fails before the cluster is asked anything.
+	if err := s.CheckBackend(cluster.KubeconfigCapabilities); err != nil {
+		return err
+	}
+	if err := fixtures.CheckExisting(s.System); err != nil {
+		return cli.Usage(err)
+	}
+	urls, err := serviceURLs(s, f.ServiceURLs)
+	if err != nil {
+		return err
+	}
+	t, err := f.Target.Open(ctx, func(line string) { g.Logger().V(0).Info(line) })
+	if err != nil {
+		return err
+	}
+	if err := t.Usable(); err != nil {
+		return err
+	}
+	kind, err := cluster.DefaultStore()
+	if err != nil {
+		return err
+	}
+	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind), URLs: urls}
+	name := engine.ExistingName(t.Context)
+	var places []string
+	for _, topo := range topos {
+		o := engine.Options{Scenario: s, Topology: topo, Name: name, Logger: g.Logger()}
+		place, err := x.Placement(ctx, o)
+		if err != nil {
+			return err
+		}
+		places = append(places, fmt.Sprintf("  %s: %s", topo.Name, place))
+	}
+	if f.DryRun {
+		for i, topo := range topos {
+			if i > 0 {
+				fmt.Fprintln(g.Streams.Out)
+			}
+			if err := scenarios.WritePlan(g.Streams.Out, s, topo); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Streams.Out, "  on %s, pools by node label %s:\n  %s\n", t.Target, t.Inventory.PoolKey, places[i])
+			for _, e := range s.Emulated(cluster.KubeconfigCapabilities) {
+				fmt.Fprintf(g.Streams.Out, "  emulated: %s\n", e)
+			}
+		}
+		return nil
+	}
+	if !f.Yes {
+		if err := confirm(g, t.Target.String(), s, places); err != nil {
+			return err
+		}
+	}
+	return replay(ctx, g, f, s, topos, baseline, &where{backend: x, store: x.Store, reuse: true,
+		name: func(cluster.Topology) string { return name }})
+}
+
+// serviceURLs checks --service-url: a URL for each service of the system,
+// and none for a service it does not have.
+func serviceURLs(s *scenarios.Scenario, given map[string]string) (map[string]string, error) {
+	var names, missing []string
+	for _, sv := range s.System.Services {
+		names = append(names, sv.Name)
+		if given[sv.Name] == "" {
+			missing = append(missing, sv.Name+"=URL")
+		}
+	}
+	for n, u := range given {
+		if !slices.Contains(names, n) {
+			return nil, cli.Usagef("--service-url %s: system %s has no service %q; it has %s", n, s.System.Name, n, strings.Join(names, ", "))
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, cli.Usagef("--service-url %s=%s: not an http(s) URL", n, u)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, cli.Usagef("on an existing cluster gameday probes each service where this machine reaches it: give --service-url %s", strings.Join(missing, ","))
+	}
+	return given, nil
+}
+
+// confirm asks, on a terminal, before anything changes on someone's
+// cluster; elsewhere (CI) --yes is required.
+func confirm(g *cli.Globals, target string, s *scenarios.Scenario, places []string) error {
+	in, ok := g.Streams.In.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return cli.Usagef("gameday asks before it breaks anything on a cluster it did not create, and there is no terminal to ask on: give --yes to run without asking")
+	}
+	w := g.Streams.ErrOut
+	fmt.Fprintf(w, "\nThis runs scenario %s on %s.\nIt labels these opted-in nodes with their pools for its run:\n%s\n", s.Name, target, strings.Join(places, "\n"))
+	fmt.Fprintf(w, "deploys its fixtures into namespace %s, and makes the scenario's changes there, emulated where they need a machine:\n", fixtures.Namespace)
+	for _, e := range s.Emulated(cluster.KubeconfigCapabilities) {
+		fmt.Fprintf(w, "  %s\n", e)
+	}
+	fmt.Fprint(w, "Then it puts everything back. Go on? [y/N] ")
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return cli.Usagef("not confirmed: nothing changed")
+	}
+	return nil
+}

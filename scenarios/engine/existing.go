@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/kind/pkg/log"
+
+	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/cluster/kubeconfig"
+	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/scenarios/steps"
+)
+
+// Existing is the backend of a cluster gameday did not create, reached
+// through a kubeconfig context. It never creates or deletes the cluster;
+// for a session it labels the opted-in nodes of the topology's pools with
+// their pool (Adopt) and deploys the fixtures into the team's opted-in
+// namespace, and takes both down after the run. Node losses are emulated
+// (cluster.Nodes.Lose).
+type Existing struct {
+	Target *kubeconfig.Target
+	// PoolKey is the node label naming node groups ("": detected, see
+	// kubeconfig.Discover).
+	PoolKey string
+	// Store keeps what gameday knows of such clusters (journals, the
+	// topology of a session): a folder of its own, apart from kind's
+	// clusters, so that no kind command ever takes one for its own.
+	Store *cluster.Store
+	// URLs are where the runner reaches the system's services, by name.
+	URLs map[string]string
+}
+
+var _ adopter = (*Existing)(nil)
+
+// ExistingStore is where gameday keeps its state of clusters it did not
+// create, beside (never inside) kind's.
+func ExistingStore(kind *cluster.Store) *cluster.Store {
+	return &cluster.Store{Dir: filepath.Join(kind.Dir, "existing")}
+}
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// ExistingName is the name gameday keeps a context's cluster under (its
+// lock, its journal): the context's name, made a DNS label.
+func ExistingName(context string) string {
+	n := strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(context), "-"), "-")
+	if len(n) > 36 { // a cluster name has at most 40 characters: the rest stands as a hash
+		sum := sha256.Sum256([]byte(context))
+		n = strings.Trim(n[:27], "-") + "-" + hex.EncodeToString(sum[:4])
+	}
+	if n == "" {
+		n = "context"
+	}
+	return "ctx-" + n
+}
+
+// Capabilities: no machine, no control plane; node losses emulated.
+func (x *Existing) Capabilities() cluster.Capabilities { return cluster.KubeconfigCapabilities }
+
+// Create never happens: the cluster is the one the context names.
+func (x *Existing) Create(context.Context, cluster.CreateOptions) (*cluster.Record, error) {
+	return nil, errors.New("gameday does not create clusters through a kubeconfig: it runs on the one the context names")
+}
+
+// Delete never happens: gameday never deletes a cluster it did not create.
+func (x *Existing) Delete(context.Context, string) error {
+	return errors.New("gameday never deletes a cluster it did not create")
+}
+
+// Record is what gameday knows of the context's cluster: the topology of
+// its last (or current) session, once adopted.
+func (x *Existing) Record(name string) (*cluster.Record, error) {
+	rec, err := x.Store.Get(name)
+	if errors.Is(err, cluster.ErrNoRecord) {
+		return &cluster.Record{Name: name, Backend: cluster.BackendKubeconfig, Kubeconfig: x.Target.File}, nil
+	}
+	return rec, err
+}
+
+// ClientFor is the record and the context's client.
+func (x *Existing) ClientFor(name string) (*cluster.Record, kubernetes.Interface, error) {
+	rec, err := x.Record(name)
+	return rec, x.Target.Client, err
+}
+
+// ServiceURLs are where the runner reaches the system's services (--service-url).
+func (x *Existing) ServiceURLs() map[string]string { return x.URLs }
+
+// ClusterDir holds the context's journal.
+func (x *Existing) ClusterDir(name string) string { return x.Store.ClusterDir(name) }
+
+// AuditLog: gameday reads no audit log of a cluster it did not create.
+func (x *Existing) AuditLog(string) string { return "" }
+
+// DeployFixtures deploys onto the pools Adopt labelled.
+func (x *Existing) DeployFixtures(ctx context.Context, name string, o fixtures.DeployOptions, logger log.Logger) error {
+	rec, err := x.Record(name)
+	if err != nil {
+		return err
+	}
+	return fixtures.DeployExisting(ctx, x.Target.Client, rec.Topology, o, x.URLs, logger)
+}
+
+// placement is which opted-in nodes make up each in-service pool of a
+// topology on the cluster, or why they cannot.
+func (x *Existing) placement(ctx context.Context, o Options) (map[string][]string, error) {
+	inv, err := kubeconfig.Discover(ctx, x.Target.Client, x.PoolKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := inv.Usable(); err != nil {
+		return nil, fmt.Errorf("%w: %w", cluster.ErrNotReusable, err)
+	}
+	if !slices.Contains(inv.AllowedNamespaces(), fixtures.Namespace) {
+		return nil, fmt.Errorf("%w: namespace %s, where gameday deploys its fixtures, is not opted in: `kubectl create namespace %s && kubectl annotate namespace %s %s=%s`",
+			cluster.ErrNotReusable, fixtures.Namespace, fixtures.Namespace, fixtures.Namespace, kubeconfig.AllowKey, kubeconfig.Allowed)
+	}
+	if err := fixtures.CheckExisting(o.Scenario.System); err != nil {
+		return nil, fmt.Errorf("%w: %w", cluster.ErrNotReusable, err)
+	}
+	groups := inv.Pools()
+	out := map[string][]string{}
+	var problems []string
+	for _, p := range o.Topology.Pools {
+		if p.Spare {
+			continue // no spare is held out of service there (yet): nothing to provision
+		}
+		var nodes []string
+		for _, g := range p.Groups() {
+			for _, n := range groups[g] {
+				nodes = append(nodes, n.Name)
+			}
+		}
+		if len(nodes) < p.Size {
+			problems = append(problems, fmt.Sprintf("pool %s needs %d opted-in node(s) of node group(s) %s (label %s), and has %d",
+				p.Name, p.Size, strings.Join(p.Groups(), ", "), inv.PoolKey, len(nodes)))
+		}
+		out[p.Name] = nodes
+	}
+	// A node not opted in that carries gameday's pool label would take the
+	// fixtures' pods: refused, never relabelled.
+	for _, n := range inv.Nodes {
+		if !n.Allowed && !n.ControlPlane {
+			if node, err := x.Target.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{}); err == nil {
+				if _, ours := o.Topology.Pool(node.Labels[cluster.PoolLabel]); ours {
+					problems = append(problems, fmt.Sprintf("node %s, not opted in, is labelled %s=%s: gameday's fixtures could land there", n.Name, cluster.PoolLabel, node.Labels[cluster.PoolLabel]))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: context %q cannot hold topology %s: %s", cluster.ErrNotReusable, x.Target.Context, o.Topology.Name, strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+// Placement says which opted-in nodes make up each pool of o's topology on
+// the cluster ("frontend = web-1; backend = api-1, api-2"), or why they
+// cannot. It changes nothing.
+func (x *Existing) Placement(ctx context.Context, o Options) (string, error) {
+	place, err := x.placement(ctx, o)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, p := range o.Topology.Pools {
+		if !p.Spare {
+			parts = append(parts, fmt.Sprintf("pool %s = node %s", p.Name, strings.Join(place[p.Name], ", ")))
+		}
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// CheckFit says whether the context's cluster can serve a session of o:
+// no run's journal left, the namespace opted in, each pool's node groups
+// with enough opted-in nodes. It changes nothing.
+func (x *Existing) CheckFit(ctx context.Context, o Options) error {
+	if _, err := os.Stat(filepath.Join(x.ClusterDir(o.Name), JournalFile)); err == nil {
+		return fmt.Errorf("%w: context %q is left by a run that did not finish (its recovery journal is in %s): `gameday recover --context %s` puts back what that run changed",
+			cluster.ErrNotReusable, x.Target.Context, x.ClusterDir(o.Name), x.Target.Context)
+	}
+	_, err := x.placement(ctx, o)
+	return err
+}
+
+// Adopt labels the opted-in nodes of each pool with gameday's pool label
+// (journaled, taken down after the run), records the session's topology,
+// and journals the fixtures about to be deployed.
+func (x *Existing) Adopt(ctx context.Context, env *steps.Env, o Options) error {
+	place, err := x.placement(ctx, o)
+	if err != nil {
+		return err
+	}
+	rec := &cluster.Record{Name: o.Name, Backend: cluster.BackendKubeconfig, Topology: o.Topology, Kubeconfig: x.Target.File}
+	if err := x.Store.Put(rec); err != nil {
+		return err
+	}
+	for _, p := range o.Topology.Pools {
+		for _, n := range place[p.Name] {
+			if err := steps.Adopt(ctx, env, n, p.Name); err != nil {
+				return fmt.Errorf("node %s into pool %s: %w", n, p.Name, err)
+			}
+		}
+	}
+	// Nodes labelled by an earlier session for another topology's pool that
+	// this one does not use would still take pods: none is left so.
+	nodes, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel})
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes.Items {
+		if !placed(place, n.Name) && n.Labels[cluster.PoolLabel] != cluster.SystemPool {
+			if ok, _ := kubeconfig.AllowNode(&n); ok {
+				if err := steps.Adopt(ctx, env, n.Name, ""); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return steps.DeployingFixtures(env, fixtures.Namespace)
+}
+
+func placed(place map[string][]string, node string) bool {
+	for _, ns := range place {
+		if slices.Contains(ns, node) {
+			return true
+		}
+	}
+	return false
+}
