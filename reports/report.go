@@ -27,17 +27,17 @@ type Report struct {
 	SystemDigest string `json:"system_digest,omitempty"`
 	// ScoringVersion is the version of the score that computed Score
 	// (ScoringVersion when built by this gameday); 0 for older reports.
-	ScoringVersion int       `json:"scoring_version,omitempty"`
-	Topology       string    `json:"topology"`
-	Cluster        string    `json:"cluster,omitempty"`
+	ScoringVersion int    `json:"scoring_version,omitempty"`
+	Topology       string `json:"topology"`
+	Cluster        string `json:"cluster,omitempty"`
 	// Backend is where the cluster came from ("kind", or "kubeconfig": a
 	// cluster gameday did not create); empty for runs recorded before it.
 	Backend string `json:"backend,omitempty"`
 	// Emulated is what the run did without the machine it would need, and
 	// how (a node's loss made through the API): said next to the score.
-	Emulated []string `json:"emulated,omitempty"`
-	Start          time.Time `json:"start"` // the span's start: offsets count from here
-	StoryScale     float64   `json:"story_scale,omitempty"`
+	Emulated   []string  `json:"emulated,omitempty"`
+	Start      time.Time `json:"start"` // the span's start: offsets count from here
+	StoryScale float64   `json:"story_scale,omitempty"`
 	// SpanSeconds is the measured span: from the first change (whoever made
 	// it; the timeline's start if nothing changed) to the horizon, or to the
 	// start of the run's recovery if that came first (the run's own

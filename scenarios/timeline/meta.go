@@ -34,14 +34,14 @@ type Meta struct {
 	// differ (a service's pools are its tier's).
 	ServiceTiers map[string]string `json:"service_tiers,omitempty"`
 	// ScoringVersion is reports.ScoringVersion of the gameday that ran it.
-	ScoringVersion  int              `json:"scoring_version,omitempty"`
-	Topology        string           `json:"topology"`
-	Cluster         string           `json:"cluster"`
+	ScoringVersion int    `json:"scoring_version,omitempty"`
+	Topology       string `json:"topology"`
+	Cluster        string `json:"cluster"`
 	// Backend is where the cluster came from ("kind"; "kubeconfig": a
 	// cluster gameday did not create), and Emulated what the run did there
 	// without the machine it would need (a node's loss through the API).
-	Backend  string   `json:"backend,omitempty"`
-	Emulated []string `json:"emulated,omitempty"`
+	Backend         string           `json:"backend,omitempty"`
+	Emulated        []string         `json:"emulated,omitempty"`
 	StoryScale      float64          `json:"story_scale,omitempty"`
 	Objectives      []Objective      `json:"objectives"`
 	BusinessWindows []BusinessWindow `json:"business_windows,omitempty"`

@@ -84,19 +84,19 @@ type Entry struct {
 	InService   *bool  `json:"inService,omitempty"`
 	// Lost: a node whose loss gameday emulates (cluster.LostTaint): Ready,
 	// but as good as gone.
-	Lost bool `json:"lost,omitempty"`
-	PodPhase    string `json:"podPhase,omitempty"`
-	Waiting     string `json:"waiting,omitempty"`
-	Restarts    int32  `json:"restarts,omitempty"`
-	Deleted     bool   `json:"deleted,omitempty"`
-	Replicas    int32  `json:"replicas,omitempty"`
-	ReadyCount  *int32 `json:"readyReplicas,omitempty"`
-	Release     string `json:"release,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	Object      string `json:"object,omitempty"`
-	EventType   string `json:"eventType,omitempty"`
-	RecordKind  string `json:"recordKind,omitempty"`
-	Value       string `json:"value,omitempty"`
+	Lost       bool   `json:"lost,omitempty"`
+	PodPhase   string `json:"podPhase,omitempty"`
+	Waiting    string `json:"waiting,omitempty"`
+	Restarts   int32  `json:"restarts,omitempty"`
+	Deleted    bool   `json:"deleted,omitempty"`
+	Replicas   int32  `json:"replicas,omitempty"`
+	ReadyCount *int32 `json:"readyReplicas,omitempty"`
+	Release    string `json:"release,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Object     string `json:"object,omitempty"`
+	EventType  string `json:"eventType,omitempty"`
+	RecordKind string `json:"recordKind,omitempty"`
+	Value      string `json:"value,omitempty"`
 
 	// changes
 	Field   string `json:"field,omitempty"`
