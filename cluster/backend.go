@@ -31,6 +31,10 @@ type Capabilities struct {
 	SparePools bool `json:"sparePools"`
 	// UpgradeControlPlane: restart the API server at another version.
 	UpgradeControlPlane bool `json:"upgradeControlPlane"`
+	// EmulateUpgrade: the control plane's upgrade recorded by the cloud
+	// provider's stand-in (the version nodes must match to join), the API
+	// server left as it is, and said so.
+	EmulateUpgrade bool `json:"emulateUpgrade"`
 	// LoadImage: put an image on every node without a registry.
 	LoadImage bool `json:"loadImage"`
 }
@@ -41,9 +45,9 @@ var KindCapabilities = Capabilities{Backend: BackendKind, StopMachine: true, Sto
 
 // KubeconfigCapabilities: on a cluster gameday did not create, it cannot
 // reach a node's machine or the control plane; it emulates a node's loss
-// through the API. (Spare node groups held out of service there are not
-// built yet.)
-var KubeconfigCapabilities = Capabilities{Backend: BackendKubeconfig, EmulateNodeLoss: true}
+// and the control plane's upgrade through the API, and holds spare node
+// groups out of service (cordoned, tainted) until a step provisions them.
+var KubeconfigCapabilities = Capabilities{Backend: BackendKubeconfig, EmulateNodeLoss: true, EmulateUpgrade: true, SparePools: true}
 
 // Can lists what c can do, in words, and Cannot what it cannot.
 func (c Capabilities) Can() []string    { return c.words(true) }
@@ -60,6 +64,7 @@ func (c Capabilities) words(has bool) []string {
 		{c.EmulateNodeLoss, "emulate a node's loss (cordoned, tainted, the opted-in namespaces' pods there deleted)"},
 		{c.SparePools, "hold spare node pools out of service until a step provisions them"},
 		{c.UpgradeControlPlane, "upgrade the control plane"},
+		{c.EmulateUpgrade, "emulate the control plane's upgrade (recorded by the provider's stand-in)"},
 		{c.LoadImage, "load an image into the nodes without a registry"},
 	} {
 		if w.on == has {

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -80,3 +82,33 @@ func TestLoseAndReturn(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// On a cluster gameday did not create, a drain moves the opted-in
+// namespaces' pods only; kube-system's and the team's others stay.
+func TestEmulatedDrainTouchesOptedInNamespacesOnly(t *testing.T) {
+	pod := func(ns, name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", Controller: ptr(true)}}},
+			Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	}
+	client := fake.NewClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gameday", Annotations: map[string]string{AllowKey: "true"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "billing"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", Annotations: map[string]string{AllowKey: "true"}}},
+		pod("gameday", "api-1"), pod("billing", "pay-1"), pod("kube-system", "coredns-1"),
+	)
+	// Deleting (no eviction API on the fake): what the drain takes away is gone at once.
+	if err := NewEmulatedNodes(client).Drain(context.Background(), "n1", DrainOptions{Timeout: 5 * time.Second, Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+	var left []string
+	for _, p := range pods.Items {
+		left = append(left, p.Namespace+"/"+p.Name)
+	}
+	slices.Sort(left)
+	if !slices.Equal(left, []string{"billing/pay-1", "kube-system/coredns-1"}) {
+		t.Errorf("pods left %v, want billing's and kube-system's", left)
+	}
+}

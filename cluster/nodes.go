@@ -64,11 +64,13 @@ func (dockerRuntime) Exec(ctx context.Context, node string, args ...string) erro
 // in kind.
 type Nodes struct {
 	Client kubernetes.Interface
-	// Runtime reaches the nodes' machines (kind's containers); nil on a
-	// cluster gameday did not create, whose node losses are emulated.
+	// Runtime reaches the nodes' machines (kind's containers).
 	Runtime ContainerRuntime
 	// Log receives the drain helper's progress; nil discards it.
 	Log io.Writer
+	// emulate: the machines are out of reach (a cluster gameday did not
+	// create); node losses are emulated through the API.
+	emulate bool
 }
 
 // NewNodes returns node operations for a kind cluster reached through client.
@@ -79,11 +81,11 @@ func NewNodes(client kubernetes.Interface) *Nodes {
 // NewEmulatedNodes returns node operations for a cluster whose machines
 // gameday cannot reach: a node's loss is emulated through the API (Lose).
 func NewEmulatedNodes(client kubernetes.Interface) *Nodes {
-	return &Nodes{Client: client}
+	return &Nodes{Client: client, emulate: true}
 }
 
 // Emulated reports whether node losses are emulated (no machine reached).
-func (n *Nodes) Emulated() bool { return n.Runtime == nil }
+func (n *Nodes) Emulated() bool { return n.emulate }
 
 // ErrNoMachine: the operation needs a node's machine, which gameday cannot
 // reach on this cluster.
@@ -163,34 +165,84 @@ func (n *Nodes) Lose(ctx context.Context, node string) error {
 	if err := n.markLost(ctx, node); err != nil {
 		return err
 	}
+	return n.deleteOptedInPods(ctx, node)
+}
+
+// deleteOptedInPods deletes at once every pod on node of a namespace
+// opted in, but DaemonSets'.
+func (n *Nodes) deleteOptedInPods(ctx context.Context, node string) error {
 	pods, err := n.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
 	if err != nil {
 		return err
 	}
-	allowed := map[string]bool{}
-	zero := int64(0)
+	allowed := n.optedIn(ctx)
+	// A second's grace, not a forced delete: the kubelet, which runs on,
+	// stops the containers before the Pod object goes, so that no
+	// StatefulSet's pod runs twice.
+	grace := int64(1)
+	var deleted []corev1.Pod
 	for _, p := range pods.Items {
-		if IsDaemonSetPod(&p) || p.DeletionTimestamp != nil {
+		if IsDaemonSetPod(&p) || p.DeletionTimestamp != nil || !allowed(p.Namespace) {
 			continue
 		}
-		ok, seen := allowed[p.Namespace]
-		if !seen {
-			ns, err := n.Client.CoreV1().Namespaces().Get(ctx, p.Namespace, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			ok = ns.Annotations[AllowKey] == "true" && !slices.Contains([]string{metav1.NamespaceSystem, "kube-public", "kube-node-lease"}, ns.Name)
-			allowed[p.Namespace] = ok
-		}
-		if !ok {
-			continue
-		}
-		err := n.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		err := n.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("pod %s/%s on lost node %s: %w", p.Namespace, p.Name, node, err)
 		}
+		deleted = append(deleted, p)
 	}
-	return nil
+	// Gone, not only going: a node held out of service is checked empty.
+	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, p := range deleted {
+			cur, err := n.Client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+			if err == nil && cur.UID == p.UID {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// SystemNamespaces are never opted in, annotated or not.
+var SystemNamespaces = []string{metav1.NamespaceSystem, "kube-public", "kube-node-lease"}
+
+// optedIn says whether a namespace is opted in (annotated AllowKey: "true",
+// and not one of SystemNamespaces); an unreadable namespace is not.
+func (n *Nodes) optedIn(ctx context.Context) func(ns string) bool {
+	seen := map[string]bool{}
+	var mu sync.Mutex
+	return func(name string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if ok, known := seen[name]; known {
+			return ok
+		}
+		ns, err := n.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		ok := err == nil && ns.Annotations[AllowKey] == "true" && !slices.Contains(SystemNamespaces, name)
+		seen[name] = ok
+		return ok
+	}
+}
+
+// controlPlaneKeys are the labels and taints that mark a node of the
+// control plane: kubeadm's, the older master, RKE's controlplane and etcd.
+var controlPlaneKeys = []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master",
+	"node-role.kubernetes.io/controlplane", "node-role.kubernetes.io/etcd"}
+
+// IsControlPlane reports whether a node is the control plane's: by its
+// labels or taints, or gameday's own system pool.
+func IsControlPlane(n *corev1.Node) bool {
+	for _, k := range controlPlaneKeys {
+		if _, ok := n.Labels[k]; ok {
+			return true
+		}
+	}
+	for _, t := range n.Spec.Taints {
+		if slices.Contains(controlPlaneKeys, t.Key) {
+			return true
+		}
+	}
+	return n.Labels[PoolLabel] == SystemPool
 }
 
 func (n *Nodes) markLost(ctx context.Context, node string) error {
@@ -357,6 +409,20 @@ func (n *Nodes) Drain(ctx context.Context, node string, o DrainOptions) error {
 		Out:                  out,
 		ErrOut:               errOut,
 	}
+	if n.Emulated() {
+		// On a cluster gameday did not create, a drain moves the pods of
+		// opted-in namespaces only: the others are not gameday's to touch
+		// (and a bare pod of theirs must not fail the drain: Force lets the
+		// filter below skip it).
+		h.Force = true
+		allowed := n.optedIn(ctx)
+		h.AdditionalFilters = append(h.AdditionalFilters, func(p corev1.Pod) drain.PodDeleteStatus {
+			if !allowed(p.Namespace) {
+				return drain.MakePodDeleteStatusSkip()
+			}
+			return drain.MakePodDeleteStatusOkay()
+		})
+	}
 	if err := n.Cordon(ctx, node); err != nil {
 		return fmt.Errorf("drain %s: %w", node, err)
 	}
@@ -455,6 +521,9 @@ func (n *Nodes) WaitReady(ctx context.Context, node string, ready bool, timeout 
 // gets a new range when it joins again), and its Node object deleted. A
 // spare whose Node is gone already only has its kubelet kept down.
 func (n *Nodes) TakeOutOfService(ctx context.Context, node string) error {
+	if n.Emulated() {
+		return n.holdOut(ctx, node)
+	}
 	err := n.setOutOfServiceTaint(ctx, node, true)
 	if err == nil {
 		err = n.Cordon(ctx, node)
@@ -521,6 +590,9 @@ func (n *Nodes) KubeletKeptDown(ctx context.Context, node string) error {
 // Node (labelled and tainted out of service by its kubelet's flags), and
 // once it is Ready it is untainted and uncordoned.
 func (n *Nodes) BringIntoService(ctx context.Context, node, version string, timeout time.Duration) error {
+	if n.Emulated() {
+		return n.ReleaseHold(ctx, node, false)
+	}
 	if err := n.exec(ctx, node, "sh", "-c", joinScript, "sh", version); err != nil {
 		return fmt.Errorf("spare %s: kubelet at %s: %w", node, version, err)
 	}
@@ -534,6 +606,56 @@ func (n *Nodes) BringIntoService(ctx context.Context, node, version string, time
 		return err
 	}
 	return n.Uncordon(ctx, node)
+}
+
+// holdOut keeps a spare node out of service where its machine is out of
+// reach (a node group that has not been provisioned, on a cluster gameday
+// did not create): cordoned and tainted OutOfServiceTaint NoSchedule, and
+// the opted-in namespaces' pods there deleted (what other namespaces run
+// there stays: gameday does not touch it).
+func (n *Nodes) holdOut(ctx context.Context, node string) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := n.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !InService(obj) && obj.Spec.Unschedulable {
+			return nil
+		}
+		obj.Spec.Unschedulable = true
+		if InService(obj) {
+			obj.Spec.Taints = append(obj.Spec.Taints, corev1.Taint{Key: OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoSchedule})
+		}
+		_, err = n.Client.CoreV1().Nodes().Update(ctx, obj, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return n.deleteOptedInPods(ctx, node)
+}
+
+// ReleaseHold brings a node held out of service (holdOut) back: untainted,
+// and cordoned or not as cordoned says.
+func (n *Nodes) ReleaseHold(ctx context.Context, node string, cordoned bool) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := n.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var taints []corev1.Taint
+		for _, t := range obj.Spec.Taints {
+			if t.Key != OutOfServiceTaint {
+				taints = append(taints, t)
+			}
+		}
+		if len(taints) == len(obj.Spec.Taints) && obj.Spec.Unschedulable == cordoned {
+			return nil
+		}
+		obj.Spec.Taints, obj.Spec.Unschedulable = taints, cordoned
+		_, err = n.Client.CoreV1().Nodes().Update(ctx, obj, metav1.UpdateOptions{})
+		return err
+	})
 }
 
 // InService reports whether a node is free of the out-of-service taint.

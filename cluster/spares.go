@@ -6,11 +6,56 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
+
+// ExistingNamespace is the namespace gameday works in on a cluster it did
+// not create (the team's, opted in; fixtures.Namespace): its marker is
+// kept there, never in kube-system.
+const ExistingNamespace = "gameday"
+
+// FindMarker returns gameday's marker: in kube-system on a cluster gameday
+// made, else in ExistingNamespace on one it did not (where it may not even
+// read kube-system).
+func FindMarker(ctx context.Context, client kubernetes.Interface) (*corev1.ConfigMap, error) {
+	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, MarkerConfigMap, metav1.GetOptions{})
+	if err == nil || !(apierrors.IsNotFound(err) || apierrors.IsForbidden(err)) {
+		return cm, wrapMarker(metav1.NamespaceSystem, err)
+	}
+	cm, err = client.CoreV1().ConfigMaps(ExistingNamespace).Get(ctx, MarkerConfigMap, metav1.GetOptions{})
+	return cm, wrapMarker(ExistingNamespace, err)
+}
+
+func wrapMarker(ns string, err error) error {
+	if err != nil {
+		return fmt.Errorf("gameday's marker %s/%s: %w", ns, MarkerConfigMap, err)
+	}
+	return nil
+}
+
+// EnsureExistingMarker makes gameday's marker in ExistingNamespace of a
+// cluster it did not create, labelled as its fixtures are (so that taking
+// them down takes it too).
+func EnsureExistingMarker(ctx context.Context, client kubernetes.Interface) error {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: MarkerConfigMap, Namespace: ExistingNamespace,
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "gameday", "app.kubernetes.io/part-of": "gameday"}}}
+	_, err := client.CoreV1().ConfigMaps(ExistingNamespace).Create(ctx, cm, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		cur, gerr := client.CoreV1().ConfigMaps(ExistingNamespace).Get(ctx, MarkerConfigMap, metav1.GetOptions{})
+		if gerr != nil {
+			return gerr
+		}
+		if cur.Labels["app.kubernetes.io/managed-by"] != "gameday" {
+			return fmt.Errorf("config map %s/%s is there and not gameday's: gameday never takes over the team's objects", ExistingNamespace, MarkerConfigMap)
+		}
+		return nil
+	}
+	return err
+}
 
 // markerSparesKey, in the marker's data, names each spare pool's nodes: a
 // spare's Node object exists only while it serves, as capacity that has not
@@ -21,9 +66,9 @@ const markerSparesKey = "spares"
 // or not: from gameday's marker, else (a cluster made before the marker
 // kept them) from the Node objects of spares, which carry ReplacesLabel.
 func SpareNodes(ctx context.Context, client kubernetes.Interface) (map[string][]string, error) {
-	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, MarkerConfigMap, metav1.GetOptions{})
+	cm, err := FindMarker(ctx, client)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("gameday's marker %s/%s: %w", metav1.NamespaceSystem, MarkerConfigMap, err)
+		return nil, err
 	}
 	var data string
 	if err == nil {

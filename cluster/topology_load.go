@@ -139,18 +139,31 @@ func (t Topology) Validate() field.ErrorList {
 	inService := 0
 	for i, p := range t.Pools {
 		pp := pools.Index(i)
-		for j, g := range p.NodeGroups {
+		// A pool's node groups, listed or (by default) its own name: each
+		// makes up one pool only.
+		mine := map[string]bool{}
+		for j, g := range p.Groups() {
 			gp := pp.Child("nodeGroups").Index(j)
+			if mine[g] {
+				errs = append(errs, field.Duplicate(gp, g))
+				continue
+			}
+			mine[g] = true
+			if len(p.NodeGroups) == 0 {
+				gp = pp.Child("name")
+			}
 			for _, msg := range validation.IsValidLabelValue(g) {
 				errs = append(errs, field.Invalid(gp, g, msg))
 			}
 			switch {
 			case g == "":
 				errs = append(errs, field.Required(gp, "a node group's name"))
-			case groupOf[g] != "":
-				errs = append(errs, field.Invalid(gp, g, "already makes up pool "+groupOf[g]+": a node is in one pool"))
+			case groupOf[g] != "" && groupOf[g] != p.Name:
+				errs = append(errs, field.Invalid(gp, g, "node group "+g+" already makes up pool "+groupOf[g]+": a node is in one pool"))
 			}
-			groupOf[g] = p.Name
+			if groupOf[g] == "" {
+				groupOf[g] = p.Name
+			}
 		}
 		switch {
 		case p.Name == "":

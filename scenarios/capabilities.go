@@ -8,29 +8,39 @@ import (
 )
 
 // need is what an action needs of a backend: one of the capabilities in
-// real (done for real), else emulated (done through the API, and said so).
-// An action with neither (apiOnly) needs only the Kubernetes API.
+// real (done for real), else emulated (done through the API, and said so:
+// how). An action made through the Kubernetes API alone is apiOnly.
 type need struct {
 	what     string // what the step does, in words
 	real     func(cluster.Capabilities) bool
 	emulated func(cluster.Capabilities) bool
+	how      string // how it is emulated
 }
 
+const (
+	lossHow   = "its nodes cordoned and tainted, the opted-in namespaces' pods there deleted; no machine stopped"
+	returnHow = "the emulated loss of its nodes ended: untainted, uncordoned; no machine started"
+)
+
 var needs = map[Action]need{
-	ActionNodeStop:            {"stop a node's machine", stopMachine, emulateLoss},
-	ActionPoolOutage:          {"stop a pool's machines", stopMachine, emulateLoss},
-	ActionNodeStart:           {"start a node's machine", stopMachine, emulateLoss},
-	ActionKubeletStop:         {"stop a node's kubelet", stopKubelet, emulateLoss},
-	ActionKubeletStart:        {"start a node's kubelet", stopKubelet, emulateLoss},
-	ActionControlPlaneUpgrade: {"upgrade the control plane", func(c cluster.Capabilities) bool { return c.UpgradeControlPlane }, nil},
-	ActionProvisionPool:       {"bring a spare pool into service", func(c cluster.Capabilities) bool { return c.SparePools }, nil},
-	ActionRelease:             apiOnly,
-	ActionRollback:            apiOnly,
-	ActionPodKill:             apiOnly,
-	ActionCordon:              apiOnly,
-	ActionDrain:               apiOnly,
-	ActionWait:                apiOnly,
-	ActionNote:                apiOnly,
+	ActionNodeStop:     {"stop a node's machine", stopMachine, emulateLoss, lossHow},
+	ActionPoolOutage:   {"stop a pool's machines", stopMachine, emulateLoss, lossHow},
+	ActionNodeStart:    {"start a node's machine", stopMachine, emulateLoss, returnHow},
+	ActionKubeletStop:  {"stop a node's kubelet", stopKubelet, emulateLoss, lossHow},
+	ActionKubeletStart: {"start a node's kubelet", stopKubelet, emulateLoss, returnHow},
+	ActionControlPlaneUpgrade: {"upgrade the control plane", func(c cluster.Capabilities) bool { return c.UpgradeControlPlane },
+		func(c cluster.Capabilities) bool { return c.EmulateUpgrade },
+		"the new version recorded by the provider's stand-in, which from then on refuses nodes at another version; the API server was not restarted and reports its own"},
+	ActionProvisionPool: {"bring a spare pool into service", func(c cluster.Capabilities) bool { return c.SparePools && c.StopMachine },
+		func(c cluster.Capabilities) bool { return c.SparePools },
+		"the spare node group, held out of service for the run (cordoned, tainted), untainted and uncordoned; its kubelets keep their own version"},
+	ActionRelease:  apiOnly,
+	ActionRollback: apiOnly,
+	ActionPodKill:  apiOnly,
+	ActionCordon:   apiOnly,
+	ActionDrain:    apiOnly,
+	ActionWait:     apiOnly,
+	ActionNote:     apiOnly,
 }
 
 // apiOnly is the need of an action made through the Kubernetes API alone.
@@ -94,11 +104,7 @@ func (s *Scenario) Emulated(c cluster.Capabilities) []string {
 		if !ok || n.real(c) || n.emulated == nil || !n.emulated(c) {
 			continue
 		}
-		how := "its nodes cordoned and tainted, the opted-in namespaces' pods there deleted; no machine stopped"
-		if st.Action == ActionNodeStart || st.Action == ActionKubeletStart {
-			how = "the emulated loss of its nodes ended: untainted, uncordoned; no machine started"
-		}
-		out = append(out, fmt.Sprintf("%s (%s): emulated through the API (%s)", st.Name, st.Action, how))
+		out = append(out, fmt.Sprintf("%s (%s): emulated through the API (%s)", st.Name, st.Action, n.how))
 	}
 	return out
 }

@@ -35,7 +35,7 @@ var PoolKeys = []string{
 }
 
 // Never are namespaces gameday never touches, annotated or not.
-var Never = []string{metav1.NamespaceSystem, "kube-public", "kube-node-lease"}
+var Never = cluster.SystemNamespaces
 
 // ErrNoTarget: the cluster has nothing gameday may touch (no node opted in,
 // or none of them in a pool).
@@ -95,24 +95,7 @@ func AllowNamespace(ns *corev1.Namespace) (bool, string) {
 	return false, "not opted in (no annotation " + AllowKey + ": \"" + Allowed + "\")"
 }
 
-// controlPlaneKeys are the labels and taints that mark a node of the
-// control plane: kubeadm's, the older master, RKE's controlplane and etcd.
-var controlPlaneKeys = []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master",
-	"node-role.kubernetes.io/controlplane", "node-role.kubernetes.io/etcd"}
-
-func isControlPlane(n *corev1.Node) bool {
-	for _, k := range controlPlaneKeys {
-		if _, ok := n.Labels[k]; ok {
-			return true
-		}
-	}
-	for _, t := range n.Spec.Taints {
-		if slices.Contains(controlPlaneKeys, t.Key) {
-			return true
-		}
-	}
-	return n.Labels[cluster.PoolLabel] == cluster.SystemPool
-}
+func isControlPlane(n *corev1.Node) bool { return cluster.IsControlPlane(n) }
 
 // ErrOwnLabel: gameday's own pool label named as the node groups' label.
 var ErrOwnLabel = errors.New("gameday's own pool label")

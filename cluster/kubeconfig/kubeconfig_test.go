@@ -235,7 +235,7 @@ func TestCapabilities(t *testing.T) {
 	if k.StopMachine || k.StopKubelet || k.UpgradeControlPlane || k.LoadImage || !k.EmulateNodeLoss {
 		t.Errorf("kubeconfig can %v", k.Can())
 	}
-	if len(cluster.KindCapabilities.Cannot()) != 1 || cluster.KindCapabilities.EmulateNodeLoss {
+	if len(cluster.KindCapabilities.Cannot()) != 2 || cluster.KindCapabilities.EmulateNodeLoss {
 		t.Errorf("kind cannot %v", cluster.KindCapabilities.Cannot())
 	}
 }

@@ -42,7 +42,8 @@ func (w *watcher) holds(c scenarios.Condition) bool {
 			return false
 		}
 		for _, n := range nodes {
-			ready := cluster.IsReady(n)
+			// A node whose loss gameday emulates is as down as a lost one.
+			ready := cluster.IsReady(n) && !cluster.Lost(n)
 			if c.Type == scenarios.CondPoolDown && ready {
 				return false
 			}

@@ -123,8 +123,8 @@ func recoveryFailed(journalPath, name string, err error) error {
 		if _, serr := os.Stat(journalPath); serr == nil {
 			return fmt.Errorf("recovery failed (finish it with `gameday recover %s`): %w", name, err)
 		}
-		return fmt.Errorf("recovery failed, and its recovery journal (%s) is gone, so `gameday recover` cannot finish it: look at the nodes labelled %s, tainted %s and namespace %s on that cluster: %w",
-			journalPath, cluster.PoolLabel, cluster.LostTaint, fixtures.Namespace, err)
+		// Gone only once every change was put back and the set-up taken down.
+		return fmt.Errorf("every change was put back and what gameday set up taken down, but the check before found: %w", err)
 	}
 	if _, serr := os.Stat(journalPath); serr == nil {
 		return fmt.Errorf("recovery failed (finish it with `gameday recover --name %s`): %w", name, err)
@@ -133,10 +133,36 @@ func recoveryFailed(journalPath, name string, err error) error {
 		"look at the cluster (`gameday cluster status --name %s`) or delete it (`gameday cluster down --name %s`): %w", journalPath, name, name, err)
 }
 
+// settleJournal makes the journal at path the one kept in the cluster,
+// which is the authority on a cluster gameday did not create: a record is
+// there before its change is made, and it is removed once recovered (from
+// any machine). So a local journal without a copy there holds only changes
+// put back already, or never made: it is kept aside (path + ".stale"), never
+// replayed.
+func settleJournal(ctx context.Context, m Mirror, path string) error {
+	data, err := m.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(data) == "" {
+		if _, err := os.Stat(path); err == nil {
+			return os.Rename(path, path+".stale")
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(data), 0o600)
+}
+
 // recoverArg is how `gameday recover` names cluster name of backend b:
 // the cluster's name, or the context of one gameday did not create.
 func recoverArg(b Backend, name string) string {
 	if x, ok := b.(*Existing); ok {
+		if x.Target.File != "" {
+			return fmt.Sprintf("--context %s --kubeconfig %s", x.Target.Context, x.Target.File)
+		}
 		return "--context " + x.Target.Context
 	}
 	return name
@@ -506,13 +532,72 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 	status := progress.For(logger)
 	defer status.End(false)
 	recs := j.Records()
+	down := recordsOf(recs, steps.TeardownOrder)
+	restoreErr, checkErr := restoreAndCheck(ctx, status, env, recs, len(down) > 0, tl)
+	if len(down) == 0 { // a cluster gameday made
+		if err := errors.Join(restoreErr, checkErr); err != nil {
+			return err
+		}
+		return j.Remove()
+	}
+	// On a cluster gameday did not create, what it set up for the run comes
+	// down now (its fixtures, the spares it held out, its labels), whatever
+	// the check found: left up, it would keep the next run or recover from
+	// ever finishing. The journal stays while a change it names may not be
+	// put back; a check that failed after everything was put back is said,
+	// and there is nothing left for recover to do.
+	status.Start(fmt.Sprintf("Taking down what gameday set up (%d)", len(down)))
+	var failed []error
+	_ = steps.RecoverKinds(ctx, env, recs, steps.TeardownOrder, func(r steps.Record, err error) {
+		if apierrors.IsNotFound(err) { // a node gone meanwhile (an autoscaler): nothing to take down
+			err = nil
+		}
+		if err != nil {
+			failed = append(failed, fmt.Errorf("take down %s %s: %w", r.Kind, r.Target, err))
+		}
+		recorded(tl)(r, err)
+	})
+	teardownErr := errors.Join(failed...)
+	if teardownErr == nil {
+		status.End(true)
+	}
+	if restoreErr == nil && teardownErr == nil {
+		return errors.Join(checkErr, j.Remove())
+	}
+	return errors.Join(restoreErr, checkErr, teardownErr)
+}
+
+// restoreAndCheck puts back every change recs name, waits for the fixtures
+// to be healthy and checks the cluster (verifyRecovered). adopted: on a
+// cluster gameday did not create, a record whose object is gone (its
+// fixtures taken down by an earlier recover cut short, a node deleted) is
+// put back already, and with no fixture left there is nothing to check.
+func restoreAndCheck(ctx context.Context, status *progress.Status, env *steps.Env, recs []steps.Record, adopted bool, tl *timeline.Writer) (restoreErr, checkErr error) {
 	status.Start(fmt.Sprintf("Recovering %d changes", len(recs)-len(recordsOf(recs, steps.TeardownOrder))))
-	err := steps.Recover(ctx, env, recs, recorded(tl))
-	if err != nil {
-		return err
+	var failed []error
+	err := steps.Recover(ctx, env, recs, func(r steps.Record, err error) {
+		if adopted && (errors.Is(err, fixtures.ErrNotDeployed) || apierrors.IsNotFound(err)) {
+			err = nil
+		}
+		if err != nil {
+			failed = append(failed, fmt.Errorf("recover %s %s: %w", r.Kind, r.Target, err))
+		}
+		recorded(tl)(r, err)
+	})
+	if err != nil && len(failed) > 0 {
+		return errors.Join(failed...), nil
+	}
+	if adopted {
+		deps, err := env.Client.AppsV1().Deployments(fixtures.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/part-of=gameday"})
+		if err != nil {
+			return nil, err
+		}
+		if len(deps.Items) == 0 {
+			return nil, nil
+		}
 	}
 	if _, err := fixtures.DeleteFinishedPods(ctx, env.Client); err != nil {
-		return err
+		return nil, err
 	}
 	status.Start("Waiting for every tier to be healthy again, with no pod of an earlier rollout left")
 	// In the run's own process, every tier of its system (a tier someone
@@ -523,34 +608,25 @@ func recoverAll(ctx context.Context, logger log.Logger, env *steps.Env, j *Journ
 		tiers = env.System.TierNames()
 	}
 	if err := fixtures.WaitHealthy(ctx, env.Client, tiers, recoverTimeout/2); err != nil {
-		return err
+		return nil, err
 	}
 	// Spares of clusters made by earlier versions (kubelets only stopped,
 	// Nodes kept) are kept from joining for good now, whatever the journal
 	// holds. (A cluster whose machines gameday cannot reach has none.)
 	if !env.Nodes.Emulated() {
 		if err := keepSparesDown(ctx, env); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	status.Start("Checking the cluster is as before the run")
 	if err := verifyRecovered(ctx, env, recs); err != nil {
 		err = fmt.Errorf("after recovery: %w", err)
 		tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Error: err.Error()})
-		return err
+		return nil, err
 	}
 	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "verified", Message: verifiedMessage(env)})
 	status.End(true)
-	// On a cluster gameday did not create, what it set up for the run is
-	// taken down now: its fixtures, its pool labels.
-	if down := recordsOf(recs, steps.TeardownOrder); len(down) > 0 {
-		status.Start(fmt.Sprintf("Taking down what gameday set up (%d)", len(down)))
-		if err := steps.RecoverKinds(ctx, env, recs, steps.TeardownOrder, recorded(tl)); err != nil {
-			return err
-		}
-		status.End(true)
-	}
-	return j.Remove()
+	return nil, nil
 }
 
 // keepSparesDown keeps every spare that is out of service from joining:
@@ -592,6 +668,14 @@ func Recover(ctx context.Context, b Backend, name string, logger log.Logger) (in
 	// The journal first: a run killed while its cluster was being made
 	// changed nothing yet, and its cluster may have no kubeconfig.
 	path := filepath.Join(b.ClusterDir(name), JournalFile)
+	// On a cluster gameday did not create, the journal is kept in the
+	// cluster too: a run killed on another machine is recovered from here.
+	a, adopted := b.(adopter)
+	if adopted {
+		if err := settleJournal(ctx, a.Mirror(), path); err != nil {
+			return 0, err
+		}
+	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		if _, gerr := b.Record(name); gerr != nil {
 			return 0, gerr
@@ -606,13 +690,19 @@ func Recover(ctx context.Context, b Backend, name string, logger log.Logger) (in
 	if err != nil {
 		return 0, err
 	}
+	if adopted {
+		if err := j.MirrorTo(a.Mirror()); err != nil {
+			return 0, err
+		}
+	}
 	// A game's players lose their rights, and what they changed is put
 	// back, before the scenario's changes are.
 	if err := recoverGame(ctx, client, b.ClusterDir(name), nil); err != nil {
 		return 0, recoveryFailed(path, recoverArg(b, name), err)
 	}
 	env := &steps.Env{Client: client, Nodes: nodesFor(b, client), Topology: rec.Topology, Journal: j}
-	n := len(j.Records())
+	recs := j.Records()
+	n := len(recs) - len(recordsOf(recs, steps.TeardownOrder)) // what gameday set up is taken down, not counted
 	return n, recoverAll(ctx, logger, env, j, nil)
 }
 
@@ -641,7 +731,7 @@ func recordsOf(recs []steps.Record, kinds []steps.Kind) []steps.Record {
 // verifiedMessage says what verifyRecovered checked on env's cluster.
 func verifiedMessage(env *steps.Env) string {
 	if env.Nodes.Emulated() {
-		return "every node of the run's pools Ready, schedulable and no longer lost, every tier healthy on its release from before the run"
+		return "every node of the run's pools Ready, schedulable and no longer lost, its spares held out of service with none of the fixtures' pods, every tier healthy on its release from before the run, no recorded control-plane version"
 	}
 	return "every in-service node Ready and schedulable, spares out of service and empty, every tier healthy on its release from before the run, no recorded control-plane version, the API server at its node's version"
 }
@@ -699,6 +789,9 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 			}
 		}
 		switch {
+		case p.Spare && emulated && cluster.InService(&n):
+			problems = append(problems, fmt.Sprintf("spare node %s is in service (not held out: untainted)", n.Name))
+		case p.Spare && emulated:
 		case p.Spare:
 			problems = append(problems, fmt.Sprintf("spare node %s has joined (its Node is registered)", n.Name))
 		case !p.Spare && !cluster.IsReady(&n):
@@ -712,6 +805,9 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 		return err
 	}
 	for _, p := range pods.Items {
+		if emulated && p.Namespace != fixtures.Namespace {
+			continue // the team's own pods on a spare are not gameday's to move
+		}
 		if pool, _ := env.Topology.Pool(poolOf[p.Spec.NodeName]); pool.Spare && !cluster.IsDaemonSetPod(&p) {
 			problems = append(problems, fmt.Sprintf("pod %s/%s is left on spare node %s", p.Namespace, p.Name, p.Spec.NodeName))
 		}
@@ -735,14 +831,12 @@ func verifyRecovered(ctx context.Context, env *steps.Env, recs []steps.Record) e
 			problems = append(problems, fmt.Sprintf("%s runs %s, not %s", r.Target, got, r.Value))
 		}
 	}
-	if !emulated {
-		cm, err := env.Client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if v := cm.Annotations[steps.ControlPlaneVersionAnno]; v != "" {
-			problems = append(problems, "the control plane still has the recorded version "+v)
-		}
+	cm, err := cluster.FindMarker(ctx, env.Client)
+	if err != nil {
+		return err
+	}
+	if v := cm.Annotations[steps.ControlPlaneVersionAnno]; v != "" {
+		problems = append(problems, "the control plane still has the recorded version "+v)
 	}
 	if len(problems) > 0 {
 		return problemsError(problems)

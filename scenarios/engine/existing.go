@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -52,17 +53,19 @@ func ExistingStore(kind *cluster.Store) *cluster.Store {
 var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // ExistingName is the name gameday keeps a context's cluster under (its
-// lock, its journal): the context's name, made a DNS label.
-func ExistingName(context string) string {
+// lock, its journal): the context's name made a DNS label, and a hash of
+// the context and its API server, so that two kubeconfigs' "default"
+// contexts, or prod_eu and prod-eu, never share a journal.
+func ExistingName(context, server string) string {
 	n := strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(context), "-"), "-")
-	if len(n) > 36 { // a cluster name has at most 40 characters: the rest stands as a hash
-		sum := sha256.Sum256([]byte(context))
-		n = strings.Trim(n[:27], "-") + "-" + hex.EncodeToString(sum[:4])
+	if len(n) > 26 { // a cluster name has at most 40 characters
+		n = strings.Trim(n[:26], "-")
 	}
 	if n == "" {
 		n = "context"
 	}
-	return "ctx-" + n
+	sum := sha256.Sum256([]byte(context + "\n" + server))
+	return "ctx-" + n + "-" + hex.EncodeToString(sum[:4])
 }
 
 // Capabilities: no machine, no control plane; node losses emulated.
@@ -81,11 +84,21 @@ func (x *Existing) Delete(context.Context, string) error {
 // Record is what gameday knows of the context's cluster: the topology of
 // its last (or current) session, once adopted.
 func (x *Existing) Record(name string) (*cluster.Record, error) {
-	rec, err := x.Store.Get(name)
-	if errors.Is(err, cluster.ErrNoRecord) {
-		return &cluster.Record{Name: name, Backend: cluster.BackendKubeconfig, Kubeconfig: x.Target.File}, nil
+	// The record kept in the cluster with the journal first: the session
+	// the journal is of, whichever machine ran it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if data, err := (kubeconfig.Mirror{Client: x.Target.Client}).Record(ctx); err == nil && data != "" {
+		var kept cluster.Record
+		if err := json.Unmarshal([]byte(data), &kept); err == nil {
+			return &kept, nil
+		}
 	}
-	return rec, err
+	rec, err := x.Store.Get(name)
+	if !errors.Is(err, cluster.ErrNoRecord) {
+		return rec, err
+	}
+	return &cluster.Record{Name: name, Backend: cluster.BackendKubeconfig, Kubeconfig: x.Target.File}, nil
 }
 
 // ClientFor is the record and the context's client.
@@ -93,6 +106,9 @@ func (x *Existing) ClientFor(name string) (*cluster.Record, kubernetes.Interface
 	rec, err := x.Record(name)
 	return rec, x.Target.Client, err
 }
+
+// Mirror keeps the journal's copy in the cluster, for recover from anywhere.
+func (x *Existing) Mirror() Mirror { return kubeconfig.Mirror{Client: x.Target.Client} }
 
 // ServiceURLs are where the runner reaches the system's services (--service-url).
 func (x *Existing) ServiceURLs() map[string]string { return x.URLs }
@@ -129,33 +145,49 @@ func (x *Existing) placement(ctx context.Context, o Options) (map[string][]strin
 	if err := fixtures.CheckExisting(o.Scenario.System); err != nil {
 		return nil, fmt.Errorf("%w: %w", cluster.ErrNotReusable, err)
 	}
+	// A cluster gameday made keeps its marker in kube-system: it is run on
+	// by name, as gameday's own, never adopted.
+	if _, err := x.Target.Client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{}); err == nil {
+		return nil, fmt.Errorf("%w: context %q reaches a cluster gameday made (its marker is in kube-system): run on it with --name, as gameday's own",
+			cluster.ErrNotReusable, x.Target.Context)
+	}
 	groups := inv.Pools()
 	out := map[string][]string{}
 	var problems []string
 	for _, p := range o.Topology.Pools {
-		if p.Spare {
-			continue // no spare is held out of service there (yet): nothing to provision
-		}
 		var nodes []string
 		for _, g := range p.Groups() {
 			for _, n := range groups[g] {
+				// A node cordoned or NotReady before the run is someone's
+				// business already: not gameday's to break, nor to put back.
+				if !n.Ready || !n.Schedulable {
+					problems = append(problems, fmt.Sprintf("node %s of pool %s is %s", n.Name, p.Name, map[bool]string{true: "cordoned", false: "not Ready"}[n.Ready]))
+					continue
+				}
 				nodes = append(nodes, n.Name)
 			}
 		}
 		if len(nodes) < p.Size {
-			problems = append(problems, fmt.Sprintf("pool %s needs %d opted-in node(s) of node group(s) %s (label %s), and has %d",
-				p.Name, p.Size, strings.Join(p.Groups(), ", "), inv.PoolKey, len(nodes)))
+			what := "pool"
+			if p.Spare {
+				what = "spare pool"
+			}
+			problems = append(problems, fmt.Sprintf("%s %s needs %d opted-in node(s) of node group(s) %s (label %s), and has %d",
+				what, p.Name, p.Size, strings.Join(p.Groups(), ", "), inv.PoolKey, len(nodes)))
 		}
 		out[p.Name] = nodes
 	}
 	// A node not opted in that carries gameday's pool label would take the
 	// fixtures' pods: refused, never relabelled.
-	for _, n := range inv.Nodes {
-		if !n.Allowed && !n.ControlPlane {
-			if node, err := x.Target.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{}); err == nil {
-				if _, ours := o.Topology.Pool(node.Labels[cluster.PoolLabel]); ours {
-					problems = append(problems, fmt.Sprintf("node %s, not opted in, is labelled %s=%s: gameday's fixtures could land there", n.Name, cluster.PoolLabel, node.Labels[cluster.PoolLabel]))
-				}
+	labelled, err := x.Target.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range labelled.Items {
+		if ok, _ := kubeconfig.AllowNode(&n); !ok {
+			if _, ours := o.Topology.Pool(n.Labels[cluster.PoolLabel]); ours {
+				problems = append(problems, fmt.Sprintf("node %s, not opted in (or the control plane), is labelled %s=%s: gameday's fixtures could land there",
+					n.Name, cluster.PoolLabel, n.Labels[cluster.PoolLabel]))
 			}
 		}
 	}
@@ -175,9 +207,11 @@ func (x *Existing) Placement(ctx context.Context, o Options) (string, error) {
 	}
 	var parts []string
 	for _, p := range o.Topology.Pools {
-		if !p.Spare {
-			parts = append(parts, fmt.Sprintf("pool %s = node %s", p.Name, strings.Join(place[p.Name], ", ")))
+		what := "pool"
+		if p.Spare {
+			what = "spare pool (held out of service until provisioned)"
 		}
+		parts = append(parts, fmt.Sprintf("%s %s = node %s", what, p.Name, strings.Join(place[p.Name], ", ")))
 	}
 	return strings.Join(parts, "; "), nil
 }
@@ -186,10 +220,14 @@ func (x *Existing) Placement(ctx context.Context, o Options) (string, error) {
 // no run's journal left, the namespace opted in, each pool's node groups
 // with enough opted-in nodes. It changes nothing.
 func (x *Existing) CheckFit(ctx context.Context, o Options) error {
-	if _, err := os.Stat(filepath.Join(x.ClusterDir(o.Name), JournalFile)); err == nil {
-		return fmt.Errorf("%w: context %q is left by a run that did not finish (its recovery journal is in %s): `gameday recover --context %s` puts back what that run changed",
-			cluster.ErrNotReusable, x.Target.Context, x.ClusterDir(o.Name), x.Target.Context)
+	if left, err := x.Mirror().Read(ctx); err != nil {
+		return err
+	} else if strings.TrimSpace(left) != "" {
+		return fmt.Errorf("%w: context %q is left by a run that did not finish (its journal is kept in the cluster, %s/%s): `gameday recover %s`, from any machine, puts back what that run changed",
+			cluster.ErrNotReusable, x.Target.Context, cluster.ExistingNamespace, kubeconfig.JournalConfigMap, recoverArg(x, o.Name))
 	}
+	// (A journal here without a copy in the cluster was recovered from
+	// elsewhere, or its changes never made: settled aside when a run opens.)
 	_, err := x.placement(ctx, o)
 	return err
 }
@@ -206,10 +244,30 @@ func (x *Existing) Adopt(ctx context.Context, env *steps.Env, o Options) error {
 	if err := x.Store.Put(rec); err != nil {
 		return err
 	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := (kubeconfig.Mirror{Client: env.Client}).PutRecord(ctx, data); err != nil {
+		return err
+	}
+	// The fixtures first in the journal: what takes them down takes the
+	// marker too, made next.
+	if err := steps.DeployingFixtures(env, fixtures.Namespace); err != nil {
+		return err
+	}
+	if err := cluster.EnsureExistingMarker(ctx, env.Client); err != nil {
+		return err
+	}
 	for _, p := range o.Topology.Pools {
 		for _, n := range place[p.Name] {
-			if err := steps.Adopt(ctx, env, n, p.Name); err != nil {
+			if err := steps.Adopt(ctx, env, n, p.Name, p.Replaces); err != nil {
 				return fmt.Errorf("node %s into pool %s: %w", n, p.Name, err)
+			}
+			if p.Spare {
+				if err := steps.HoldOut(ctx, env, n); err != nil {
+					return fmt.Errorf("spare node %s of pool %s: %w", n, p.Name, err)
+				}
 			}
 		}
 	}
@@ -222,13 +280,13 @@ func (x *Existing) Adopt(ctx context.Context, env *steps.Env, o Options) error {
 	for _, n := range nodes.Items {
 		if !placed(place, n.Name) && n.Labels[cluster.PoolLabel] != cluster.SystemPool {
 			if ok, _ := kubeconfig.AllowNode(&n); ok {
-				if err := steps.Adopt(ctx, env, n.Name, ""); err != nil {
+				if err := steps.Adopt(ctx, env, n.Name, "", ""); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return steps.DeployingFixtures(env, fixtures.Namespace)
+	return nil
 }
 
 func placed(place map[string][]string, node string) bool {

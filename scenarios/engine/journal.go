@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
+	"time"
 
 	"gameday.dev/gameday/internal/jsonl"
 	"gameday.dev/gameday/scenarios/steps"
@@ -26,6 +29,46 @@ type Journal struct {
 	recs     []steps.Record
 	keys     map[string]bool
 	timeline *timeline.Writer
+	// mirror, on a cluster gameday did not create, keeps a copy of every
+	// record in the cluster, written before the change too: recover works
+	// from another machine.
+	mirror Mirror
+}
+
+// Mirror keeps a copy of the journal elsewhere (kubeconfig.Mirror).
+type Mirror interface {
+	Append(ctx context.Context, line []byte) error
+	Read(ctx context.Context) (string, error)
+	Remove(ctx context.Context) error
+}
+
+// mirrorTimeout bounds each write of the journal's copy.
+const mirrorTimeout = 30 * time.Second
+
+// MirrorTo copies every record added from now on (and every one there
+// already, once) to m.
+func (j *Journal) MirrorTo(m Mirror) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.mirror = m
+	ctx, cancel := context.WithTimeout(context.Background(), mirrorTimeout)
+	defer cancel()
+	have, err := m.Read(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range j.recs {
+		data, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(have, string(data)) {
+			if err := m.Append(ctx, data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 var _ steps.Journal = (*Journal)(nil)
@@ -67,6 +110,14 @@ func (j *Journal) Add(r steps.Record) error {
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
+	if j.mirror != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), mirrorTimeout)
+		err := j.mirror.Append(ctx, data)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("journal %s: its copy in the cluster: %w", j.path, err)
+		}
+	}
 	j.keys[r.Key()] = true
 	j.recs = append(j.recs, r)
 	if j.timeline != nil {
@@ -85,9 +136,17 @@ func (j *Journal) Records() []steps.Record {
 // Close closes the file, keeping it.
 func (j *Journal) Close() error { return j.f.Close() }
 
-// Remove closes and deletes the journal: everything in it was recovered.
+// Remove closes and deletes the journal (and its copy in the cluster):
+// everything in it was recovered.
 func (j *Journal) Remove() error {
 	j.f.Close()
+	if j.mirror != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), mirrorTimeout)
+		defer cancel()
+		if err := j.mirror.Remove(ctx); err != nil {
+			return fmt.Errorf("the journal's copy in the cluster: %w", err)
+		}
+	}
 	if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

@@ -67,6 +67,8 @@ type adopter interface {
 	CheckFit(ctx context.Context, o Options) error
 	// ServiceURLs are where the runner reaches the system's services.
 	ServiceURLs() map[string]string
+	// Mirror keeps a copy of the journal in the cluster.
+	Mirror() Mirror
 }
 
 // Kind is the kind backend.
@@ -164,7 +166,13 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 		if err := os.MkdirAll(b.ClusterDir(o.Name), 0o700); err != nil {
 			return s, err
 		}
+		if err := settleJournal(ctx, a.Mirror(), filepath.Join(b.ClusterDir(o.Name), JournalFile)); err != nil {
+			return s, err
+		}
 		if s.journal, err = OpenJournal(filepath.Join(b.ClusterDir(o.Name), JournalFile), tl); err != nil {
+			return s, err
+		}
+		if err := s.journal.MirrorTo(a.Mirror()); err != nil {
 			return s, err
 		}
 		env := &steps.Env{Client: client, Nodes: nodesFor(b, client), Topology: o.Topology, System: o.Scenario.System, Journal: s.journal}
@@ -186,7 +194,8 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	status := progress.For(o.Logger)
 	s.onClose(func() error { status.End(false); return nil }) // a failed step's mark, after the observers stop
 	status.Start("Starting the observers")
-	obs, err := observe.Watch(ctx, client, tl)
+	_, adopted := b.(adopter)
+	obs, err := observe.Watch(ctx, client, tl, !adopted)
 	if err != nil {
 		return s, err
 	}

@@ -234,7 +234,7 @@ func watching(t *testing.T, client *fake.Clientset) (string, *timeline.Writer, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tl.Close() })
-	obs, err := observe.Watch(context.Background(), client, tl)
+	obs, err := observe.Watch(context.Background(), client, tl, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/cluster/kubeconfig"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/scenarios/timeline"
 )
@@ -62,7 +63,10 @@ func fieldsOf(obj any, key []byte) (object string, fields map[string]watched) {
 			"budget": {budgetOf(o.Spec), []string{"f:spec"}},
 		}
 	case *corev1.ConfigMap:
-		if o.Namespace == metav1.NamespaceSystem {
+		if o.Name == kubeconfig.JournalConfigMap {
+			return "", nil // gameday's own journal, kept in the cluster: not a change to the system
+		}
+		if o.Namespace == metav1.NamespaceSystem || o.Name == cluster.MarkerConfigMap {
 			// gameday's marker: the recorded control-plane version.
 			return "control-plane", map[string]watched{
 				"version": {o.Annotations[cluster.ControlPlaneVersionAnno], []string{"f:metadata", "f:annotations", "f:" + cluster.ControlPlaneVersionAnno}},

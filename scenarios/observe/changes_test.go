@@ -35,7 +35,7 @@ func TestWatchWritesChangesWithTheirManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs, err := Watch(ctx, client, tl)
+	obs, err := Watch(ctx, client, tl, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,10 @@ type Cluster struct {
 }
 
 // Watch starts the informers and returns once their caches are in sync.
-func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer) (*Cluster, error) {
+// systemMarker watches gameday's marker in kube-system (a cluster gameday
+// made); on one it did not make, its marker is in the fixtures' namespace,
+// whose config maps are watched anyway, and kube-system is not read.
+func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer, systemMarker bool) (*Cluster, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	all := informers.NewSharedInformerFactory(client, 0)
 	ns := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(fixtures.Namespace))
@@ -85,10 +88,13 @@ func Watch(ctx context.Context, client kubernetes.Interface, tl *timeline.Writer
 		synced = append(synced, h.inf.HasSynced)
 	}
 	// Changes: every object a change can be made to, whoever makes it.
-	for _, inf := range []cache.SharedIndexInformer{nodes.Informer(), deps.Informer(),
+	changing := []cache.SharedIndexInformer{nodes.Informer(), deps.Informer(),
 		ns.Policy().V1().PodDisruptionBudgets().Informer(), ns.Core().V1().Services().Informer(),
-		ns.Core().V1().ConfigMaps().Informer(), ns.Core().V1().Secrets().Informer(),
-		marker.Core().V1().ConfigMaps().Informer()} {
+		ns.Core().V1().ConfigMaps().Informer(), ns.Core().V1().Secrets().Informer()}
+	if systemMarker {
+		changing = append(changing, marker.Core().V1().ConfigMaps().Informer())
+	}
+	for _, inf := range changing {
 		reg, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 			AddFunc:    func(obj any, initial bool) { c.change(obj, initial, false) },
 			UpdateFunc: func(_, obj any) { c.change(obj, false, false) },

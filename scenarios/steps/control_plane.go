@@ -21,12 +21,20 @@ const ControlPlaneVersionAnno = cluster.ControlPlaneVersionAnno
 // ControlPlaneVersion is the recorded version, else the control-plane node's
 // kubelet version.
 func ControlPlaneVersion(ctx context.Context, client kubernetes.Interface) (string, error) {
-	cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{})
+	cm, err := cluster.FindMarker(ctx, client)
 	if err != nil {
-		return "", fmt.Errorf("gameday's marker %s/%s: %w", metav1.NamespaceSystem, cluster.MarkerConfigMap, err)
+		return "", err
 	}
 	if v := cm.Annotations[ControlPlaneVersionAnno]; v != "" {
 		return v, nil
+	}
+	if cm.Namespace != metav1.NamespaceSystem {
+		// A cluster gameday did not create: its API server's own version.
+		v, err := client.Discovery().ServerVersion()
+		if err != nil {
+			return "", err
+		}
+		return v.GitVersion, nil
 	}
 	return NodeImageVersion(ctx, client)
 }
@@ -34,7 +42,7 @@ func ControlPlaneVersion(ctx context.Context, client kubernetes.Interface) (stri
 // setControlPlaneVersion records version; "" removes the record.
 func setControlPlaneVersion(ctx context.Context, client kubernetes.Interface, version string) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{})
+		cm, err := cluster.FindMarker(ctx, client)
 		if err != nil {
 			return err
 		}
@@ -46,7 +54,7 @@ func setControlPlaneVersion(ctx context.Context, client kubernetes.Interface, ve
 		} else {
 			cm.Annotations[ControlPlaneVersionAnno] = version
 		}
-		_, err = client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Update(ctx, cm, metav1.UpdateOptions{})
+		_, err = client.CoreV1().ConfigMaps(cm.Namespace).Update(ctx, cm, metav1.UpdateOptions{})
 		return err
 	})
 }
@@ -62,12 +70,21 @@ func (controlPlaneUpgradeStep) Apply(ctx context.Context, env *Env, st scenarios
 	if err != nil {
 		return Outcome{}, err
 	}
-	cm, err := env.Client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, cluster.MarkerConfigMap, metav1.GetOptions{})
+	cm, err := cluster.FindMarker(ctx, env.Client)
 	if err != nil {
 		return Outcome{}, err
 	}
 	if err := env.Journal.Add(Record{Step: st.Name, Action: st.Action, Kind: KindCPVersion, Target: "control-plane", Value: cm.Annotations[ControlPlaneVersionAnno]}); err != nil {
 		return Outcome{}, err
+	}
+	if env.Nodes.Emulated() {
+		// The provider's stand-in records the upgrade; the API server, out
+		// of gameday's reach, stays as it is.
+		if err := setControlPlaneVersion(ctx, env.Client, st.Version); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Targets: []string{"control-plane"}, Message: fmt.Sprintf(
+			"control plane %s -> %s (emulated: recorded by the provider's stand-in, the API server not restarted; from now on nodes at another version cannot join)", before, st.Version)}, nil
 	}
 	node, err := env.Nodes.ControlPlaneNode(ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/kubernetes"
 
 	"gameday.dev/gameday/cluster"
@@ -190,10 +191,10 @@ func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step)
 	}
 	version := cp
 	if st.Version == scenarios.VersionPool {
-		if version, err = NodeImageVersion(ctx, env.Client); err != nil {
+		if version, err = poolVersion(ctx, env, nodes[0]); err != nil {
 			return Outcome{}, err
 		}
-		if version != cp {
+		if !sameMinor(version, cp) {
 			return Outcome{Blocked: true, Message: fmt.Sprintf(
 				"replacement nodes for pool %s cannot join: they run %s and the control plane runs %s (version skew)",
 				strings.Join(names, ", "), version, cp)}, nil
@@ -209,6 +210,32 @@ func (provisionPoolStep) Apply(ctx context.Context, env *Env, st scenarios.Step)
 	})
 	out.Message = fmt.Sprintf("pool %s in service at %s", strings.Join(names, ", "), version)
 	return out, err
+}
+
+// sameMinor reports whether two Kubernetes versions share major and minor:
+// a node joins a control plane of its minor version ("v1.29.4-eks-a1" and
+// "v1.29.6" do), as the skew this models refuses the next minor's.
+func sameMinor(a, b string) bool {
+	va, errA := utilversion.ParseGeneric(a)
+	vb, errB := utilversion.ParseGeneric(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return va.Major() == vb.Major() && va.Minor() == vb.Minor()
+}
+
+// poolVersion is the version a spare pool's node joins at on its own: its
+// image's (NodeImageVersion) on kind; where machines are out of reach, the
+// version its kubelet reports.
+func poolVersion(ctx context.Context, env *Env, node string) (string, error) {
+	if !env.Nodes.Emulated() {
+		return NodeImageVersion(ctx, env.Client)
+	}
+	n, err := env.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	return n.Status.NodeInfo.KubeletVersion, nil
 }
 
 // NodeImageVersion is the version a node of the cluster's image joins at
@@ -257,6 +284,11 @@ func restoreOutOfService(ctx context.Context, env *Env, r Record) error {
 func RetireSpare(ctx context.Context, env *Env, node string) error {
 	timeout := env.readyTimeout(scenarios.Step{})
 	vacated := env.Nodes.Unsurge(ctx)
+	if env.Nodes.Emulated() {
+		// Held out again through the API (its opted-in pods deleted): a
+		// vacate would move other namespaces' pods too, which are not gameday's.
+		return errors.Join(vacated, env.Nodes.TakeOutOfService(ctx, node))
+	}
 	if _, err := env.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		// It never joined, or left already: only its kubelet must stay down.
 	} else if err := env.Nodes.StartKubelet(ctx, node); err != nil {

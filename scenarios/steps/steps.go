@@ -67,8 +67,10 @@ const (
 
 	// On a cluster gameday did not create, what it set up before the run
 	// (Adopt) and takes down after it, once the cluster is checked:
-	KindFixtures  Kind = "fixtures"   // the namespace Target held none of gameday's fixtures
-	KindPoolLabel Kind = "pool-label" // node Target had pool label Value ("": none)
+	KindFixtures      Kind = "fixtures"       // the namespace Target held none of gameday's fixtures
+	KindHeldOut       Kind = "held-out"       // node Target was in service (Value: "cordoned" or "schedulable")
+	KindReplacesLabel Kind = "replaces-label" // node Target had replaces label Value ("": none)
+	KindPoolLabel     Kind = "pool-label"     // node Target had pool label Value ("": none)
 )
 
 // RecoveryOrder is the order kinds are recovered in.
@@ -77,7 +79,7 @@ var RecoveryOrder = []Kind{KindContainer, KindKubelet, KindSchedulable, KindRele
 // TeardownOrder are the kinds of what gameday set up on a cluster it did
 // not create, taken down after the recovered cluster is checked (the
 // fixtures first, then the nodes' pool labels they were placed by).
-var TeardownOrder = []Kind{KindFixtures, KindPoolLabel}
+var TeardownOrder = []Kind{KindFixtures, KindHeldOut, KindReplacesLabel, KindPoolLabel}
 
 // Record is one target a step changed, with what it was before: enough to
 // put it back after a crash, with nothing but the record and the cluster.
@@ -195,15 +197,17 @@ func RecoverKinds(ctx context.Context, env *Env, recs []Record, order []Kind, do
 // with the steps that make its records. A kind of record added (a player's
 // change, say) brings its restorer here; nothing else changes.
 var restorers = map[Kind]func(ctx context.Context, env *Env, r Record) error{
-	KindContainer:    restoreContainer,
-	KindKubelet:      restoreKubelet,
-	KindSchedulable:  restoreSchedulable,
-	KindRelease:      restoreRelease,
-	KindOutOfService: restoreOutOfService,
-	KindCPVersion:    restoreControlPlaneVersion,
-	KindAPIServer:    restoreAPIServer,
-	KindFixtures:     restoreFixtures,
-	KindPoolLabel:    restorePoolLabel,
+	KindContainer:     restoreContainer,
+	KindKubelet:       restoreKubelet,
+	KindSchedulable:   restoreSchedulable,
+	KindRelease:       restoreRelease,
+	KindOutOfService:  restoreOutOfService,
+	KindCPVersion:     restoreControlPlaneVersion,
+	KindAPIServer:     restoreAPIServer,
+	KindFixtures:      restoreFixtures,
+	KindHeldOut:       restoreHeldOut,
+	KindReplacesLabel: restoreReplacesLabel,
+	KindPoolLabel:     restorePoolLabel,
 }
 
 // restore puts one record's target back; every step's Recover is this.

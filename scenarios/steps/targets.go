@@ -41,7 +41,7 @@ func SelectNodes(ctx context.Context, env *Env, sel scenarios.Selector) ([]corev
 		if pool := n.Labels[cluster.PoolLabel]; pool == "" || pool == cluster.SystemPool {
 			continue
 		}
-		if optIn && n.Labels[cluster.AllowKey] != "true" {
+		if optIn && (n.Labels[cluster.AllowKey] != "true" || cluster.IsControlPlane(&n)) {
 			continue
 		}
 		out = append(out, n)

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -28,6 +30,7 @@ import (
 	"gameday.dev/gameday/cluster/kubeconfig"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/reports"
+	"gameday.dev/gameday/scenarios/timeline"
 )
 
 // existing is a kind cluster gameday did not create: made by the test
@@ -44,7 +47,7 @@ const eksNodeGroup = "eks.amazonaws.com/nodegroup"
 var existingWorkers = []struct {
 	group string
 	allow bool
-}{{"web", true}, {"api", true}, {"api", false}}
+}{{"web", true}, {"api", true}, {"api", false}, {"api-next", true}}
 
 func (x *existing) create() {
 	GinkgoHelper()
@@ -189,7 +192,7 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		r := mustGameday("cluster", "status", "--kubeconfig", x.kubeconfig, "--context", x.context)
 		GinkgoWriter.Print(r.Stdout)
 		Expect(r.Stderr).To(MatchRegexp(`Target: context "` + x.context + `" \(cluster ` + x.context + `, API server https://127\.0\.0\.1:\d+\)`))
-		Expect(r.Stdout).To(ContainSubstring("pools:      by node label " + eksNodeGroup + ": api (1 node), web (1 node)"))
+		Expect(r.Stdout).To(ContainSubstring("pools:      by node label " + eksNodeGroup + ": api (1 node), api-next (1 node), web (1 node)"))
 		Expect(r.Stdout).To(ContainSubstring("namespaces: opted in: gameday, shop; never: kube-node-lease, kube-public, kube-system"))
 		Expect(r.Stdout).To(MatchRegexp(x.name + `-control-plane\s+-\s+v1\.\d+\.\d+\s+Ready\s+yes\s+never: the control plane`))
 		Expect(r.Stdout).To(ContainSubstring("cannot stop and start a node's machine"))
@@ -207,7 +210,7 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 				Expect(n.Why).To(ContainSubstring("not opted in"))
 			}
 		}
-		Expect(allowed).To(Equal(map[string]bool{"web": true, "api": true, "": false}))
+		Expect(allowed).To(Equal(map[string]bool{"web": true, "api": true, "api-next": true, "": false}))
 	})
 
 	It("refuses a missing context, an unknown one or an unreadable kubeconfig in one line, exit 2; an unreachable server exit 1", func() {
@@ -248,8 +251,8 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 			args []string
 			want string
 		}{
-			// The control plane's upgrade and spare pools need what a kubeconfig cannot reach.
-			{[]string{"cascading-outage", "--yes"}, "needs to upgrade the control plane, which the kubeconfig backend cannot do"},
+			{[]string{"cascading-outage", "--yes", "--name", "lab"}, "--name is for clusters gameday creates"},
+			{[]string{"cascading-outage", "--yes", "--topology", filepath.Join(dir, "bad-shared.yaml")}, "may only add nodeGroups to them"},
 			{[]string{filepath.Join(dir, "lost.yaml")}, "give --yes to run without asking"},
 			{[]string{filepath.Join(dir, "lost.yaml"), "--yes", "--service-url", "frontend=http://127.0.0.1:1"}, "give --service-url api=URL"},
 			{[]string{filepath.Join(dir, "lost.yaml"), "--yes", "--context", "kind-other"}, `no such context "kind-other"`},
@@ -271,46 +274,134 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		Expect(x.adopted()).To(BeEmpty(), "nothing labelled")
 	})
 
-	Context("a scenario run there through the kubeconfig backend, on two topologies made of its node groups", Ordered, func() {
+	Context("the seed incident run there through the kubeconfig backend, shared and separate made of its node groups", Ordered, func() {
 		var run result
 		out := ""
 		setupAll(func() {
 			x.loadImage()
 			out = filepath.Join(GinkgoT().TempDir(), "out")
-			run = gameday("run", filepath.Join(x.scenarioDir(), "lost.yaml"), "--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", out,
-				x.serviceURLs()[0], x.serviceURLs()[1])
+			dir := x.scenarioDir()
+			run = gameday(append([]string{"run", "cascading-outage", "--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", out,
+				"--topology", filepath.Join(dir, "shared.yaml") + "," + filepath.Join(dir, "separate.yaml")}, x.serviceURLs()...)...)
 			GinkgoWriter.Print(run.Stdout)
 		})
 
-		It("is scored on both, and says which backend ran and what it emulated", func() {
+		It("is scored on both, says which backend ran and what it emulated, and shared scores lower", func() {
 			Expect(run.Code).To(Equal(0), run.Stderr)
 			Expect(run.Stderr).To(MatchRegexp(`Target: context "` + x.context + `"`))
 			scores := map[string]float64{}
-			for _, topo := range []string{"staging-shared", "staging-separate"} {
+			for _, topo := range []string{"shared", "separate"} {
 				r, err := reports.Load(filepath.Join(out, topo, "report.json"))
 				Expect(err).NotTo(HaveOccurred())
 				Expect(r.Backend).To(Equal(cluster.BackendKubeconfig))
-				Expect(r.Emulated).To(ContainElement(ContainSubstring("api-lost (pool-outage): emulated through the API")))
+				for _, step := range []string{"control-plane-upgrade (control-plane-upgrade)", "node-group-health-check-2-pool-outage (pool-outage)", "provision-pool (provision-pool)"} {
+					Expect(r.Emulated).To(ContainElement(ContainSubstring(step+": emulated through the API")), topo)
+				}
 				Expect(r.BlastRadius.NodesLost).To(BeNumerically(">", 0), "%s: the emulated loss counts as a loss", topo)
-				Expect(r.BlastRadius.NodesAtStart).To(Equal(2), "%s: the nodes of its pools only, not the one not opted in", topo)
 				scores[topo] = r.Score
+				es := readTimeline(filepath.Join(out, topo, "timeline.jsonl"))
+				var blocked bool
+				for _, e := range es {
+					if e.Kind == timeline.KindStep && e.Phase == "end" && e.Step == "node-group-health-check-3-provision-pool" {
+						blocked = e.Blocked
+						Expect(e.Message).To(ContainSubstring("version skew"))
+					}
+				}
+				Expect(blocked).To(BeTrue(), "%s: the node group's own replacement was blocked by the recorded upgrade", topo)
 			}
-			Expect(run.Stdout).To(ContainSubstring("emulated: api-lost (pool-outage)"))
-			// The frontend has a node group of its own on separate: it keeps answering.
-			Expect(scores["staging-separate"]).To(BeNumerically(">", scores["staging-shared"]), "%v", scores)
+			Expect(run.Stdout).To(ContainSubstring("emulated: control-plane-upgrade (control-plane-upgrade)"))
+			Expect(scores["separate"]).To(BeNumerically(">", scores["shared"]), "%v", scores)
+			AddReportEntry("cascading-outage on an existing cluster", fmt.Sprintf("%v", scores))
 		})
 
-		It("puts everything back: no pool label, no lost node, no fixture left", func() {
+		It("puts everything back: no label, taint, cordon, fixture or marker of gameday's left", func() {
 			Expect(x.adopted()).To(BeEmpty())
-			deps, err := x.client.AppsV1().Deployments(fixtures.Namespace).List(context.Background(), metav1.ListOptions{})
+			ctx := context.Background()
+			deps, err := x.client.AppsV1().Deployments(fixtures.Namespace).List(ctx, metav1.ListOptions{})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(deps.Items).To(BeEmpty())
-			nodes, err := x.client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+			cms, err := x.client.CoreV1().ConfigMaps(fixtures.Namespace).List(ctx, metav1.ListOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			for _, cm := range cms.Items {
+				Expect(cm.Name).To(Equal("kube-root-ca.crt"), "only the namespace's own config map is left")
+			}
+			nodes, err := x.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 			Expect(err).NotTo(HaveOccurred())
 			for _, n := range nodes.Items {
 				Expect(n.Spec.Unschedulable).To(BeFalse(), n.Name)
 				Expect(cluster.Lost(&n)).To(BeFalse(), n.Name)
+				Expect(cluster.InService(&n)).To(BeTrue(), n.Name)
+				Expect(n.Labels).NotTo(HaveKey(cluster.ReplacesLabel), n.Name)
 			}
+		})
+	})
+
+	Context("a run stopped or killed there", Ordered, func() {
+		// Another machine: a state folder of its own, and only the kubeconfig.
+		elsewhere := func(args ...string) result {
+			GinkgoHelper()
+			cmd := exec.Command(*gamedayBin, args...)
+			cmd.Env = append(os.Environ(), "GAMEDAY_HOME="+GinkgoT().TempDir(), "KUBECONFIG=/nonexistent")
+			var out, errOut strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			r := result{Stdout: out.String(), Stderr: errOut.String()}
+			if ee, ok := err.(*exec.ExitError); ok {
+				r.Code = ee.ExitCode()
+			}
+			GinkgoWriter.Printf("$ (elsewhere) gameday %s -> exit %d\n%s%s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+			return r
+		}
+		// start runs the short scenario and waits for its first fault.
+		start := func() (*exec.Cmd, *syncBuffer) {
+			GinkgoHelper()
+			args := append([]string{"run", filepath.Join(x.scenarioDir(), "lost.yaml"), "--topology", "staging-separate",
+				"--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", GinkgoT().TempDir()}, x.serviceURLs()...)
+			cmd := exec.Command(*gamedayBin, args...)
+			cmd.Env = suiteEnv()
+			stderr := &syncBuffer{}
+			cmd.Stderr = stderr
+			Expect(cmd.Start()).To(Succeed())
+			DeferCleanup(func() { _ = cmd.Process.Kill() })
+			Eventually(stderr.String).WithTimeout(4*time.Minute).WithPolling(200*time.Millisecond).Should(ContainSubstring("api-lost:"), stderr.String)
+			return cmd, stderr
+		}
+		clean := func() {
+			GinkgoHelper()
+			Expect(x.adopted()).To(BeEmpty())
+			deps, err := x.client.AppsV1().Deployments(fixtures.Namespace).List(context.Background(), metav1.ListOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(deps.Items).To(BeEmpty())
+			Expect(x.client.CoreV1().ConfigMaps(fixtures.Namespace).Get(context.Background(), kubeconfig.JournalConfigMap, metav1.GetOptions{})).Error().To(HaveOccurred(), "the journal kept in the cluster is gone")
+		}
+
+		It("stops from another machine with gameday stop: the run puts everything back, exits 130, and stop says so", func() {
+			cmd, stderr := start()
+			// Meanwhile, a second run anywhere is refused by the cluster's Lease.
+			other := elsewhere(append([]string{"run", filepath.Join(x.scenarioDir(), "lost.yaml"), "--topology", "staging-separate",
+				"--kubeconfig", x.kubeconfig, "--context", x.context, "--yes"}, x.serviceURLs()...)...)
+			Expect(other.Code).To(Equal(2), other.Stderr)
+			Expect(other.Stderr).To(ContainSubstring("the cluster is in use by another gameday"))
+			r := elsewhere("stop", "--kubeconfig", x.kubeconfig, "--context", x.context)
+			Expect(r.Code).To(Equal(0), r.Stderr)
+			Expect(r.Stdout).To(ContainSubstring("the run stopped and put back everything it changed"))
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			Expect(errors.As(err, &ee)).To(BeTrue(), "the run ended with %v", err)
+			Expect(ee.ExitCode()).To(Equal(130), stderr.String())
+			Expect(stderr.String()).To(ContainSubstring("Stopped by `gameday stop`"))
+			clean()
+		})
+
+		It("recovers a run killed with -9 from another machine, from the journal kept in the cluster", func() {
+			cmd, _ := start()
+			Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+			_ = cmd.Wait()
+			Expect(x.adopted()).NotTo(BeEmpty(), "the killed run left its labels")
+			r := elsewhere("recover", "--kubeconfig", x.kubeconfig, "--context", x.context)
+			Expect(r.Code).To(Equal(0), r.Stderr)
+			Expect(r.Stdout).To(MatchRegexp(`context ` + x.context + `: \d+ changes put back, and what gameday set up taken down`))
+			clean()
 		})
 	})
 
@@ -343,6 +434,39 @@ pools:
   nodeGroups: [web]
 - name: backend
   nodeGroups: [api]
+`,
+		"shared.yaml": `apiVersion: gameday.dev/v1alpha1
+kind: Topology
+name: shared
+pools:
+- name: app
+  size: 2
+  nodeGroups: [web, api]
+- name: app-next
+  spare: true
+  replaces: app
+  nodeGroups: [api-next]
+`,
+		"separate.yaml": `apiVersion: gameday.dev/v1alpha1
+kind: Topology
+name: separate
+pools:
+- name: frontend
+  nodeGroups: [web]
+- name: backend
+  nodeGroups: [api]
+- name: backend-next
+  spare: true
+  replaces: backend
+  nodeGroups: [api-next]
+`,
+		"bad-shared.yaml": `apiVersion: gameday.dev/v1alpha1
+kind: Topology
+name: shared
+pools:
+- name: app
+  size: 3
+  nodeGroups: [web, api, api-next]
 `,
 		"lost.yaml": `apiVersion: gameday.dev/v1alpha1
 kind: Scenario

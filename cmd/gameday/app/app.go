@@ -28,6 +28,7 @@ import (
 	reportcmd "gameday.dev/gameday/internal/cmd/report"
 	runcmd "gameday.dev/gameday/internal/cmd/run"
 	scenarioscmd "gameday.dev/gameday/internal/cmd/scenarios"
+	stopcmd "gameday.dev/gameday/internal/cmd/stop"
 	systemscmd "gameday.dev/gameday/internal/cmd/systems"
 	"gameday.dev/gameday/internal/cmd/up"
 	"gameday.dev/gameday/internal/cmd/version"
@@ -157,7 +158,7 @@ the incident did, and measures what users and SREs would have seen.`,
 	root.PersistentFlags().IntVarP(&g.Verbosity, "verbosity", "v", 0, "log verbosity: 0 shows progress, 1 and up add debug detail")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress on stderr, only results and errors")
 	root.PersistentPreRun = func(*cobra.Command, []string) { routeKlog(g) }
-	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), playcmd.NewCommand(g), consolecmd.NewCommand(g), recovercmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), systemscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
+	root.AddCommand(up.NewCommand(g), runcmd.NewCommand(g), playcmd.NewCommand(g), consolecmd.NewCommand(g), recovercmd.NewCommand(g), stopcmd.NewCommand(g), reportcmd.NewCommand(g), scenarioscmd.NewCommand(g), systemscmd.NewCommand(g), clustercmd.NewCommand(g), fixturescmd.NewCommand(g), doctor.NewCommand(g), version.NewCommand(g))
 	return root, g
 }
 

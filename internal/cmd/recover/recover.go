@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/cluster/kubeconfig"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/internal/cmd/clusterlock"
 	"gameday.dev/gameday/internal/cmd/targetarg"
@@ -87,11 +88,11 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 		return err
 	}
 	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind)}
-	name := engine.ExistingName(t.Context)
+	name := engine.ExistingName(t.Context, t.Server)
 	if err := clusterlock.Take(g, x.Store, name); err != nil {
 		return err
 	}
-	n, err := engine.Recover(ctx, x, name, g.Logger())
+	n, err := RecoverExisting(ctx, g, t.Target, x, name)
 	if errors.Is(err, engine.ErrNothingToRecover) {
 		fmt.Fprintf(g.Streams.Out, "context %s: nothing to recover: no run left changes there from this machine\n", t.Context)
 		return nil
@@ -101,4 +102,19 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	}
 	fmt.Fprintf(g.Streams.Out, "context %s: %d changes put back, and what gameday set up taken down\n", t.Context, n)
 	return nil
+}
+
+// RecoverExisting recovers a run's changes on a cluster gameday did not
+// create, holding its Lease: a run that holds it is alive and recovers on
+// its own (stop it with `gameday stop`).
+func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, x *engine.Existing, name string) (int, error) {
+	hold, err := kubeconfig.TakeLeaseAfterDead(ctx, t.Client, kubeconfig.Identity(g.Command), func(s string) { g.Logger().V(0).Info(s) })
+	if errors.Is(err, kubeconfig.ErrHeld) {
+		return 0, cli.Usage(err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = hold.Release(context.WithoutCancel(ctx)) }()
+	return engine.Recover(ctx, x, name, g.Logger())
 }

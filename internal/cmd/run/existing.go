@@ -3,6 +3,7 @@ package run
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"gameday.dev/gameday/cluster"
+	"gameday.dev/gameday/cluster/kubeconfig"
 	"gameday.dev/gameday/fixtures"
 	"gameday.dev/gameday/internal/cli"
 	"gameday.dev/gameday/scenarios"
@@ -37,11 +39,19 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	if err != nil {
 		return err
 	}
-	t, err := f.Target.Open(ctx, func(line string) { g.Logger().V(0).Info(line) })
+	// The target is said once it is known to be fit, before anything changes.
+	t, err := f.Target.Open(ctx, func(string) {})
 	if err != nil {
 		return err
 	}
 	if err := t.Usable(); err != nil {
+		return err
+	}
+	// A run there already (from any machine) is said first: what it changed
+	// would read as unfit otherwise.
+	if err := kubeconfig.CheckFree(ctx, t.Client); errors.Is(err, kubeconfig.ErrHeld) {
+		return cli.Usage(err)
+	} else if err != nil {
 		return err
 	}
 	kind, err := cluster.DefaultStore()
@@ -49,7 +59,7 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		return err
 	}
 	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind), URLs: urls}
-	name := engine.ExistingName(t.Context)
+	name := engine.ExistingName(t.Context, t.Server)
 	var places []string
 	for _, topo := range topos {
 		o := engine.Options{Scenario: s, Topology: topo, Name: name, Logger: g.Logger()}
@@ -59,6 +69,7 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		}
 		places = append(places, fmt.Sprintf("  %s: %s", topo.Name, place))
 	}
+	g.Logger().V(0).Info("Target: " + t.Target.String())
 	if f.DryRun {
 		for i, topo := range topos {
 			if i > 0 {
@@ -79,9 +90,36 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 			return err
 		}
 	}
-	return replay(ctx, g, f, s, topos, baseline, &where{backend: x, store: x.Store, reuse: true,
+	// The cluster's own lock (its Lease, in namespace gameday): no run from
+	// another machine while this one runs; `gameday stop` from any machine
+	// stops this one, which then puts everything back.
+	hold, err := kubeconfig.TakeLease(ctx, t.Client, kubeconfig.Identity(g.Command))
+	if errors.Is(err, kubeconfig.ErrHeld) {
+		return cli.Usage(err)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = hold.Release(context.WithoutCancel(ctx)) }()
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go func() {
+		select {
+		case <-hold.Stop():
+			fmt.Fprintln(g.Streams.ErrOut, "\nStopped by `gameday stop`: putting everything back now")
+			stop(errStopped)
+		case <-hold.Lost():
+			fmt.Fprintln(g.Streams.ErrOut, "\nThe cluster's Lease was taken by another gameday (this one lost the API server longer than the Lease lasts): stopping")
+			stop(errStopped)
+		case <-runCtx.Done():
+		}
+	}()
+	return replay(runCtx, g, f, s, topos, baseline, &where{backend: x, store: x.Store, reuse: true,
 		name: func(cluster.Topology) string { return name }})
 }
+
+// errStopped is the cause of a run stopped by `gameday stop`.
+var errStopped = errors.New("stopped by gameday stop")
 
 // serviceURLs checks --service-url: a URL for each service of the system,
 // and none for a service it does not have.

@@ -88,15 +88,16 @@ never the current one, and said with its API server first. gameday touches
 only nodes labelled gameday.dev/allow=true and namespace gameday, annotated
 gameday.dev/allow: "true" (never the control plane or kube-system). A
 topology's pools are its node groups (--pool-label, default EKS's, GKE's or
-AKS's node-group label; a topology file's nodeGroups maps pools to them); for
-the run their opted-in nodes are labelled with their pools, and the fixtures
-deployed into namespace gameday (their image already on the nodes), both
-taken down after. A node's loss is emulated there: cordoned, tainted, the
-opted-in namespaces' pods on it deleted; the report says so. A step that
-needs what the cluster cannot give (the control plane's upgrade, spare
-pools) refuses the run before anything happens. --service-url says where
-this machine reaches each service. On a terminal it asks first; elsewhere
-give --yes.`,
+AKS's node-group label); --topology FILE, a topology file of the scenario's
+topology's name with nodeGroups, maps its pools onto others. For the run the
+opted-in nodes are labelled with their pools, spare pools held out of
+service, and the fixtures deployed into namespace gameday (their image
+already on the nodes), all taken down after. What needs a machine is
+emulated there, and the report says so: a node's loss (cordoned, tainted,
+the opted-in namespaces' pods on it deleted), a spare pool's provisioning
+(untainted, uncordoned), the control plane's upgrade (recorded by the
+provider's stand-in). --service-url says where this machine reaches each
+service. On a terminal it asks first; elsewhere give --yes.`,
 		Example: `  # what the seed incident's replay does on each topology
   gameday run cascading-outage --dry-run
 
@@ -115,7 +116,8 @@ give --yes.`,
     --baseline .gameday/baseline --max-regression 5
 
   # on a staging cluster's opted-in node groups, probed through its NodePorts
-  gameday run api-pool-lost.yaml --kubeconfig ~/.kube/staging --context staging-eu \
+  gameday run cascading-outage --kubeconfig ~/.kube/staging --context staging-eu \
+    --topology shared.yaml,separate.yaml \
     --service-url frontend=http://10.0.3.7:30080,api=http://10.0.3.7:30081 --yes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), g, f, args[0]) },
@@ -155,6 +157,11 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if err != nil {
 		return err
 	}
+	for i, t := range topos {
+		if !f.Target.Set() && !slices.ContainsFunc(s.Topologies, func(u cluster.Topology) bool { return u.SameLayout(t) }) {
+			return cli.Usagef("--topology %s maps topology %s onto an existing cluster's node groups: give that cluster's --context", f.Topologies[i], t.Name)
+		}
+	}
 	for _, t := range topos {
 		if err := cluster.ValidateName(f.Name + "-" + t.Name); err != nil {
 			return err
@@ -173,6 +180,11 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	}
 	if f.Target.Set() {
 		return onExisting(ctx, g, f, s, topos, baseline)
+	}
+	for _, fl := range []string{"service-url", "yes"} {
+		if f.fs.Changed(fl) {
+			return cli.Usagef("--%s is for a run on an existing cluster: give its --context", fl)
+		}
 	}
 	if !f.DryRun {
 		// (A dry run needs no image: it plans, and asks no Docker daemon.)
@@ -209,12 +221,43 @@ func pick(s *scenarios.Scenario, names []string) ([]cluster.Topology, error) {
 	var out []cluster.Topology
 	for _, n := range names {
 		i := slices.Index(have, n)
-		if i < 0 {
-			return nil, cli.Usagef("scenario %s does not run on topology %q; it runs on %s", s.Name, n, strings.Join(have, ", "))
+		if i >= 0 {
+			out = append(out, s.Topologies[i])
+			continue
 		}
-		out = append(out, s.Topologies[i])
+		// A topology file that maps one of the scenario's topologies onto an
+		// existing cluster's node groups: the same name and pools, with
+		// nodeGroups.
+		if t, err := cluster.LoadTopology(n); err == nil {
+			if i = slices.Index(have, t.Name); i >= 0 {
+				if !sameBut(s.Topologies[i], t) {
+					return nil, cli.Usagef("topology file %s names topology %s of scenario %s but not its pools: it may only add nodeGroups to them", n, t.Name, s.Name)
+				}
+				out = append(out, t)
+				continue
+			}
+		} else if strings.ContainsAny(n, "/.") {
+			return nil, err
+		}
+		return nil, cli.Usagef("scenario %s does not run on topology %q; it runs on %s (or give a topology file mapping one of them to node groups)", s.Name, n, strings.Join(have, ", "))
 	}
 	return out, nil
+}
+
+// sameBut reports whether u has t's name and pools (names, sizes, spares
+// and what they replace): a file that maps t onto node groups (nodeGroups);
+// labels and taints, which an existing cluster's nodes do not get, aside.
+func sameBut(t, u cluster.Topology) bool {
+	if t.Name != u.Name || len(t.Pools) != len(u.Pools) {
+		return false
+	}
+	for i, p := range t.Pools {
+		q := u.Pools[i]
+		if p.Name != q.Name || p.Size != q.Size || p.Spare != q.Spare || p.Replaces != q.Replaces {
+			return false
+		}
+	}
+	return true
 }
 
 // replay runs the scenario on each topology in turn (one cluster at a time:
