@@ -50,9 +50,9 @@ func stopMachine(c cluster.Capabilities) bool { return c.StopMachine }
 func stopKubelet(c cluster.Capabilities) bool { return c.StopKubelet }
 func emulateLoss(c cluster.Capabilities) bool { return c.EmulateNodeLoss }
 
-// steps is every step the scenario may make, with its field path:
+// AllSteps is every step the scenario may make, with its field path:
 // the timeline's, automation's and a game's curveballs.
-func (s *Scenario) allSteps() ([]Step, []string) {
+func (s *Scenario) AllSteps() ([]Step, []string) {
 	var steps []Step
 	var paths []string
 	for i, st := range s.Timeline {
@@ -75,7 +75,7 @@ func (s *Scenario) allSteps() ([]Step, []string) {
 // do is a plan error, not a surprise in the middle of a run.
 func (s *Scenario) CheckBackend(c cluster.Capabilities) error {
 	var errs yamlfile.Errors
-	steps, paths := s.allSteps()
+	steps, paths := s.AllSteps()
 	for i, st := range steps {
 		n, ok := needs[st.Action]
 		if !ok {
@@ -98,7 +98,7 @@ func (s *Scenario) CheckBackend(c cluster.Capabilities) error {
 // the report says was emulated.
 func (s *Scenario) Emulated(c cluster.Capabilities) []string {
 	var out []string
-	steps, _ := s.allSteps()
+	steps, _ := s.AllSteps()
 	for _, st := range steps {
 		n, ok := needs[st.Action]
 		if !ok || n.real(c) || n.emulated == nil || !n.emulated(c) {

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 
 	"gameday.dev/gameday/cluster"
 )
@@ -176,16 +177,20 @@ func TakeLease(ctx context.Context, client kubernetes.Interface, identity string
 	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &Hold{client: client, identity: identity, cancel: cancel, done: make(chan struct{}), stop: make(chan struct{}), lost: make(chan struct{})}
-	go h.renew(rctx)
-	return h, nil
+	return newHold(ctx, client, identity), nil
 }
 
-// TakeLeaseAfterDead is TakeLease that, when the Lease's holder has
-// stopped renewing it (a process killed with -9), waits for it to expire
-// (at most LeaseDuration), saying so. A holder that renews is alive: ErrHeld.
+// TakeLeaseAfterDead is TakeLease that, when the Lease is held, watches
+// its holder: one that renews it meanwhile is alive (ErrHeld, at most
+// 2 renewals' time later); one that does not renew it for the Lease's
+// whole duration, by this machine's clock (a process killed with -9, a
+// machine gone), is dead, and the Lease is taken over, saying so. Only
+// this machine's clock is read, never compared with the one that wrote
+// the renewal time, so skewed clocks neither steal a live holder's Lease
+// nor wait on a dead one's forever.
 func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identity string, say func(string)) (*Hold, error) {
+	var seen *coordinationv1.Lease // the Lease as first seen held
+	var since time.Time            // when, by this machine's clock
 	said := false
 	for {
 		h, err := TakeLease(ctx, client, identity)
@@ -193,20 +198,72 @@ func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identi
 			return h, err
 		}
 		l, gerr := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
-		if gerr != nil || l.Spec.RenewTime == nil || time.Since(l.Spec.RenewTime.Time) < 2*renewEvery+time.Second {
-			return nil, err // renewed lately: alive
+		if gerr != nil {
+			return nil, err
 		}
-		if !said {
-			say(fmt.Sprintf("The cluster's Lease is held by %s, which stopped renewing it %s ago: waiting for it to expire",
-				Holder(l), time.Since(l.Spec.RenewTime.Time).Round(time.Second)))
+		switch {
+		case seen == nil:
+			seen, since = l, time.Now()
+		case renewed(seen, l):
+			return nil, err // renewed while watched: alive
+		}
+		quiet := time.Since(since)
+		if quiet >= 2*renewEvery+time.Second && !said {
+			say(fmt.Sprintf("The cluster's Lease is held by %s, which has not renewed it for %s: waiting until it has not for %s, then taking it over",
+				Holder(l), quiet.Round(time.Second), leaseDuration(l)))
 			said = true
+		}
+		if quiet >= leaseDuration(l) {
+			h, err := takeOver(ctx, client, identity, l)
+			if apierrors.IsConflict(err) {
+				seen = nil // changed meanwhile: watch again
+				continue
+			}
+			return h, err
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(min(time.Second, renewEvery)):
 		}
 	}
+}
+
+// renewed reports whether the Lease was renewed (or changed hands) since seen.
+func renewed(seen, now *coordinationv1.Lease) bool {
+	if ptr.Deref(seen.Spec.HolderIdentity, "") != ptr.Deref(now.Spec.HolderIdentity, "") {
+		return true
+	}
+	a, b := seen.Spec.RenewTime, now.Spec.RenewTime
+	return (a == nil) != (b == nil) || (a != nil && !a.Equal(b))
+}
+
+func leaseDuration(l *coordinationv1.Lease) time.Duration {
+	if l.Spec.LeaseDurationSeconds != nil && *l.Spec.LeaseDurationSeconds > 0 {
+		return time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+	}
+	return LeaseDuration
+}
+
+// takeOver takes the Lease l (as read) for identity: a conflict when it
+// changed since it was read.
+func takeOver(ctx context.Context, client kubernetes.Interface, identity string, l *coordinationv1.Lease) (*Hold, error) {
+	now := metav1.NewMicroTime(time.Now())
+	secs := int32(LeaseDuration.Seconds())
+	l = l.DeepCopy()
+	l.Spec = coordinationv1.LeaseSpec{HolderIdentity: &identity, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now}
+	delete(l.Annotations, StopAnno)
+	if _, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+		return nil, err
+	}
+	return newHold(ctx, client, identity), nil
+}
+
+func newHold(ctx context.Context, client kubernetes.Interface, identity string) *Hold {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h := &Hold{client: client, identity: identity, cancel: cancel, done: make(chan struct{}), stop: make(chan struct{}), lost: make(chan struct{})}
+	go h.renew(rctx)
+	return h
 }
 
 // CheckFree says whether the cluster's Lease is free, without taking it:

@@ -101,25 +101,48 @@ func TestMirror(t *testing.T) {
 	}
 }
 
-// A holder that stopped renewing (killed) is waited out; one that renews is not.
+// A holder that stops renewing (killed) is waited out, by this machine's
+// clock alone: renewed a moment ago, or "in an hour" by a skewed clock,
+// it is taken over once it has not renewed for the Lease's duration. One
+// that renews is refused.
 func TestTakeLeaseAfterDead(t *testing.T) {
-	ctx := context.Background()
-	who := "dead pid 9"
-	secs := int32(3)
-	stale := metav1.NewMicroTime(time.Now().Add(-2 * time.Second))
-	client := fake.NewClientset(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: LeaseName, Namespace: cluster.ExistingNamespace},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: &who, LeaseDurationSeconds: &secs, RenewTime: &stale}})
 	renewEvery = 100 * time.Millisecond
 	defer func() { renewEvery = LeaseDuration / 3 }()
-	var said []string
-	start := time.Now()
-	h, err := TakeLeaseAfterDead(ctx, client, "me", func(s string) { said = append(said, s) })
-	if err != nil || len(said) != 1 || time.Since(start) > 5*time.Second {
-		t.Fatalf("%v after %s, said %q", err, time.Since(start), said)
+	for _, c := range []struct {
+		name    string
+		renewed time.Time
+	}{{"killed a moment ago", time.Now()}, {"a clock an hour ahead", time.Now().Add(time.Hour)}, {"long dead", time.Now().Add(-time.Hour)}} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			who := "dead pid 9"
+			secs := int32(2)
+			at := metav1.NewMicroTime(c.renewed)
+			client := fake.NewClientset(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: LeaseName, Namespace: cluster.ExistingNamespace},
+				Spec: coordinationv1.LeaseSpec{HolderIdentity: &who, LeaseDurationSeconds: &secs, RenewTime: &at}})
+			var said []string
+			start := time.Now()
+			h, err := TakeLeaseAfterDead(ctx, client, "me", func(s string) { said = append(said, s) })
+			took := time.Since(start)
+			if err != nil || took > 5*time.Second {
+				t.Fatalf("%v after %s, said %q", err, took, said)
+			}
+			if c.renewed.Before(start.Add(-time.Minute)) {
+				if took > time.Second { // expired by the Lease's own times: taken at once
+					t.Errorf("an expired Lease took %s", took)
+				}
+			} else if took < 2*time.Second || len(said) != 1 {
+				t.Errorf("taken after %s (want the Lease's 2s without a renewal), said %q", took, said)
+			}
+			l, _ := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
+			if Holder(l) != "me" {
+				t.Errorf("holder %q", Holder(l))
+			}
+			// Now alive and renewing: refused, within two renewals.
+			start = time.Now()
+			if _, err := TakeLeaseAfterDead(ctx, client, "other", func(string) {}); !errors.Is(err, ErrHeld) || time.Since(start) > time.Second {
+				t.Errorf("a live holder: %v after %s", err, time.Since(start))
+			}
+			_ = h.Release(ctx)
+		})
 	}
-	// Now alive and renewing: refused at once.
-	if _, err := TakeLeaseAfterDead(ctx, client, "other", func(string) {}); !errors.Is(err, ErrHeld) {
-		t.Errorf("a live holder: %v", err)
-	}
-	_ = h.Release(ctx)
 }

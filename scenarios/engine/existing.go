@@ -40,6 +40,9 @@ type Existing struct {
 	Store *cluster.Store
 	// URLs are where the runner reaches the system's services, by name.
 	URLs map[string]string
+	// ImageRepo is where the fixtures' image is pushed for the nodes to
+	// pull (--image-repo); "": the nodes have it already.
+	ImageRepo string
 }
 
 var _ adopter = (*Existing)(nil)
@@ -125,6 +128,7 @@ func (x *Existing) DeployFixtures(ctx context.Context, name string, o fixtures.D
 	if err != nil {
 		return err
 	}
+	o.ImageRepo = x.ImageRepo
 	return fixtures.DeployExisting(ctx, x.Target.Client, rec.Topology, o, x.URLs, logger)
 }
 

@@ -212,3 +212,54 @@ func TestRecoverFromAnotherMachine(t *testing.T) {
 		t.Errorf("the journal kept in the cluster is still there: %q", left)
 	}
 }
+
+// --dry-run's listing names every object of the cluster a session would
+// touch, the opted-in nodes of each pool and only those, and changes nothing.
+func TestExistingTouches(t *testing.T) {
+	ctx := context.Background()
+	pod := func(ns, name, node string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{NodeName: node}}
+	}
+	client := fake.NewSimpleClientset(
+		existingNode("web-1", "web", true, nil),
+		existingNode("api-1", "api", true, nil),
+		existingNode("api-2", "api", false, nil),
+		existingNode("next-1", "api-next", true, nil),
+		optedInNamespace(fixtures.Namespace), optedInNamespace("shop"),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "billing"}},
+		pod("shop", "cart-1", "api-1"), pod("billing", "ledger-1", "api-1"), pod("shop", "cart-2", "api-2"),
+	)
+	x := &Existing{Target: &kubeconfig.Target{Context: "staging", Client: client}, Store: &cluster.Store{Dir: t.TempDir()}}
+	s := separateOn(t, map[string][]string{"frontend": {"web"}, "backend": {"api"}, "backend-next": {"api-next"}})
+	o := Options{Scenario: &s, Topology: s.Topologies[0], Name: "staging"}
+	client.ClearActions()
+	lines, err := x.Touches(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"label node web-1 gameday.dev/pool=frontend",
+		"label node next-1 gameday.dev/pool=backend-next and gameday.dev/replaces=backend",
+		"hold node next-1 out of service",
+		"create in namespace gameday: deployment/api, deployment/workers, deployment/frontend, service/frontend, service/api, configmap/gameday-cluster",
+		"bad-release (release): update deployment gameday/workers",
+		"control-plane-upgrade (control-plane-upgrade): record version v1.38.0 in configmap gameday/gameday-cluster",
+		"node-group-health-check-2-pool-outage (pool-outage): cordon and taint gameday.dev/lost node api-1, delete the pods of namespace gameday, shop there (the fixtures' and 1 more now)",
+		"provision-pool (provision-pool): untaint and uncordon spare node next-1",
+		"api-pod-killed (pod-kill): delete one of the pods of deployment gameday/api",
+		"after the run:",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("listing lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "api-2") {
+		t.Errorf("a node not opted in is listed:\n%s", got)
+	}
+	for _, a := range client.Actions() {
+		if v := a.GetVerb(); v != "get" && v != "list" {
+			t.Errorf("the listing changed the cluster: %s %s", v, a.GetResource().Resource)
+		}
+	}
+}

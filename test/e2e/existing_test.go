@@ -7,6 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +44,8 @@ import (
 type existing struct {
 	name, context, kubeconfig string
 	client                    kubernetes.Interface
+	// registry is a registry's host:port that the nodes pull from.
+	registry string
 }
 
 const eksNodeGroup = "eks.amazonaws.com/nodegroup"
@@ -59,6 +66,11 @@ func (x *existing) create() {
 		// This machine's kernel has cgroup v1, which kubelet refuses by default.
 		KubeadmConfigPatches: []string{"kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nfailCgroupV1: false\n"},
 	}
+	// A registry the nodes pull from, as a team's would be: in this
+	// process (go-containerregistry's), on Docker's bridge address, which
+	// the nodes reach; their containerd told it speaks plain HTTP.
+	x.registry = startRegistry()
+	cfg.ContainerdConfigPatches = []string{fmt.Sprintf("[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.%q]\n  endpoint = [%q]\n", x.registry, "http://"+x.registry)}
 	for _, w := range existingWorkers {
 		labels := map[string]string{eksNodeGroup: w.group}
 		if w.allow {
@@ -274,6 +286,23 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		Expect(x.adopted()).To(BeEmpty(), "nothing labelled")
 	})
 
+	It("lists with --dry-run every object each step would touch there, and changes nothing", func() {
+		dir := x.scenarioDir()
+		r := gameday(append([]string{"run", "cascading-outage", "--dry-run", "--kubeconfig", x.kubeconfig, "--context", x.context,
+			"--topology", filepath.Join(dir, "separate.yaml"), "--image-repo", x.registry + "/team/gameday"}, x.serviceURLs()...)...)
+		Expect(r.Code).To(Equal(0), r.Stderr)
+		Expect(r.Stdout).To(ContainSubstring("every object it touches on that cluster:"))
+		// The opted-in nodes by name, the not-opted-in one never.
+		Expect(r.Stdout).To(ContainSubstring("label node " + x.name + "-worker " + cluster.PoolLabel + "=frontend"))
+		Expect(r.Stdout).To(MatchRegexp(`node-group-health-check-2-pool-outage \(pool-outage\): cordon and taint gameday.dev/lost node ` + x.name + `-worker2, delete the pods of namespace gameday, shop there`))
+		Expect(r.Stdout).To(ContainSubstring("provision-pool (provision-pool): untaint and uncordon spare node " + x.name + "-worker4"))
+		Expect(r.Stdout).To(ContainSubstring("bad-release (release): update deployment gameday/workers"))
+		Expect(r.Stdout).NotTo(ContainSubstring(x.name + "-worker3"))
+		Expect(r.Stdout).NotTo(ContainSubstring("billing"))
+		Expect(x.versions()).To(Equal(before))
+		Expect(x.adopted()).To(BeEmpty(), "nothing labelled")
+	})
+
 	Context("the seed incident run there through the kubeconfig backend, shared and separate made of its node groups", Ordered, func() {
 		var run result
 		out := ""
@@ -355,8 +384,11 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		// start runs the short scenario and waits for its first fault.
 		start := func() (*exec.Cmd, *syncBuffer) {
 			GinkgoHelper()
+			// The fixtures' image pushed to the team's registry and pulled
+			// from there by the nodes.
 			args := append([]string{"run", filepath.Join(x.scenarioDir(), "lost.yaml"), "--topology", "staging-separate",
-				"--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", GinkgoT().TempDir()}, x.serviceURLs()...)
+				"--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", GinkgoT().TempDir(),
+				"--image-repo", x.registry + "/team/gameday"}, x.serviceURLs()...)
 			cmd := exec.Command(*gamedayBin, args...)
 			cmd.Env = suiteEnv()
 			stderr := &syncBuffer{}
@@ -377,6 +409,11 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 
 		It("stops from another machine with gameday stop: the run puts everything back, exits 130, and stop says so", func() {
 			cmd, stderr := start()
+			// Its tiers run the image pushed to the registry, pulled by the nodes.
+			dep, err := x.client.AppsV1().Deployments(fixtures.Namespace).Get(context.Background(), "api", metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(dep.Spec.Template.Spec.Containers[0].Image).To(HavePrefix(x.registry+"/team/gameday@sha256:"), "the tier's image")
+			Expect(dep.Status.ReadyReplicas).To(BeNumerically(">", 0), "pulled and running")
 			// Meanwhile, a second run anywhere is refused by the cluster's Lease.
 			other := elsewhere(append([]string{"run", filepath.Join(x.scenarioDir(), "lost.yaml"), "--topology", "staging-separate",
 				"--kubeconfig", x.kubeconfig, "--context", x.context, "--yes"}, x.serviceURLs()...)...)
@@ -385,7 +422,7 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 			r := elsewhere("stop", "--kubeconfig", x.kubeconfig, "--context", x.context)
 			Expect(r.Code).To(Equal(0), r.Stderr)
 			Expect(r.Stdout).To(ContainSubstring("the run stopped and put back everything it changed"))
-			err := cmd.Wait()
+			err = cmd.Wait()
 			var ee *exec.ExitError
 			Expect(errors.As(err, &ee)).To(BeTrue(), "the run ended with %v", err)
 			Expect(ee.ExitCode()).To(Equal(130), stderr.String())
@@ -496,6 +533,19 @@ maxDuration: 3m
 		Expect(os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)).To(Succeed())
 	}
 	return dir
+}
+
+// startRegistry serves an image registry on Docker's bridge address, for
+// the suite, and returns its host:port.
+func startRegistry() string {
+	GinkgoHelper()
+	gw := docker("network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}")
+	l, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
+	Expect(err).NotTo(HaveOccurred())
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	go func() { _ = srv.Serve(l) }()
+	DeferCleanup(srv.Close)
+	return l.Addr().String()
 }
 
 // serviceURLs are the system's NodePorts on the control-plane node's

@@ -39,6 +39,11 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	if err != nil {
 		return err
 	}
+	if f.ImageRepo != "" {
+		if _, err := fixtures.ParseImageRepo(f.ImageRepo); err != nil {
+			return cli.Usage(err)
+		}
+	}
 	// The target is said once it is known to be fit, before anything changes.
 	t, err := f.Target.Open(ctx, func(string) {})
 	if err != nil {
@@ -58,9 +63,10 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	if err != nil {
 		return err
 	}
-	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind), URLs: urls}
+	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind), URLs: urls, ImageRepo: f.ImageRepo}
 	name := engine.ExistingName(t.Context, t.Server)
 	var places []string
+	var touches [][]string
 	for _, topo := range topos {
 		o := engine.Options{Scenario: s, Topology: topo, Name: name, Logger: g.Logger()}
 		place, err := x.Placement(ctx, o)
@@ -68,6 +74,13 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 			return err
 		}
 		places = append(places, fmt.Sprintf("  %s: %s", topo.Name, place))
+		if f.DryRun {
+			lines, err := x.Touches(ctx, o)
+			if err != nil {
+				return err
+			}
+			touches = append(touches, lines)
+		}
 	}
 	g.Logger().V(0).Info("Target: " + t.Target.String())
 	if f.DryRun {
@@ -81,6 +94,10 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 			fmt.Fprintf(g.Streams.Out, "  on %s, pools by node label %s:\n  %s\n", t.Target, t.Inventory.PoolKey, places[i])
 			for _, e := range s.Emulated(cluster.KubeconfigCapabilities) {
 				fmt.Fprintf(g.Streams.Out, "  emulated: %s\n", e)
+			}
+			fmt.Fprintf(g.Streams.Out, "  every object it touches on that cluster:\n")
+			for _, l := range touches[i] {
+				fmt.Fprintf(g.Streams.Out, "  %s\n", l)
 			}
 		}
 		return nil
@@ -118,8 +135,14 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		name: func(cluster.Topology) string { return name }})
 }
 
-// errStopped is the cause of a run stopped by `gameday stop`.
-var errStopped = errors.New("stopped by gameday stop")
+// errStopped is the cause of a run stopped by `gameday stop`: as an
+// interrupt, it puts everything back and exits 130.
+var errStopped error = stopped{}
+
+type stopped struct{}
+
+func (stopped) Error() string        { return "stopped by gameday stop" }
+func (stopped) Is(target error) bool { return target == context.Canceled }
 
 // serviceURLs checks --service-url: a URL for each service of the system,
 // and none for a service it does not have.

@@ -48,6 +48,7 @@ type flagpole struct {
 	Target      targetarg.Flags
 	ServiceURLs map[string]string
 	Yes         bool
+	ImageRepo   string
 	fs          *pflag.FlagSet
 }
 
@@ -91,13 +92,15 @@ topology's pools are its node groups (--pool-label, default EKS's, GKE's or
 AKS's node-group label); --topology FILE, a topology file of the scenario's
 topology's name with nodeGroups, maps its pools onto others. For the run the
 opted-in nodes are labelled with their pools, spare pools held out of
-service, and the fixtures deployed into namespace gameday (their image
-already on the nodes), all taken down after. What needs a machine is
+service, and the fixtures deployed into namespace gameday (their image on
+the nodes already, or pulled from --image-repo), all taken down after. What needs a machine is
 emulated there, and the report says so: a node's loss (cordoned, tainted,
 the opted-in namespaces' pods on it deleted), a spare pool's provisioning
 (untainted, uncordoned), the control plane's upgrade (recorded by the
 provider's stand-in). --service-url says where this machine reaches each
-service. On a terminal it asks first; elsewhere give --yes.`,
+service; --image-repo pushes the fixtures' image to a registry the nodes
+pull from (otherwise it must be on the nodes already). On a terminal it
+asks first; elsewhere give --yes.`,
 		Example: `  # what the seed incident's replay does on each topology
   gameday run cascading-outage --dry-run
 
@@ -118,7 +121,8 @@ service. On a terminal it asks first; elsewhere give --yes.`,
   # on a staging cluster's opted-in node groups, probed through its NodePorts
   gameday run cascading-outage --kubeconfig ~/.kube/staging --context staging-eu \
     --topology shared.yaml,separate.yaml \
-    --service-url frontend=http://10.0.3.7:30080,api=http://10.0.3.7:30081 --yes`,
+    --service-url frontend=http://10.0.3.7:30080,api=http://10.0.3.7:30081 \
+    --image-repo 123456789012.dkr.ecr.eu-west-1.amazonaws.com/gameday --yes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), g, f, args[0]) },
 	}
@@ -139,6 +143,7 @@ service. On a terminal it asks first; elsewhere give --yes.`,
 	f.fs = cmd.Flags()
 	cmd.Flags().StringToStringVar(&f.ServiceURLs, "service-url", nil, "on an existing cluster: where this machine reaches each service of the system, NAME=URL (e.g. frontend=http://10.0.0.7:30080)")
 	cmd.Flags().BoolVar(&f.Yes, "yes", false, "on an existing cluster: run without asking to confirm (in CI)")
+	cmd.Flags().StringVar(&f.ImageRepo, "image-repo", "", "on an existing cluster: push the fixtures' image to this repository (credentials from ~/.docker/config.json) for its nodes to pull (default: the nodes have it already)")
 	return cmd
 }
 
@@ -181,7 +186,7 @@ func run(ctx context.Context, g *cli.Globals, f *flagpole, arg string) error {
 	if f.Target.Set() {
 		return onExisting(ctx, g, f, s, topos, baseline)
 	}
-	for _, fl := range []string{"service-url", "yes"} {
+	for _, fl := range []string{"service-url", "yes", "image-repo"} {
 		if f.fs.Changed(fl) {
 			return cli.Usagef("--%s is for a run on an existing cluster: give its --context", fl)
 		}
