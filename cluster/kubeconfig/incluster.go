@@ -120,7 +120,9 @@ var ErrHeld = errors.New("the cluster is in use by another gameday")
 
 // Hold is the cluster's Lease, held by this process until Release: renewed
 // every third of its duration; Stop is closed when someone asks the holder
-// to stop (gameday stop).
+// to stop (gameday stop), Lost when this process may no longer count on
+// holding it (another took it, or it could not renew it for long enough
+// that another may have): it must then stop changing the cluster at once.
 type Hold struct {
 	client   kubernetes.Interface
 	identity string
@@ -129,25 +131,40 @@ type Hold struct {
 	stop     chan struct{}
 	once     sync.Once
 	lost     chan struct{}
+	why      string // why lost, set before lost is closed
 }
 
 // LeaseDuration is how long a Lease nobody renews holds: a run killed with
-// -9 frees the cluster this long after.
+// -9 is taken over this long after another gameday starts watching it.
 const LeaseDuration = 15 * time.Second
 
 // renewEvery is how often a held Lease is renewed (and a stop looked for).
 var renewEvery = LeaseDuration / 3
 
-// Identity names this process in the Lease: host, pid and command.
+// Identity names this process in the Lease: host, pid and its command's
+// words up to the first flag (never a flag's value, which may be a secret).
 func Identity(command string) string {
 	host, _ := os.Hostname()
 	nonce := make([]byte, 3)
 	_, _ = rand.Read(nonce)
-	return fmt.Sprintf("%s pid %d (%x): %s", host, os.Getpid(), nonce, command)
+	var words []string
+	for _, w := range strings.Fields(command) {
+		if strings.HasPrefix(w, "-") || len(words) == 3 {
+			break
+		}
+		words = append(words, w)
+	}
+	return fmt.Sprintf("%s pid %d (%x): %s", host, os.Getpid(), nonce, strings.Join(words, " "))
+}
+
+func heldError(h string) error {
+	return fmt.Errorf("%w: %s: wait for it to finish, or stop it (`gameday stop` with the same --context, from any machine)", ErrHeld, h)
 }
 
 // TakeLease takes the cluster's Lease for identity, or says who holds it
-// (ErrHeld): a Lease renewed within its duration is held.
+// (ErrHeld). A Lease with a holder is held, however old its renewal time:
+// that time was written by another machine's clock, never compared with
+// this one's (TakeLeaseAfterDead watches a silent holder instead).
 func TakeLease(ctx context.Context, client kubernetes.Interface, identity string) (*Hold, error) {
 	now := metav1.NewMicroTime(time.Now())
 	secs := int32(LeaseDuration.Seconds())
@@ -166,8 +183,7 @@ func TakeLease(ctx context.Context, client kubernetes.Interface, identity string
 			return err
 		}
 		if h := Holder(l); h != "" {
-			return fmt.Errorf("%w: %s (renewed %s ago): wait for it to finish, or stop it (`gameday stop` with the same --context, from any machine)",
-				ErrHeld, h, time.Since(l.Spec.RenewTime.Time).Round(time.Second))
+			return heldError(h)
 		}
 		l.Spec = coordinationv1.LeaseSpec{HolderIdentity: &identity, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now}
 		delete(l.Annotations, StopAnno)
@@ -180,17 +196,35 @@ func TakeLease(ctx context.Context, client kubernetes.Interface, identity string
 	return newHold(ctx, client, identity), nil
 }
 
+// silence watches a held Lease for renewals, by this machine's clock only.
+type silence struct {
+	seen  *coordinationv1.Lease // the Lease as first seen held
+	since time.Time             // when, by this machine's clock
+}
+
+// observe takes the Lease as read now: whether its holder renewed it since
+// the watch began (alive), and for how long it has been silent.
+func (w *silence) observe(l *coordinationv1.Lease) (alive bool, quiet time.Duration) {
+	if w.seen == nil {
+		w.seen, w.since = l, time.Now()
+		return false, 0
+	}
+	if renewed(w.seen, l) {
+		return true, 0
+	}
+	return false, time.Since(w.since)
+}
+
 // TakeLeaseAfterDead is TakeLease that, when the Lease is held, watches
 // its holder: one that renews it meanwhile is alive (ErrHeld, at most
-// 2 renewals' time later); one that does not renew it for the Lease's
+// a renewal's time later); one that does not renew it for the Lease's
 // whole duration, by this machine's clock (a process killed with -9, a
 // machine gone), is dead, and the Lease is taken over, saying so. Only
 // this machine's clock is read, never compared with the one that wrote
 // the renewal time, so skewed clocks neither steal a live holder's Lease
 // nor wait on a dead one's forever.
 func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identity string, say func(string)) (*Hold, error) {
-	var seen *coordinationv1.Lease // the Lease as first seen held
-	var since time.Time            // when, by this machine's clock
+	var w silence
 	said := false
 	for {
 		h, err := TakeLease(ctx, client, identity)
@@ -198,16 +232,16 @@ func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identi
 			return h, err
 		}
 		l, gerr := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
+		if apierrors.IsNotFound(gerr) {
+			continue // released and deleted meanwhile
+		}
 		if gerr != nil {
+			return nil, gerr
+		}
+		alive, quiet := w.observe(l)
+		if alive {
 			return nil, err
 		}
-		switch {
-		case seen == nil:
-			seen, since = l, time.Now()
-		case renewed(seen, l):
-			return nil, err // renewed while watched: alive
-		}
-		quiet := time.Since(since)
 		if quiet >= 2*renewEvery+time.Second && !said {
 			say(fmt.Sprintf("The cluster's Lease is held by %s, which has not renewed it for %s: waiting until it has not for %s, then taking it over",
 				Holder(l), quiet.Round(time.Second), leaseDuration(l)))
@@ -216,16 +250,23 @@ func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identi
 		if quiet >= leaseDuration(l) {
 			h, err := takeOver(ctx, client, identity, l)
 			if apierrors.IsConflict(err) {
-				seen = nil // changed meanwhile: watch again
+				w = silence{} // changed meanwhile: watch again
 				continue
 			}
 			return h, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(min(time.Second, renewEvery)):
+		if err := sleep(ctx, min(time.Second, renewEvery)); err != nil {
+			return nil, err
 		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
 	}
 }
 
@@ -267,41 +308,49 @@ func newHold(ctx context.Context, client kubernetes.Interface, identity string) 
 }
 
 // CheckFree says whether the cluster's Lease is free, without taking it:
-// ErrHeld, naming the holder, when it is not.
+// ErrHeld, naming the holder, when a holder renews it; a silent holder is
+// watched for the Lease's duration first (then it is dead, and the Lease
+// free to take over).
 func CheckFree(ctx context.Context, client kubernetes.Interface) error {
-	l, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
+	var w silence
+	for {
+		l, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		h := Holder(l)
+		if h == "" {
+			return nil
+		}
+		alive, quiet := w.observe(l)
+		if alive {
+			return heldError(h)
+		}
+		if quiet >= leaseDuration(l) {
+			return nil
+		}
+		if err := sleep(ctx, min(time.Second, renewEvery)); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	if h := Holder(l); h != "" {
-		return fmt.Errorf("%w: %s (renewed %s ago): wait for it to finish, or stop it (`gameday stop` with the same --context, from any machine)",
-			ErrHeld, h, time.Since(l.Spec.RenewTime.Time).Round(time.Second))
-	}
-	return nil
 }
 
-// Holder is who holds a Lease now, or "" (none, or expired).
+// Holder is who holds a Lease ("": nobody).
 func Holder(l *coordinationv1.Lease) string {
-	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" || l.Spec.RenewTime == nil {
-		return ""
-	}
-	d := LeaseDuration
-	if l.Spec.LeaseDurationSeconds != nil {
-		d = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
-	}
-	if time.Since(l.Spec.RenewTime.Time) > d {
-		return ""
-	}
-	return *l.Spec.HolderIdentity
+	return ptr.Deref(l.Spec.HolderIdentity, "")
 }
 
 func (h *Hold) renew(ctx context.Context) {
 	defer close(h.done)
 	t := time.NewTicker(renewEvery)
 	defer t.Stop()
+	// The last renewal the API server took, by the monotonic clock: once
+	// it is so old that another gameday watching from then could take the
+	// Lease over at its next renewal, this one may no longer count on it.
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -309,13 +358,18 @@ func (h *Hold) renew(ctx context.Context) {
 		case <-t.C:
 		}
 		var taken bool
-		_ = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			l, err := h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
+		rctx, cancel := context.WithTimeout(ctx, renewEvery)
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			l, err := h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(rctx, LeaseName, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				taken = true
+				return nil
+			}
 			if err != nil {
 				return err
 			}
-			if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != h.identity {
-				taken = true // another gameday took it (this one was cut off longer than its duration)
+			if Holder(l) != h.identity {
+				taken = true // another gameday took it
 				return nil
 			}
 			if l.Annotations[StopAnno] != "" {
@@ -323,23 +377,40 @@ func (h *Hold) renew(ctx context.Context) {
 			}
 			now := metav1.NewMicroTime(time.Now())
 			l.Spec.RenewTime = &now
-			_, err = h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Update(ctx, l, metav1.UpdateOptions{})
+			_, err = h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Update(rctx, l, metav1.UpdateOptions{})
 			return err
 		})
-		if taken {
-			close(h.lost)
-			return
+		cancel()
+		if err == nil && !taken {
+			last = time.Now()
 		}
+		switch {
+		case taken:
+			h.why = "another gameday took the cluster's Lease over (it found this one silent for the Lease's duration)"
+		case time.Since(last) >= 2*renewEvery: // LeaseDuration less a renewal
+			h.why = fmt.Sprintf("the cluster's Lease could not be renewed for %s (%v): another gameday may take it over", time.Since(last).Round(time.Second), err)
+		default:
+			continue
+		}
+		close(h.lost)
+		return
 	}
 }
 
-// Lost is closed when another gameday took the Lease: this one must stop.
+// Lost is closed when this process may no longer count on the Lease
+// (Why says why): it must stop changing the cluster at once, and leave
+// putting it back to whoever holds it now (`gameday recover`).
 func (h *Hold) Lost() <-chan struct{} { return h.lost }
+
+// Why says why the Lease was lost, once Lost is closed.
+func (h *Hold) Why() string { return h.why }
 
 // Stop is closed when someone asks the holder to stop.
 func (h *Hold) Stop() <-chan struct{} { return h.stop }
 
-// Release stops renewing and frees the Lease.
+// Release stops renewing and deletes the Lease if this process still holds
+// it (the UID and resourceVersion read as preconditions, so that a Lease
+// another took meanwhile is never deleted).
 func (h *Hold) Release(ctx context.Context) error {
 	h.cancel()
 	<-h.done
@@ -351,13 +422,14 @@ func (h *Hold) Release(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != h.identity {
+		if Holder(l) != h.identity {
 			return nil
 		}
-		empty := ""
-		l.Spec.HolderIdentity = &empty
-		delete(l.Annotations, StopAnno)
-		_, err = h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Update(ctx, l, metav1.UpdateOptions{})
+		err = h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Delete(ctx, LeaseName,
+			metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &l.UID, ResourceVersion: &l.ResourceVersion}})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
 		return err
 	})
 }
@@ -388,13 +460,23 @@ func RequestStop(ctx context.Context, client kubernetes.Interface) (string, erro
 	return holder, err
 }
 
-// WaitReleased waits until nobody holds the Lease.
+// WaitReleased waits until nobody holds the Lease, or its holder has been
+// silent for the Lease's duration (dead: ErrHolderDead, for the caller to
+// take it over and recover).
 func WaitReleased(ctx context.Context, client kubernetes.Interface, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	var w silence
 	for {
 		l, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) || (err == nil && Holder(l) == "") {
 			return nil
+		}
+		if err == nil {
+			if alive, quiet := w.observe(l); alive {
+				w = silence{}
+			} else if quiet >= leaseDuration(l) {
+				return fmt.Errorf("%w: %s", ErrHolderDead, Holder(l))
+			}
 		}
 		if time.Now().After(deadline) {
 			h := ""
@@ -403,10 +485,11 @@ func WaitReleased(ctx context.Context, client kubernetes.Interface, timeout time
 			}
 			return fmt.Errorf("the run (%s) did not stop within %s", strings.TrimSpace(h), timeout)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
 		}
 	}
 }
+
+// ErrHolderDead: the Lease's holder stopped renewing it without releasing it.
+var ErrHolderDead = errors.New("the run holding the cluster's Lease stopped renewing it (killed?)")

@@ -12,16 +12,20 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/transport"
 )
 
 var (
@@ -202,4 +206,60 @@ func (t *Target) Reach(ctx context.Context, timeout time.Duration) (string, erro
 // `context "staging" (cluster staging-eu, API server https://...)`.
 func (t *Target) String() string {
 	return fmt.Sprintf("context %q (cluster %s, API server %s)", t.Context, t.Cluster, t.Server)
+}
+
+// ServiceProxyURL is the API server's proxy to a Service's named port
+// (the path `kubectl proxy` serves it at): requests there reach one of the
+// Service's ready endpoints, as the API server picks, from wherever the API
+// server answers.
+func (t *Target) ServiceProxyURL(namespace, service, port string) (string, error) {
+	u, _, err := rest.DefaultServerUrlFor(t.Config)
+	if err != nil {
+		return "", err
+	}
+	return u.JoinPath("api", "v1", "namespaces", namespace, "services", "http:"+service+":"+port, "proxy").String(), nil
+}
+
+// Transport speaks to the API server as the context's user (its TLS, its
+// credentials, exec plugins included), on kept-alive connections or a new
+// connection per request.
+func (t *Target) Transport(keepAlive bool) (http.RoundTripper, error) {
+	tc, err := t.Config.TransportConfig()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := transport.TLSConfigFor(tc)
+	if err != nil {
+		return nil, err
+	}
+	base := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConfig, TLSHandshakeTimeout: 10 * time.Second,
+		DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 16}
+	if t.Config.Proxy != nil {
+		base.Proxy = t.Config.Proxy
+	}
+	if tc.DialHolder != nil && tc.DialHolder.Dial != nil {
+		base.DialContext = tc.DialHolder.Dial
+	}
+	return transport.HTTPWrappersForConfig(tc, base)
+}
+
+// ErrNoProxy: the context's user may not reach Services through the API
+// server's proxy.
+var ErrNoProxy = errors.New("no route to the services through the API server")
+
+// CanProxy says whether the context's user may use the API server's
+// service proxy in namespace ns (get services/proxy), asked of the API
+// server itself (a SelfSubjectAccessReview); ErrNoProxy when it may not.
+func (t *Target) CanProxy(ctx context.Context, ns string) error {
+	r, err := t.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: ns, Verb: "get", Resource: "services", Subresource: "proxy"}}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("ask the API server whether the probes may go through its service proxy: %w", err)
+	}
+	if !r.Status.Allowed {
+		return fmt.Errorf("%w: context %q may not get services/proxy in namespace %s (%s): give --service-url, or grant it",
+			ErrNoProxy, t.Context, ns, strings.TrimSpace(r.Status.Reason+" "+r.Status.EvaluationError))
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -20,7 +21,9 @@ import (
 	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/cluster/kubeconfig"
 	"gameday.dev/gameday/fixtures"
+	"gameday.dev/gameday/scenarios/observe"
 	"gameday.dev/gameday/scenarios/steps"
+	"gameday.dev/gameday/system"
 )
 
 // Existing is the backend of a cluster gameday did not create, reached
@@ -38,8 +41,10 @@ type Existing struct {
 	// topology of a session): a folder of its own, apart from kind's
 	// clusters, so that no kind command ever takes one for its own.
 	Store *cluster.Store
-	// URLs are where the runner reaches the system's services, by name.
+	// URLs are where the runner reaches the system's services, by name,
+	// and Via the route there (nil: straight from here; see ProxyRoute).
 	URLs map[string]string
+	Via  *observe.Via
 	// ImageRepo is where the fixtures' image is pushed for the nodes to
 	// pull (--image-repo); "": the nodes have it already.
 	ImageRepo string
@@ -116,6 +121,41 @@ func (x *Existing) Mirror() Mirror { return kubeconfig.Mirror{Client: x.Target.C
 // ServiceURLs are where the runner reaches the system's services (--service-url).
 func (x *Existing) ServiceURLs() map[string]string { return x.URLs }
 
+// Pending reports whether a run left changes on the context's cluster to
+// put back: its journal kept in the cluster is not empty (that copy is the
+// authority: each record is written there before its change is made).
+func (x *Existing) Pending(ctx context.Context, _ string) (bool, error) {
+	left, err := x.Mirror().Read(ctx)
+	return strings.TrimSpace(left) != "", err
+}
+
+// ProbeVia is the route to the services' URLs (nil: straight from here).
+func (x *Existing) ProbeVia() *observe.Via { return x.Via }
+
+// ProxyRoute is the route to the system's services through the context's
+// API server (its service proxy, as the context's user), for a runner that
+// reaches no NodePort or load balancer of the cluster: their URLs there and
+// the transports to them.
+func ProxyRoute(t *kubeconfig.Target, sys *system.System) (map[string]string, *observe.Via, error) {
+	urls := map[string]string{}
+	for _, sv := range sys.Services {
+		u, err := t.ServiceProxyURL(fixtures.Namespace, sv.Name, fixtures.ServicePortName)
+		if err != nil {
+			return nil, nil, err
+		}
+		urls[sv.Name] = u
+	}
+	kept, err := t.Transport(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	fresh, err := t.Transport(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return urls, &observe.Via{Kept: kept, Fresh: fresh}, nil
+}
+
 // ClusterDir holds the context's journal.
 func (x *Existing) ClusterDir(name string) string { return x.Store.ClusterDir(name) }
 
@@ -129,7 +169,11 @@ func (x *Existing) DeployFixtures(ctx context.Context, name string, o fixtures.D
 		return err
 	}
 	o.ImageRepo = x.ImageRepo
-	return fixtures.DeployExisting(ctx, x.Target.Client, rec.Topology, o, x.URLs, logger)
+	var via http.RoundTripper
+	if x.Via != nil {
+		via = x.Via.Kept
+	}
+	return fixtures.DeployExisting(ctx, x.Target.Client, rec.Topology, o, x.URLs, via, logger)
 }
 
 // placement is which opted-in nodes make up each in-service pool of a

@@ -65,8 +65,10 @@ type adopter interface {
 	Adopt(ctx context.Context, env *steps.Env, o Options) error
 	// CheckFit is CheckReusable for such a cluster: can it serve o?
 	CheckFit(ctx context.Context, o Options) error
-	// ServiceURLs are where the runner reaches the system's services.
+	// ServiceURLs are where the runner reaches the system's services, and
+	// ProbeVia the route there (nil: straight from here).
 	ServiceURLs() map[string]string
+	ProbeVia() *observe.Via
 	// Mirror keeps a copy of the journal in the cluster.
 	Mirror() Mirror
 }
@@ -201,11 +203,12 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	}
 	s.onClose(func() error { obs.Stop(); return nil })
 	urls := fixtures.ServiceURLs(rec, o.Scenario.System)
+	var via *observe.Via
 	if a, ok := b.(adopter); ok {
-		urls = a.ServiceURLs()
+		urls, via = a.ServiceURLs(), a.ProbeVia()
 	}
 	probes := observe.StartProbes(ctx, scenarios.ProbeEndpoints(o.Scenario.ProbeMix(), urls, o.Scenario.Probes.Rate), o.Scenario.Probes.Timeout,
-		o.Scenario.Probes.KeepAlive, tl)
+		o.Scenario.Probes.KeepAlive, tl, via)
 	s.onClose(func() error {
 		probes.Stop()
 		s.res.ProbeRate = probes.Rate()

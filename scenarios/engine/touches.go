@@ -49,7 +49,18 @@ func (x *Existing) Touches(ctx context.Context, o Options) ([]string, error) {
 		}
 		add("%s", line)
 		if p.Spare {
-			add("    hold node %s out of service: cordon, taint %s, delete the opted-in namespaces' pods there", strings.Join(place[p.Name], ", "), cluster.LostTaint)
+			add("    hold node %s out of service: cordon, taint %s, delete the opted-in namespaces' pods there", strings.Join(place[p.Name], ", "), cluster.OutOfServiceTaint)
+		}
+	}
+	// An earlier session's pool label on an opted-in node this one does
+	// not place is removed (Adopt), put back after.
+	stale, err := x.Target.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.PoolLabel})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range stale.Items {
+		if ok, _ := kubeconfig.AllowNode(&n); ok && !placed(place, n.Name) && n.Labels[cluster.PoolLabel] != cluster.SystemPool {
+			add("    remove label %s=%s from node %s (an earlier session's; this one does not place it)", cluster.PoolLabel, n.Labels[cluster.PoolLabel], n.Name)
 		}
 	}
 	var made []string

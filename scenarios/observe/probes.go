@@ -43,7 +43,11 @@ type Probes struct {
 // connection each, as a stream of arriving visitors does, so that a change
 // that only new connections see (a Service's endpoints emptied, a pod out
 // of a Service by its readiness) is seen when users would see it.
-func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time.Duration, keepAlive float64, tl *timeline.Writer) *Probes {
+//
+// via, when not nil, is the route to the endpoints: a transport on
+// kept-alive connections or a new connection per request (the API server's
+// proxy, on a cluster gameday did not create); nil is straight from here.
+func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time.Duration, keepAlive float64, tl *timeline.Writer, via *Via) *Probes {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Probes{recent: map[string][]sample{}, started: time.Now(), cancel: cancel, done: make(chan struct{})}
 	// Enough requests in flight that a slow answer (up to the timeout) never
@@ -53,10 +57,12 @@ func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time
 		rate = max(rate, e.Rate)
 	}
 	inFlight := int(math.Ceil(rate*timeout.Seconds())) + 2
+	var kept, fresh http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: 16}, &http.Transport{DisableKeepAlives: true}
+	if via != nil {
+		kept, fresh = via.Kept, via.Fresh
+	}
 	gen := &traffic.Generator{Endpoints: endpoints, Timeout: timeout, MaxInFlight: inFlight,
-		Client: &http.Client{Transport: &mixed{share: keepAlive,
-			kept:  &http.Transport{MaxIdleConnsPerHost: 16},
-			fresh: &http.Transport{DisableKeepAlives: true}}}}
+		Client: &http.Client{Transport: &mixed{share: keepAlive, kept: kept, fresh: fresh}}}
 	go func() {
 		defer close(p.done)
 		gen.Run(ctx, func(r traffic.Result) {
@@ -68,6 +74,12 @@ func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time
 		})
 	}()
 	return p
+}
+
+// Via is a route to the probed endpoints other than straight from here:
+// its transports on kept-alive connections and on a new one per request.
+type Via struct {
+	Kept, Fresh http.RoundTripper
 }
 
 // mixed sends a share of each endpoint's requests on kept-alive

@@ -382,13 +382,14 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 			return r
 		}
 		// start runs the short scenario and waits for its first fault.
-		start := func() (*exec.Cmd, *syncBuffer) {
+		// With extra, or else probed at the NodePorts (--service-url).
+		start := func(extra ...string) (*exec.Cmd, *syncBuffer) {
 			GinkgoHelper()
-			// The fixtures' image pushed to the team's registry and pulled
-			// from there by the nodes.
 			args := append([]string{"run", filepath.Join(x.scenarioDir(), "lost.yaml"), "--topology", "staging-separate",
-				"--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", GinkgoT().TempDir(),
-				"--image-repo", x.registry + "/team/gameday"}, x.serviceURLs()...)
+				"--kubeconfig", x.kubeconfig, "--context", x.context, "--yes", "--out", GinkgoT().TempDir()}, extra...)
+			if len(extra) == 0 {
+				args = append(args, x.serviceURLs()...)
+			}
 			cmd := exec.Command(*gamedayBin, args...)
 			cmd.Env = suiteEnv()
 			stderr := &syncBuffer{}
@@ -405,12 +406,16 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 			Expect(err).NotTo(HaveOccurred())
 			Expect(deps.Items).To(BeEmpty())
 			Expect(x.client.CoreV1().ConfigMaps(fixtures.Namespace).Get(context.Background(), kubeconfig.JournalConfigMap, metav1.GetOptions{})).Error().To(HaveOccurred(), "the journal kept in the cluster is gone")
+			Expect(x.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(context.Background(), kubeconfig.LeaseName, metav1.GetOptions{})).Error().To(HaveOccurred(), "the Lease is gone")
 		}
 
 		It("stops from another machine with gameday stop: the run puts everything back, exits 130, and stop says so", func() {
-			cmd, stderr := start()
-			// Its tiers run the image pushed to the registry, pulled by the nodes.
-			dep, err := x.client.AppsV1().Deployments(fixtures.Namespace).Get(context.Background(), "api", metav1.GetOptions{})
+			// The fixtures' image pushed to the team's registry and pulled
+			// from there by the nodes; probed at the NodePorts.
+			cmd, stderr := start(append([]string{"--image-repo", x.registry + "/team/gameday"}, x.serviceURLs()...)...)
+			// Its tiers run the image pushed to the registry, pulled by the
+			// nodes (the frontend's: the API's pool is lost by now).
+			dep, err := x.client.AppsV1().Deployments(fixtures.Namespace).Get(context.Background(), "frontend", metav1.GetOptions{})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(dep.Spec.Template.Spec.Containers[0].Image).To(HavePrefix(x.registry+"/team/gameday@sha256:"), "the tier's image")
 			Expect(dep.Status.ReadyReplicas).To(BeNumerically(">", 0), "pulled and running")
@@ -431,7 +436,10 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		})
 
 		It("recovers a run killed with -9 from another machine, from the journal kept in the cluster", func() {
-			cmd, _ := start()
+			// Probed through the API server's service proxy (no --service-url):
+			// its steady state held there before its first fault.
+			cmd, stderr := start("--image-repo", x.registry+"/team/gameday")
+			Expect(stderr.String()).To(ContainSubstring("through the API server's service proxy"))
 			Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
 			_ = cmd.Wait()
 			Expect(x.adopted()).NotTo(BeEmpty(), "the killed run left its labels")

@@ -94,7 +94,7 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	}
 	n, err := RecoverExisting(ctx, g, t.Target, x, name)
 	if errors.Is(err, engine.ErrNothingToRecover) {
-		fmt.Fprintf(g.Streams.Out, "context %s: nothing to recover: no run left changes there from this machine\n", t.Context)
+		fmt.Fprintf(g.Streams.Out, "context %s: nothing to recover: no run left changes there (its journal, kept in the cluster, is empty)\n", t.Context)
 		return nil
 	}
 	if err != nil {
@@ -108,6 +108,12 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 // create, holding its Lease: a run that holds it is alive and recovers on
 // its own (stop it with `gameday stop`).
 func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, x *engine.Existing, name string) (int, error) {
+	// Nothing left (in the cluster or here): nothing taken, nothing made.
+	if pending, err := x.Pending(ctx, name); err != nil {
+		return 0, err
+	} else if !pending {
+		return 0, engine.ErrNothingToRecover
+	}
 	hold, err := kubeconfig.TakeLeaseAfterDead(ctx, t.Client, kubeconfig.Identity(g.Command), func(s string) { g.Logger().V(0).Info(s) })
 	if errors.Is(err, kubeconfig.ErrHeld) {
 		return 0, cli.Usage(err)
@@ -115,6 +121,10 @@ func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, 
 	if err != nil {
 		return 0, err
 	}
-	defer func() { _ = hold.Release(context.WithoutCancel(ctx)) }()
+	defer func() {
+		if err := hold.Release(context.WithoutCancel(ctx)); err != nil {
+			g.Logger().V(0).Infof("Could not free the cluster's Lease (%v): the next run there waits %s for it", err, kubeconfig.LeaseDuration)
+		}
+	}()
 	return engine.Recover(ctx, x, name, g.Logger())
 }

@@ -64,6 +64,18 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		return err
 	}
 	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind), URLs: urls, ImageRepo: f.ImageRepo}
+	probesFrom := "probes: from here, at --service-url"
+	if urls == nil {
+		if err := t.CanProxy(ctx, fixtures.Namespace); errors.Is(err, kubeconfig.ErrNoProxy) {
+			return cli.Usage(err)
+		} else if err != nil {
+			return err
+		}
+		if x.URLs, x.Via, err = engine.ProxyRoute(t.Target, s.System); err != nil {
+			return err
+		}
+		probesFrom = "probes: from here through the API server's service proxy (no --service-url), as the context's user"
+	}
 	name := engine.ExistingName(t.Context, t.Server)
 	var places []string
 	var touches [][]string
@@ -83,6 +95,7 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		}
 	}
 	g.Logger().V(0).Info("Target: " + t.Target.String())
+	g.Logger().V(0).Info(strings.ToUpper(probesFrom[:1]) + probesFrom[1:])
 	if f.DryRun {
 		for i, topo := range topos {
 			if i > 0 {
@@ -110,14 +123,18 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	// The cluster's own lock (its Lease, in namespace gameday): no run from
 	// another machine while this one runs; `gameday stop` from any machine
 	// stops this one, which then puts everything back.
-	hold, err := kubeconfig.TakeLease(ctx, t.Client, kubeconfig.Identity(g.Command))
+	hold, err := kubeconfig.TakeLeaseAfterDead(ctx, t.Client, kubeconfig.Identity(g.Command), func(s string) { g.Logger().V(0).Info(s) })
 	if errors.Is(err, kubeconfig.ErrHeld) {
 		return cli.Usage(err)
 	}
 	if err != nil {
 		return err
 	}
-	defer func() { _ = hold.Release(context.WithoutCancel(ctx)) }()
+	defer func() {
+		if err := hold.Release(context.WithoutCancel(ctx)); err != nil {
+			g.Logger().V(0).Infof("Could not free the cluster's Lease (%v): another run there waits %s for it", err, kubeconfig.LeaseDuration)
+		}
+	}()
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	go func() {
@@ -126,14 +143,20 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 			fmt.Fprintln(g.Streams.ErrOut, "\nStopped by `gameday stop`: putting everything back now")
 			stop(errStopped)
 		case <-hold.Lost():
-			fmt.Fprintln(g.Streams.ErrOut, "\nThe cluster's Lease was taken by another gameday (this one lost the API server longer than the Lease lasts): stopping")
-			stop(errStopped)
+			// Another gameday may be putting the cluster back by now: this
+			// one changes nothing more, recovery included, at once.
+			fmt.Fprintf(g.Streams.ErrOut, "\nStopping at once, changing nothing more: %s. Whoever holds it now puts back what this run changed; if nobody does, `gameday recover --context %s`, from any machine.\n",
+				hold.Why(), t.Context)
+			lostExit(cli.ExitError)
 		case <-runCtx.Done():
 		}
 	}()
 	return replay(runCtx, g, f, s, topos, baseline, &where{backend: x, store: x.Store, reuse: true,
 		name: func(cluster.Topology) string { return name }})
 }
+
+// lostExit ends the process when the Lease is lost (a variable for tests).
+var lostExit = os.Exit
 
 // errStopped is the cause of a run stopped by `gameday stop`: as an
 // interrupt, it puts everything back and exits 130.
@@ -162,8 +185,11 @@ func serviceURLs(s *scenarios.Scenario, given map[string]string) (map[string]str
 			return nil, cli.Usagef("--service-url %s=%s: not an http(s) URL", n, u)
 		}
 	}
+	if len(given) == 0 {
+		return nil, nil // through the API server
+	}
 	if len(missing) > 0 {
-		return nil, cli.Usagef("on an existing cluster gameday probes each service where this machine reaches it: give --service-url %s", strings.Join(missing, ","))
+		return nil, cli.Usagef("--service-url names where this machine reaches each service of the system, or none (probes through the API server's service proxy): give --service-url %s too", strings.Join(missing, ","))
 	}
 	return given, nil
 }

@@ -98,7 +98,8 @@ emulated there, and the report says so: a node's loss (cordoned, tainted,
 the opted-in namespaces' pods on it deleted), a spare pool's provisioning
 (untainted, uncordoned), the control plane's upgrade (recorded by the
 provider's stand-in). --service-url says where this machine reaches each
-service; --image-repo pushes the fixtures' image to a registry the nodes
+service (without it, the probes go through the API server's service
+proxy); --image-repo pushes the fixtures' image to a registry the nodes
 pull from (otherwise it must be on the nodes already). On a terminal it
 asks first; elsewhere give --yes.`,
 		Example: `  # what the seed incident's replay does on each topology
@@ -141,7 +142,7 @@ asks first; elsewhere give --yes.`,
 	cmd.Flags().IntVar(&f.Repeat, "repeat", 1, "runs per topology: report and gate on each topology's median run, with the spread")
 	f.Target.Add(cmd.Flags())
 	f.fs = cmd.Flags()
-	cmd.Flags().StringToStringVar(&f.ServiceURLs, "service-url", nil, "on an existing cluster: where this machine reaches each service of the system, NAME=URL (e.g. frontend=http://10.0.0.7:30080)")
+	cmd.Flags().StringToStringVar(&f.ServiceURLs, "service-url", nil, "on an existing cluster: where this machine reaches each service of the system, NAME=URL (e.g. frontend=http://10.0.0.7:30080); default: through the API server's service proxy")
 	cmd.Flags().BoolVar(&f.Yes, "yes", false, "on an existing cluster: run without asking to confirm (in CI)")
 	cmd.Flags().StringVar(&f.ImageRepo, "image-repo", "", "on an existing cluster: push the fixtures' image to this repository (credentials from ~/.docker/config.json) for its nodes to pull (default: the nodes have it already)")
 	return cmd

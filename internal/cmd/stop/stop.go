@@ -56,7 +56,10 @@ func run(ctx context.Context, g *cli.Globals, f *targetarg.Flags) error {
 	}
 	if holder != "" {
 		g.Logger().V(0).Infof("Asked %s to stop; waiting while it puts back what it changed", holder)
-		if err := kubeconfig.WaitReleased(ctx, t.Client, stopWait); err != nil {
+		err := kubeconfig.WaitReleased(ctx, t.Client, stopWait)
+		if errors.Is(err, kubeconfig.ErrHolderDead) {
+			g.Logger().V(0).Infof("It has stopped renewing the cluster's Lease (killed?): recovering what it left here")
+		} else if err != nil {
 			return err
 		}
 	}
