@@ -25,6 +25,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -405,8 +406,10 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 			deps, err := x.client.AppsV1().Deployments(fixtures.Namespace).List(context.Background(), metav1.ListOptions{})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(deps.Items).To(BeEmpty())
-			Expect(x.client.CoreV1().ConfigMaps(fixtures.Namespace).Get(context.Background(), kubeconfig.JournalConfigMap, metav1.GetOptions{})).Error().To(HaveOccurred(), "the journal kept in the cluster is gone")
-			Expect(x.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(context.Background(), kubeconfig.LeaseName, metav1.GetOptions{})).Error().To(HaveOccurred(), "the Lease is gone")
+			_, err = x.client.CoreV1().ConfigMaps(fixtures.Namespace).Get(context.Background(), kubeconfig.JournalConfigMap, metav1.GetOptions{})
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the journal kept in the cluster is gone: %v", err)
+			_, err = x.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(context.Background(), kubeconfig.LeaseName, metav1.GetOptions{})
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Lease is gone: %v", err)
 		}
 
 		It("stops from another machine with gameday stop: the run puts everything back, exits 130, and stop says so", func() {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 
@@ -130,11 +131,15 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := hold.Release(context.WithoutCancel(ctx)); err != nil {
-			g.Logger().V(0).Infof("Could not free the cluster's Lease (%v): another run there waits %s for it", err, kubeconfig.LeaseDuration)
-		}
-	}()
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			if err := hold.Release(context.WithoutCancel(ctx)); err != nil {
+				g.Logger().V(0).Infof("Could not free the cluster's Lease (%v): another run there waits %s for it", err, kubeconfig.LeaseDuration)
+			}
+		})
+	}
+	defer release()
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	go func() {
@@ -152,7 +157,7 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		}
 	}()
 	return replay(runCtx, g, f, s, topos, baseline, &where{backend: x, store: x.Store, reuse: true,
-		name: func(cluster.Topology) string { return name }})
+		name: func(cluster.Topology) string { return name }, release: release})
 }
 
 // lostExit ends the process when the Lease is lost (a variable for tests).

@@ -280,6 +280,9 @@ type where struct {
 	store   *cluster.Store
 	name    func(cluster.Topology) string
 	reuse   bool
+	// release frees what holds the cluster beyond this machine (an
+	// existing cluster's Lease) once the runs are over; nil: nothing.
+	release func()
 }
 
 func replay(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.Scenario, topos []cluster.Topology, baseline *gate, w *where) error {
@@ -363,6 +366,9 @@ rounds:
 		page.SetControls(live.Controls{}) // the runs are over: no lever is left
 		if err := page.DebriefOf(out, results); err == nil {
 			g.ReleaseAll() // the clusters are free while the room reads the debrief
+			if w.release != nil {
+				w.release()
+			}
 			page.Linger(ctx, g.Streams.ErrOut)
 		}
 	}
