@@ -32,7 +32,7 @@ func Build(m timeline.Meta, entries []timeline.Entry) (*Report, error) {
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Time.Before(es[j].Time) })
 	var t0, runEnd time.Time
 	won := false // a game won: its end is its horizon (the system held its objectives)
-	r := &Report{Schema: Schema, Scenario: m.Scenario, ScenarioDigest: m.ScenarioDigest, System: m.System, SystemDigest: m.SystemDigest, ScoringVersion: ScoringVersion, Topology: m.Topology, Cluster: m.Cluster, Backend: m.Backend, Emulated: m.Emulated, StoryScale: m.StoryScale,
+	r := &Report{Schema: Schema, Scenario: m.Scenario, ScenarioDigest: m.ScenarioDigest, System: m.System, SystemDigest: m.SystemDigest, ScoringVersion: ScoringVersion, Topology: m.Topology, Cluster: m.Cluster, Backend: m.Backend, Emulated: m.Emulated, ProbedVia: m.ProbedVia, StoryScale: m.StoryScale,
 		BucketSeconds: Bucket.Seconds()}
 	for _, e := range es {
 		if e.Kind != timeline.KindRun {

@@ -34,6 +34,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, e := range r.Emulated {
 		ew.printf("> **Emulated:** %s\n\n", mdEscape(e))
 	}
+	if r.ProbedVia != "" {
+		ew.printf("> **Probed through** %s.\n\n", mdEscape(r.ProbedVia))
+	}
 	for _, line := range r.Explanation {
 		ew.printf("- %s\n", mdEscape(line))
 	}

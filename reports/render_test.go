@@ -69,3 +69,31 @@ func TestJUnitCounts(t *testing.T) {
 		t.Errorf("junit: %d tests, %d failures, %+v", s.Tests, s.Failures, s.Suites)
 	}
 }
+
+// A run on a cluster gameday did not create says so next to its score:
+// the backend, what was emulated, and the probes' route.
+func TestRenderExistingCluster(t *testing.T) {
+	shared, _ := goldenReports(t)
+	r := *shared
+	r.Backend, r.Cluster = "kubeconfig", "staging"
+	r.Emulated = []string{"lose-api (pool-outage): emulated through the API"}
+	r.ProbedVia = "the API server's service proxy"
+	txt := string(render(t, func(b *bytes.Buffer) error { return WriteText(b, &r) }))
+	md := string(render(t, func(b *bytes.Buffer) error { return WriteMarkdown(b, &r) }))
+	for _, want := range []string{"backend kubeconfig, staging", "emulated: lose-api (pool-outage)", "probed through the API server's service proxy"} {
+		if !bytes.Contains([]byte(txt), []byte(want)) {
+			t.Errorf("text report lacks %q", want)
+		}
+	}
+	for _, want := range []string{"**Emulated:** lose-api", "**Probed through** the API server's service proxy"} {
+		if !bytes.Contains([]byte(md), []byte(want)) {
+			t.Errorf("markdown report lacks %q", want)
+		}
+	}
+	html := string(render(t, func(b *bytes.Buffer) error { return WriteHTML(b, &r) }))
+	for _, want := range []string{"backend kubeconfig, staging", "<strong>Emulated:</strong> lose-api (pool-outage)", "<strong>Probed through</strong> the API server"} {
+		if !bytes.Contains([]byte(html), []byte(want)) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+}

@@ -24,6 +24,9 @@ func WriteText(w io.Writer, r *Report) error {
 	for _, e := range r.Emulated {
 		ew.printf("  emulated: %s\n", e)
 	}
+	if r.ProbedVia != "" {
+		ew.printf("  probed through %s\n", r.ProbedVia)
+	}
 	tw := newTabWriter(ew)
 	for _, c := range r.Components {
 		fmt.Fprintf(tw, "  %s\t-%.1f\t(%.0f x %s)\t%s\n", c.Name, c.Penalty, c.Weight, pct(c.Share), c.Detail)

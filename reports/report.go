@@ -35,7 +35,11 @@ type Report struct {
 	Backend string `json:"backend,omitempty"`
 	// Emulated is what the run did without the machine it would need, and
 	// how (a node's loss made through the API): said next to the score.
-	Emulated   []string  `json:"emulated,omitempty"`
+	Emulated []string `json:"emulated,omitempty"`
+	// ProbedVia is the probes' route when not straight from the runner to
+	// the services (the API server's service proxy): their latency
+	// includes it.
+	ProbedVia  string    `json:"probed_via,omitempty"`
 	Start      time.Time `json:"start"` // the span's start: offsets count from here
 	StoryScale float64   `json:"story_scale,omitempty"`
 	// SpanSeconds is the measured span: from the first change (whoever made

@@ -153,7 +153,8 @@ func ProxyRoute(t *kubeconfig.Target, sys *system.System) (map[string]string, *o
 	if err != nil {
 		return nil, nil, err
 	}
-	return urls, &observe.Via{Kept: kept, Fresh: fresh}, nil
+	return urls, &observe.Via{Kept: kept, Fresh: fresh,
+		Name: "the API server's service proxy (each request also crosses the API server, which picks one of the Service's ready pods)"}, nil
 }
 
 // ClusterDir holds the context's journal.

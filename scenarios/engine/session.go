@@ -128,6 +128,9 @@ func Open(ctx context.Context, b Backend, o Options) (s *Session, err error) {
 	meta := MetaFor(o.Scenario, o.Topology.Name, o.Name)
 	meta.TimeLimit = timeline.Duration(o.timeLimit) // a game's; zero for a replay
 	meta.Backend, meta.Emulated = b.Capabilities().Backend, o.Scenario.Emulated(b.Capabilities())
+	if a, ok := b.(adopter); ok && a.ProbeVia() != nil {
+		meta.ProbedVia = a.ProbeVia().Name
+	}
 	if err := timeline.WriteMeta(o.OutDir, meta); err != nil {
 		return s, err
 	}

@@ -80,6 +80,8 @@ func StartProbes(ctx context.Context, endpoints []traffic.Endpoint, timeout time
 // its transports on kept-alive connections and on a new one per request.
 type Via struct {
 	Kept, Fresh http.RoundTripper
+	// Name says the route in the report.
+	Name string
 }
 
 // mixed sends a share of each endpoint's requests on kept-alive

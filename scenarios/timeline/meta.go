@@ -40,8 +40,11 @@ type Meta struct {
 	// Backend is where the cluster came from ("kind"; "kubeconfig": a
 	// cluster gameday did not create), and Emulated what the run did there
 	// without the machine it would need (a node's loss through the API).
-	Backend         string           `json:"backend,omitempty"`
-	Emulated        []string         `json:"emulated,omitempty"`
+	Backend  string   `json:"backend,omitempty"`
+	Emulated []string `json:"emulated,omitempty"`
+	// ProbedVia is the probes' route when not straight from the runner
+	// (the API server's service proxy).
+	ProbedVia       string           `json:"probed_via,omitempty"`
 	StoryScale      float64          `json:"story_scale,omitempty"`
 	Objectives      []Objective      `json:"objectives"`
 	BusinessWindows []BusinessWindow `json:"business_windows,omitempty"`
