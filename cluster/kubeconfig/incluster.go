@@ -311,8 +311,9 @@ func newHold(ctx context.Context, client kubernetes.Interface, identity string) 
 // ErrHeld, naming the holder, when a holder renews it; a silent holder is
 // watched for the Lease's duration first (then it is dead, and the Lease
 // free to take over).
-func CheckFree(ctx context.Context, client kubernetes.Interface) error {
+func CheckFree(ctx context.Context, client kubernetes.Interface, say func(string)) error {
 	var w silence
+	said := false
 	for {
 		l, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -328,6 +329,11 @@ func CheckFree(ctx context.Context, client kubernetes.Interface) error {
 		alive, quiet := w.observe(l)
 		if alive {
 			return heldError(h)
+		}
+		if quiet >= 2*renewEvery+time.Second && !said {
+			say(fmt.Sprintf("The cluster's Lease is held by %s, which has not renewed it for %s: watching it for %s",
+				h, quiet.Round(time.Second), leaseDuration(l)))
+			said = true
 		}
 		if quiet >= leaseDuration(l) {
 			return nil

@@ -73,7 +73,7 @@ func TestSilentHolder(t *testing.T) {
 		t.Fatalf("an old renewal time freed the Lease: %v", err)
 	}
 	start := time.Now()
-	if err := CheckFree(ctx, client); err != nil || time.Since(start) < time.Second {
+	if err := CheckFree(ctx, client, func(string) {}); err != nil || time.Since(start) < time.Second {
 		t.Errorf("CheckFree: %v after %s (want free after 1s of silence)", err, time.Since(start))
 	}
 	start = time.Now()
@@ -89,7 +89,7 @@ func TestSilentHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckFree(ctx, client); !errors.Is(err, ErrHeld) {
+	if err := CheckFree(ctx, client, func(string) {}); !errors.Is(err, ErrHeld) {
 		t.Errorf("CheckFree of a live holder: %v", err)
 	}
 	// Released: the Lease is gone.

@@ -55,7 +55,7 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	}
 	// A run there already (from any machine) is said first: what it changed
 	// would read as unfit otherwise.
-	if err := kubeconfig.CheckFree(ctx, t.Client); errors.Is(err, kubeconfig.ErrHeld) {
+	if err := kubeconfig.CheckFree(ctx, t.Client, func(s string) { g.Logger().V(0).Info(s) }); errors.Is(err, kubeconfig.ErrHeld) {
 		return cli.Usage(err)
 	} else if err != nil {
 		return err
