@@ -36,9 +36,12 @@ const (
 
 var managed = map[string]string{"app.kubernetes.io/managed-by": "gameday"}
 
-// Mirror keeps a copy of a run's journal in the cluster.
+// Mirror keeps a copy of a run's journal in the cluster. With Hold, it
+// writes nothing once the cluster's Lease is lost (Hold.Check): each
+// record is written before its change, so no change is made then either.
 type Mirror struct {
 	Client kubernetes.Interface
+	Hold   *Hold
 }
 
 // PutRecord keeps what gameday knows of the cluster for the run (its
@@ -70,6 +73,11 @@ func (m Mirror) set(ctx context.Context, key, value string) error {
 
 // update changes the journal ConfigMap's data, making it where there is none.
 func (m Mirror) update(ctx context.Context, change func(map[string]string)) error {
+	if m.Hold != nil {
+		if err := m.Hold.Check(); err != nil {
+			return err
+		}
+	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cm, err := m.Client.CoreV1().ConfigMaps(cluster.ExistingNamespace).Get(ctx, JournalConfigMap, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -108,6 +116,11 @@ func (m Mirror) Read(ctx context.Context) (string, error) {
 
 // Remove deletes the journal's copy: everything in it was put back.
 func (m Mirror) Remove(ctx context.Context) error {
+	if m.Hold != nil {
+		if err := m.Hold.Check(); err != nil {
+			return err
+		}
+	}
 	err := m.Client.CoreV1().ConfigMaps(cluster.ExistingNamespace).Delete(ctx, JournalConfigMap, metav1.DeleteOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -131,7 +144,9 @@ type Hold struct {
 	stop     chan struct{}
 	once     sync.Once
 	lost     chan struct{}
-	why      string // why lost, set before lost is closed
+	mu       sync.Mutex
+	why      string    // why lost, set before lost is closed
+	last     time.Time // the start of the last renewal the API server took
 }
 
 // LeaseDuration is how long a Lease nobody renews holds: a run killed with
@@ -196,15 +211,16 @@ func TakeLease(ctx context.Context, client kubernetes.Interface, identity string
 	return newHold(ctx, client, identity), nil
 }
 
-// silence watches a held Lease for renewals, by this machine's clock only.
-type silence struct {
+// Silence watches a held Lease for renewals, by this machine's clock only;
+// a watch begun by CheckFree or WaitReleased goes on in TakeLeaseAfterDead.
+type Silence struct {
 	seen  *coordinationv1.Lease // the Lease as first seen held
 	since time.Time             // when, by this machine's clock
 }
 
 // observe takes the Lease as read now: whether its holder renewed it since
 // the watch began (alive), and for how long it has been silent.
-func (w *silence) observe(l *coordinationv1.Lease) (alive bool, quiet time.Duration) {
+func (w *Silence) observe(l *coordinationv1.Lease) (alive bool, quiet time.Duration) {
 	if w.seen == nil {
 		w.seen, w.since = l, time.Now()
 		return false, 0
@@ -223,8 +239,14 @@ func (w *silence) observe(l *coordinationv1.Lease) (alive bool, quiet time.Durat
 // this machine's clock is read, never compared with the one that wrote
 // the renewal time, so skewed clocks neither steal a live holder's Lease
 // nor wait on a dead one's forever.
-func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identity string, say func(string)) (*Hold, error) {
-	var w silence
+//
+// from, when not nil, is a watch of the Lease begun earlier (CheckFree,
+// WaitReleased): it goes on from there.
+func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identity string, say func(string), from *Silence) (*Hold, error) {
+	var w Silence
+	if from != nil {
+		w = *from
+	}
 	said := false
 	for {
 		h, err := TakeLease(ctx, client, identity)
@@ -250,8 +272,7 @@ func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identi
 		if quiet >= leaseDuration(l) {
 			h, err := takeOver(ctx, client, identity, l)
 			if apierrors.IsConflict(err) {
-				w = silence{} // changed meanwhile: watch again
-				continue
+				continue // changed meanwhile: renewed (alive), or only annotated (still silent)
 			}
 			return h, err
 		}
@@ -302,7 +323,8 @@ func takeOver(ctx context.Context, client kubernetes.Interface, identity string,
 
 func newHold(ctx context.Context, client kubernetes.Interface, identity string) *Hold {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &Hold{client: client, identity: identity, cancel: cancel, done: make(chan struct{}), stop: make(chan struct{}), lost: make(chan struct{})}
+	h := &Hold{client: client, identity: identity, cancel: cancel, done: make(chan struct{}), stop: make(chan struct{}), lost: make(chan struct{}),
+		last: time.Now()}
 	go h.renew(rctx)
 	return h
 }
@@ -311,24 +333,24 @@ func newHold(ctx context.Context, client kubernetes.Interface, identity string) 
 // ErrHeld, naming the holder, when a holder renews it; a silent holder is
 // watched for the Lease's duration first (then it is dead, and the Lease
 // free to take over).
-func CheckFree(ctx context.Context, client kubernetes.Interface, say func(string)) error {
-	var w silence
+func CheckFree(ctx context.Context, client kubernetes.Interface, say func(string)) (*Silence, error) {
+	var w Silence
 	said := false
 	for {
 		l, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		h := Holder(l)
 		if h == "" {
-			return nil
+			return nil, nil
 		}
 		alive, quiet := w.observe(l)
 		if alive {
-			return heldError(h)
+			return nil, heldError(h)
 		}
 		if quiet >= 2*renewEvery+time.Second && !said {
 			say(fmt.Sprintf("The cluster's Lease is held by %s, which has not renewed it for %s: watching it for %s",
@@ -336,10 +358,10 @@ func CheckFree(ctx context.Context, client kubernetes.Interface, say func(string
 			said = true
 		}
 		if quiet >= leaseDuration(l) {
-			return nil
+			return &w, nil
 		}
 		if err := sleep(ctx, min(time.Second, renewEvery)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
@@ -353,54 +375,122 @@ func (h *Hold) renew(ctx context.Context) {
 	defer close(h.done)
 	t := time.NewTicker(renewEvery)
 	defer t.Stop()
-	// The last renewal the API server took, by the monotonic clock: once
-	// it is so old that another gameday watching from then could take the
-	// Lease over at its next renewal, this one may no longer count on it.
-	last := time.Now()
+	// Another gameday takes the Lease over once it has watched it
+	// unrenewed for its duration, from the last renewal it saw at the
+	// earliest: this one gives it up 2 renewals after the start of its
+	// last renewal the API server took, whatever request is in flight,
+	// which is before the other can take it.
+	deadline := time.NewTimer(2 * renewEvery)
+	defer deadline.Stop()
+	type result struct {
+		start time.Time
+		taken bool
+		err   error
+	}
+	results := make(chan result, 1)
+	inFlight := false
+	var lastErr error
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-deadline.C:
+			h.lose(fmt.Sprintf("the cluster's Lease could not be renewed for %s (%v): another gameday may take it over", 2*renewEvery, lastErr))
+			return
+		case r := <-results:
+			inFlight = false
+			switch {
+			case r.taken:
+				h.lose("another gameday holds the cluster's Lease now (it found this one silent for the Lease's duration, or it was deleted)")
+				return
+			case r.err != nil:
+				lastErr = r.err
+			default:
+				h.renewed(r.start)
+				if !deadline.Stop() {
+					select {
+					case <-deadline.C:
+					default:
+					}
+				}
+				deadline.Reset(2*renewEvery - time.Since(r.start))
+			}
 		case <-t.C:
+			if inFlight {
+				continue
+			}
+			inFlight = true
+			start := time.Now()
+			go func() {
+				rctx, cancel := context.WithTimeout(ctx, 2*renewEvery)
+				defer cancel()
+				taken, err := h.renewOnce(rctx)
+				results <- result{start: start, taken: taken, err: err}
+			}()
 		}
-		var taken bool
-		rctx, cancel := context.WithTimeout(ctx, renewEvery)
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			l, err := h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(rctx, LeaseName, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				taken = true
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if Holder(l) != h.identity {
-				taken = true // another gameday took it
-				return nil
-			}
-			if l.Annotations[StopAnno] != "" {
-				h.once.Do(func() { close(h.stop) })
-			}
-			now := metav1.NewMicroTime(time.Now())
-			l.Spec.RenewTime = &now
-			_, err = h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Update(rctx, l, metav1.UpdateOptions{})
-			return err
-		})
-		cancel()
-		if err == nil && !taken {
-			last = time.Now()
-		}
-		switch {
-		case taken:
-			h.why = "another gameday took the cluster's Lease over (it found this one silent for the Lease's duration)"
-		case time.Since(last) >= 2*renewEvery: // LeaseDuration less a renewal
-			h.why = fmt.Sprintf("the cluster's Lease could not be renewed for %s (%v): another gameday may take it over", time.Since(last).Round(time.Second), err)
-		default:
-			continue
-		}
-		close(h.lost)
-		return
 	}
+}
+
+// renewOnce renews the Lease once: taken when another holds it, or it is gone.
+func (h *Hold) renewOnce(ctx context.Context) (taken bool, err error) {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l, err := h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			taken = true // deleted: whoever made it again holds it
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if Holder(l) != h.identity {
+			taken = true
+			return nil
+		}
+		if l.Annotations[StopAnno] != "" {
+			h.once.Do(func() { close(h.stop) })
+		}
+		now := metav1.NewMicroTime(time.Now())
+		l.Spec.RenewTime = &now
+		_, err = h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Update(ctx, l, metav1.UpdateOptions{})
+		return err
+	})
+	return taken, err
+}
+
+// renewed notes a renewal the API server took, begun at start.
+func (h *Hold) renewed(start time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = start
+}
+
+func (h *Hold) lose(why string) {
+	h.mu.Lock()
+	h.why = why
+	h.mu.Unlock()
+	close(h.lost)
+}
+
+// ErrLeaseLost: this process may no longer count on the cluster's Lease.
+var ErrLeaseLost = errors.New("the cluster's Lease is lost")
+
+// Check says whether this process may still change the cluster: not once
+// its Lease is lost, nor once its last renewal is 2 renewals old, by the
+// wall clock as well as the monotonic one (which stops while a laptop
+// sleeps, while another gameday's clock runs on).
+func (h *Hold) Check() error {
+	select {
+	case <-h.lost:
+		return fmt.Errorf("%w: %s", ErrLeaseLost, h.Why())
+	default:
+	}
+	h.mu.Lock()
+	last := h.last
+	h.mu.Unlock()
+	if since := max(time.Since(last), time.Now().Round(0).Sub(last.Round(0))); since >= 2*renewEvery {
+		return fmt.Errorf("%w: its last renewal was %s ago", ErrLeaseLost, since.Round(time.Second))
+	}
+	return nil
 }
 
 // Lost is closed when this process may no longer count on the Lease
@@ -409,7 +499,11 @@ func (h *Hold) renew(ctx context.Context) {
 func (h *Hold) Lost() <-chan struct{} { return h.lost }
 
 // Why says why the Lease was lost, once Lost is closed.
-func (h *Hold) Why() string { return h.why }
+func (h *Hold) Why() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.why
+}
 
 // Stop is closed when someone asks the holder to stop.
 func (h *Hold) Stop() <-chan struct{} { return h.stop }
@@ -420,6 +514,8 @@ func (h *Hold) Stop() <-chan struct{} { return h.stop }
 func (h *Hold) Release(ctx context.Context) error {
 	h.cancel()
 	<-h.done
+	ctx, cancel := context.WithTimeout(ctx, 2*renewEvery)
+	defer cancel()
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		l, err := h.client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -469,19 +565,19 @@ func RequestStop(ctx context.Context, client kubernetes.Interface) (string, erro
 // WaitReleased waits until nobody holds the Lease, or its holder has been
 // silent for the Lease's duration (dead: ErrHolderDead, for the caller to
 // take it over and recover).
-func WaitReleased(ctx context.Context, client kubernetes.Interface, timeout time.Duration) error {
+func WaitReleased(ctx context.Context, client kubernetes.Interface, timeout time.Duration) (*Silence, error) {
 	deadline := time.Now().Add(timeout)
-	var w silence
+	var w Silence
 	for {
 		l, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) || (err == nil && Holder(l) == "") {
-			return nil
+			return nil, nil
 		}
 		if err == nil {
 			if alive, quiet := w.observe(l); alive {
-				w = silence{}
+				w = Silence{}
 			} else if quiet >= leaseDuration(l) {
-				return fmt.Errorf("%w: %s", ErrHolderDead, Holder(l))
+				return &w, fmt.Errorf("%w: %s", ErrHolderDead, Holder(l))
 			}
 		}
 		if time.Now().After(deadline) {
@@ -489,10 +585,10 @@ func WaitReleased(ctx context.Context, client kubernetes.Interface, timeout time
 			if l != nil {
 				h = Holder(l)
 			}
-			return fmt.Errorf("the run (%s) did not stop within %s", strings.TrimSpace(h), timeout)
+			return nil, fmt.Errorf("the run (%s) did not stop within %s", strings.TrimSpace(h), timeout)
 		}
 		if err := sleep(ctx, time.Second); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }

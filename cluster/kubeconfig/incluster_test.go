@@ -42,7 +42,7 @@ func TestLeaseHeldStoppedReleased(t *testing.T) {
 	if err := h.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := WaitReleased(ctx, client, time.Second); err != nil {
+	if _, err := WaitReleased(ctx, client, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	// Free again, and the stop request gone with the holder.
@@ -73,15 +73,26 @@ func TestSilentHolder(t *testing.T) {
 		t.Fatalf("an old renewal time freed the Lease: %v", err)
 	}
 	start := time.Now()
-	if err := CheckFree(ctx, client, func(string) {}); err != nil || time.Since(start) < time.Second {
+	silent, err := CheckFree(ctx, client, func(string) {})
+	if err != nil || silent == nil || time.Since(start) < time.Second {
 		t.Errorf("CheckFree: %v after %s (want free after 1s of silence)", err, time.Since(start))
 	}
 	start = time.Now()
-	if err := WaitReleased(ctx, client, time.Minute); !errors.Is(err, ErrHolderDead) || time.Since(start) < time.Second {
+	if _, err := WaitReleased(ctx, client, time.Minute); !errors.Is(err, ErrHolderDead) || time.Since(start) < time.Second {
 		t.Errorf("WaitReleased: %v after %s", err, time.Since(start))
 	}
 	if holder, err := RequestStop(ctx, client); err != nil || holder != who {
 		t.Errorf("stop: %q, %v", holder, err)
+	}
+	// The watch CheckFree began goes on: the Lease, only annotated since
+	// (a stop asked), is taken over at once.
+	start = time.Now()
+	taken, err := TakeLeaseAfterDead(ctx, client, "me", func(string) {}, silent)
+	if err != nil || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("take over after CheckFree: %v after %s", err, time.Since(start))
+	}
+	if err := taken.Release(ctx); err != nil {
+		t.Fatal(err)
 	}
 	// A live holder is no silent one.
 	_ = client.CoordinationV1().Leases(cluster.ExistingNamespace).Delete(ctx, LeaseName, metav1.DeleteOptions{})
@@ -89,7 +100,7 @@ func TestSilentHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckFree(ctx, client, func(string) {}); !errors.Is(err, ErrHeld) {
+	if _, err := CheckFree(ctx, client, func(string) {}); !errors.Is(err, ErrHeld) {
 		t.Errorf("CheckFree of a live holder: %v", err)
 	}
 	// Released: the Lease is gone.
@@ -132,6 +143,47 @@ func TestHoldLostWhenRenewalsFail(t *testing.T) {
 	}
 	if !strings.Contains(h.Why(), "could not be renewed") || !strings.Contains(h.Why(), "connection refused") {
 		t.Errorf("why %q", h.Why())
+	}
+	// And writes no journal record from then on.
+	if err := (Mirror{Client: client, Hold: h}).Append(ctx, []byte(`{"kind":"x"}`)); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("a journal record written with the Lease lost: %v", err)
+	}
+}
+
+// A renewal that hangs (the API server stalls) does not hold the loss
+// back: the Lease is given up 2 renewals after the last one taken.
+func TestHoldLostWhileARenewalHangs(t *testing.T) {
+	renewEvery = 50 * time.Millisecond
+	defer func() { renewEvery = LeaseDuration / 3 }()
+	ctx := context.Background()
+	client := fake.NewClientset()
+	var stall atomic.Bool
+	release := make(chan struct{})
+	defer close(release)
+	client.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if stall.Load() {
+			<-release
+			return true, nil, errors.New("too late")
+		}
+		return false, nil, nil
+	})
+	h, err := TakeLease(ctx, client, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.cancel()
+	if err := (Mirror{Client: client, Hold: h}).Append(ctx, []byte(`{}`)); err != nil {
+		t.Fatalf("a journal record with the Lease held: %v", err)
+	}
+	stall.Store(true)
+	start := time.Now()
+	select {
+	case <-h.Lost():
+	case <-time.After(5 * time.Second):
+		t.Fatal("never lost while a renewal hung")
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("lost after %s, want within 2 renewals (100ms)", took)
 	}
 }
 
@@ -183,7 +235,7 @@ func TestTakeLeaseAfterDead(t *testing.T) {
 				Spec: coordinationv1.LeaseSpec{HolderIdentity: &who, LeaseDurationSeconds: &secs, RenewTime: &at}})
 			var said []string
 			start := time.Now()
-			h, err := TakeLeaseAfterDead(ctx, client, "me", func(s string) { said = append(said, s) })
+			h, err := TakeLeaseAfterDead(ctx, client, "me", func(s string) { said = append(said, s) }, nil)
 			took := time.Since(start)
 			if err != nil || took > 5*time.Second {
 				t.Fatalf("%v after %s, said %q", err, took, said)
@@ -197,7 +249,7 @@ func TestTakeLeaseAfterDead(t *testing.T) {
 			}
 			// Now alive and renewing: refused, within two renewals.
 			start = time.Now()
-			if _, err := TakeLeaseAfterDead(ctx, client, "other", func(string) {}); !errors.Is(err, ErrHeld) || time.Since(start) > time.Second {
+			if _, err := TakeLeaseAfterDead(ctx, client, "other", func(string) {}, nil); !errors.Is(err, ErrHeld) || time.Since(start) > time.Second {
 				t.Errorf("a live holder: %v after %s", err, time.Since(start))
 			}
 			_ = h.Release(ctx)

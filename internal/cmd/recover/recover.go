@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -92,7 +93,7 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if err := clusterlock.Take(g, x.Store, name); err != nil {
 		return err
 	}
-	n, err := RecoverExisting(ctx, g, t.Target, x, name)
+	n, err := RecoverExisting(ctx, g, t.Target, x, name, nil)
 	if errors.Is(err, engine.ErrNothingToRecover) {
 		fmt.Fprintf(g.Streams.Out, "context %s: nothing to recover: no run left changes there (its journal, kept in the cluster, is empty)\n", t.Context)
 		return nil
@@ -106,15 +107,20 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 
 // RecoverExisting recovers a run's changes on a cluster gameday did not
 // create, holding its Lease: a run that holds it is alive and recovers on
-// its own (stop it with `gameday stop`).
-func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, x *engine.Existing, name string) (int, error) {
-	// Nothing left (in the cluster or here): nothing taken, nothing made.
-	if pending, err := x.Pending(ctx, name); err != nil {
+// its own (stop it with `gameday stop`). dead, when not nil, is a watch
+// that saw the Lease's holder silent for its duration (WaitReleased): its
+// Lease is taken over at once, and deleted when it left nothing.
+func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, x *engine.Existing, name string, dead *kubeconfig.Silence) (int, error) {
+	// Nothing left in the cluster: nothing to take, nothing made.
+	pending, err := x.Pending(ctx, name)
+	if err != nil {
 		return 0, err
-	} else if !pending {
+	}
+	if !pending && dead == nil {
 		return 0, engine.ErrNothingToRecover
 	}
-	hold, err := kubeconfig.TakeLeaseAfterDead(ctx, t.Client, kubeconfig.Identity(g.Command), func(s string) { g.Logger().V(0).Info(s) })
+	say := func(s string) { g.Logger().V(0).Info(s) }
+	hold, err := kubeconfig.TakeLeaseAfterDead(ctx, t.Client, kubeconfig.Identity(g.Command), say, dead)
 	if errors.Is(err, kubeconfig.ErrHeld) {
 		return 0, cli.Usage(err)
 	}
@@ -126,5 +132,24 @@ func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, 
 			g.Logger().V(0).Infof("Could not free the cluster's Lease (%v): the next run there waits %s for it", err, kubeconfig.LeaseDuration)
 		}
 	}()
+	if !pending {
+		return 0, engine.ErrNothingToRecover // the dead holder's Lease deleted on the way out
+	}
+	// Another gameday taking the Lease over from this one (it went silent)
+	// ends this one at once: no two put the same cluster back.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-hold.Lost():
+			fmt.Fprintf(g.Streams.ErrOut, "\nStopping at once, changing nothing more: %s. `gameday recover --context %s` finishes it.\n", hold.Why(), t.Context)
+			lostExit(cli.ExitError)
+		case <-done:
+		}
+	}()
+	x.Hold = hold
 	return engine.Recover(ctx, x, name, g.Logger())
 }
+
+// lostExit ends the process when the Lease is lost (a variable for tests).
+var lostExit = os.Exit

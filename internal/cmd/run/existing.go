@@ -55,7 +55,8 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	}
 	// A run there already (from any machine) is said first: what it changed
 	// would read as unfit otherwise.
-	if err := kubeconfig.CheckFree(ctx, t.Client, func(s string) { g.Logger().V(0).Info(s) }); errors.Is(err, kubeconfig.ErrHeld) {
+	silent, err := kubeconfig.CheckFree(ctx, t.Client, func(s string) { g.Logger().V(0).Info(s) })
+	if errors.Is(err, kubeconfig.ErrHeld) {
 		return cli.Usage(err)
 	} else if err != nil {
 		return err
@@ -124,7 +125,7 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 	// The cluster's own lock (its Lease, in namespace gameday): no run from
 	// another machine while this one runs; `gameday stop` from any machine
 	// stops this one, which then puts everything back.
-	hold, err := kubeconfig.TakeLeaseAfterDead(ctx, t.Client, kubeconfig.Identity(g.Command), func(s string) { g.Logger().V(0).Info(s) })
+	hold, err := kubeconfig.TakeLeaseAfterDead(ctx, t.Client, kubeconfig.Identity(g.Command), func(s string) { g.Logger().V(0).Info(s) }, silent)
 	if errors.Is(err, kubeconfig.ErrHeld) {
 		return cli.Usage(err)
 	}
@@ -140,20 +141,30 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		})
 	}
 	defer release()
+	x.Hold = hold // no journal record, so no change, once the Lease is lost
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	// Watched until this function returns, recovery included.
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
-		select {
-		case <-hold.Stop():
-			fmt.Fprintln(g.Streams.ErrOut, "\nStopped by `gameday stop`: putting everything back now")
-			stop(errStopped)
-		case <-hold.Lost():
-			// Another gameday may be putting the cluster back by now: this
-			// one changes nothing more, recovery included, at once.
-			fmt.Fprintf(g.Streams.ErrOut, "\nStopping at once, changing nothing more: %s. Whoever holds it now puts back what this run changed; if nobody does, `gameday recover --context %s`, from any machine.\n",
-				hold.Why(), t.Context)
-			lostExit(cli.ExitError)
-		case <-runCtx.Done():
+		stopped := hold.Stop()
+		for {
+			select {
+			case <-stopped:
+				fmt.Fprintln(g.Streams.ErrOut, "\nStopped by `gameday stop`: putting everything back now")
+				stop(errStopped)
+				stopped = nil
+			case <-hold.Lost():
+				// Another gameday may be putting the cluster back by now:
+				// this one changes nothing more, recovery included, at once.
+				fmt.Fprintf(g.Streams.ErrOut, "\nStopping at once, changing nothing more: %s. Whoever holds it now puts back what this run changed; if nobody does, `gameday recover --context %s`, from any machine.\n",
+					hold.Why(), t.Context)
+				lostExit(cli.ExitError)
+				return
+			case <-done:
+				return
+			}
 		}
 	}()
 	return replay(runCtx, g, f, s, topos, baseline, &where{backend: x, store: x.Store, reuse: true,

@@ -54,9 +54,10 @@ func run(ctx context.Context, g *cli.Globals, f *targetarg.Flags) error {
 	if err != nil {
 		return err
 	}
+	var dead *kubeconfig.Silence
 	if holder != "" {
 		g.Logger().V(0).Infof("Asked %s to stop; waiting while it puts back what it changed", holder)
-		err := kubeconfig.WaitReleased(ctx, t.Client, stopWait)
+		dead, err = kubeconfig.WaitReleased(ctx, t.Client, stopWait)
 		if errors.Is(err, kubeconfig.ErrHolderDead) {
 			g.Logger().V(0).Infof("It has stopped renewing the cluster's Lease (killed?): recovering what it left here")
 		} else if err != nil {
@@ -74,10 +75,12 @@ func run(ctx context.Context, g *cli.Globals, f *targetarg.Flags) error {
 	if err := clusterlock.Take(g, x.Store, name); err != nil {
 		return err
 	}
-	n, err := recovercmd.RecoverExisting(ctx, g, t.Target, x, name)
+	n, err := recovercmd.RecoverExisting(ctx, g, t.Target, x, name, dead)
 	switch {
 	case errors.Is(err, engine.ErrNothingToRecover) && holder == "":
 		fmt.Fprintf(g.Streams.Out, "context %s: no run holds it, and none left changes there\n", t.Context)
+	case errors.Is(err, engine.ErrNothingToRecover) && dead != nil:
+		fmt.Fprintf(g.Streams.Out, "context %s: the run had stopped renewing its Lease (killed?) and left nothing to put back; its Lease is deleted\n", t.Context)
 	case errors.Is(err, engine.ErrNothingToRecover):
 		fmt.Fprintf(g.Streams.Out, "context %s: the run stopped and put back everything it changed\n", t.Context)
 	case err != nil:
