@@ -244,3 +244,23 @@ func TestFinishRepeat(t *testing.T) {
 		t.Errorf("a failed run:\n%s", stdout)
 	}
 }
+
+// A baseline measured another way (an existing cluster, probes through the
+// API server) is said to be, beside the gate's verdict.
+func TestGateSaysNotMeasuredAlike(t *testing.T) {
+	out, results := recorded(t)
+	g, stdout := globals()
+	b, err := loadBaseline(out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.byTopo["shared"].Backend, b.byTopo["shared"].ProbedVia = "kubeconfig", "the API server's service proxy"
+	_ = finish(g, out, results, 1, b)
+	want := "gate shared: not measured alike: the baseline ran on backend kubeconfig, probed through the API server's service proxy, this run ran on backend kind, probed straight from the runner"
+	if !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout lacks %q:\n%s", want, stdout)
+	}
+	if strings.Contains(stdout.String(), "gate separate: not measured alike") {
+		t.Errorf("separate was measured alike:\n%s", stdout)
+	}
+}

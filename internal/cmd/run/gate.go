@@ -104,6 +104,11 @@ func (g *gate) check(gl *cli.Globals, rs []*reports.Report) error {
 			// What a CI gate of a System file's change is for: say what changed.
 			fmt.Fprintf(gl.Streams.Out, "gate %s: the system changed: baseline %s (%s), this run %s (%s)\n", r.Topology, b.System, short(b.SystemDigest), r.System, short(r.SystemDigest))
 		}
+		if measuredAs(b) != measuredAs(r) {
+			// Not measured alike: a node's loss emulated or not, probes with
+			// or without the API server's hop. Said, for the gate's reader.
+			fmt.Fprintf(gl.Streams.Out, "gate %s: not measured alike: the baseline %s, this run %s\n", r.Topology, measuredAs(b), measuredAs(r))
+		}
 		why := reports.Gate(r, b, g.maxDrop)
 		verdict := "PASS"
 		if len(why) > 0 {
@@ -128,4 +133,17 @@ func scenarioText(r *reports.Report) string {
 		return "scenario " + r.Scenario
 	}
 	return fmt.Sprintf("scenario %s (%s)", r.Scenario, short(r.ScenarioDigest))
+}
+
+// measuredAs says how a run was measured: its backend and its probes' route.
+func measuredAs(r *reports.Report) string {
+	backend := r.Backend
+	if backend == "" {
+		backend = "kind"
+	}
+	probes := "probed straight from the runner"
+	if r.ProbedVia != "" {
+		probes = "probed through " + r.ProbedVia
+	}
+	return "ran on backend " + backend + ", " + probes
 }
