@@ -144,17 +144,28 @@ type Hold struct {
 	stop     chan struct{}
 	once     sync.Once
 	lost     chan struct{}
+	loseOnce sync.Once
 	mu       sync.Mutex
 	why      string    // why lost, set before lost is closed
 	last     time.Time // the start of the last renewal the API server took
+	lastBoot time.Duration
+	lastErr  error // the last renewal's error, if it failed
+	released bool  // by Release: nothing more is written, and nothing lost
 }
 
 // LeaseDuration is how long a Lease nobody renews holds: a run killed with
 // -9 is taken over this long after another gameday starts watching it.
 const LeaseDuration = 15 * time.Second
 
-// renewEvery is how often a held Lease is renewed (and a stop looked for).
-var renewEvery = LeaseDuration / 3
+// renewEvery is how often a held Lease is renewed (and a stop looked
+// for); a failed renewal is tried again within a second.
+var renewEvery = LeaseDuration / 5
+
+// giveUp is how long after the start of its last renewal the API server
+// took a holder gives the Lease up (10 s): another gameday takes it over
+// no sooner than LeaseDuration after the last renewal it saw, which is
+// no earlier than that start.
+func giveUp() time.Duration { return renewEvery * 10 / 3 }
 
 // Identity names this process in the Lease: host, pid and its command's
 // words up to the first flag (never a flag's value, which may be a secret).
@@ -181,7 +192,8 @@ func heldError(h string) error {
 // that time was written by another machine's clock, never compared with
 // this one's (TakeLeaseAfterDead watches a silent holder instead).
 func TakeLease(ctx context.Context, client kubernetes.Interface, identity string) (*Hold, error) {
-	now := metav1.NewMicroTime(time.Now())
+	start, startBoot := time.Now(), bootClock()
+	now := metav1.NewMicroTime(start)
 	secs := int32(LeaseDuration.Seconds())
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		l, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
@@ -208,7 +220,7 @@ func TakeLease(ctx context.Context, client kubernetes.Interface, identity string
 	if err != nil {
 		return nil, err
 	}
-	return newHold(ctx, client, identity), nil
+	return newHold(ctx, client, identity, start, startBoot), nil
 }
 
 // Silence watches a held Lease for renewals, by this machine's clock only;
@@ -264,17 +276,20 @@ func TakeLeaseAfterDead(ctx context.Context, client kubernetes.Interface, identi
 		if alive {
 			return nil, err
 		}
-		if quiet >= 2*renewEvery+time.Second && !said {
-			say(fmt.Sprintf("The cluster's Lease is held by %s, which has not renewed it for %s: waiting until it has not for %s, then taking it over",
-				Holder(l), quiet.Round(time.Second), leaseDuration(l)))
-			said = true
-		}
 		if quiet >= leaseDuration(l) {
 			h, err := takeOver(ctx, client, identity, l)
 			if apierrors.IsConflict(err) {
 				continue // changed meanwhile: renewed (alive), or only annotated (still silent)
 			}
+			if err == nil {
+				say(fmt.Sprintf("The cluster's Lease, held by %s, which had not renewed it for %s, is taken over", Holder(l), quiet.Round(time.Second)))
+			}
 			return h, err
+		}
+		if quiet >= 2*renewEvery+time.Second && !said {
+			say(fmt.Sprintf("The cluster's Lease is held by %s, which has not renewed it for %s: waiting until it has not for %s, then taking it over",
+				Holder(l), quiet.Round(time.Second), leaseDuration(l)))
+			said = true
 		}
 		if err := sleep(ctx, min(time.Second, renewEvery)); err != nil {
 			return nil, err
@@ -310,7 +325,8 @@ func leaseDuration(l *coordinationv1.Lease) time.Duration {
 // takeOver takes the Lease l (as read) for identity: a conflict when it
 // changed since it was read.
 func takeOver(ctx context.Context, client kubernetes.Interface, identity string, l *coordinationv1.Lease) (*Hold, error) {
-	now := metav1.NewMicroTime(time.Now())
+	start, startBoot := time.Now(), bootClock()
+	now := metav1.NewMicroTime(start)
 	secs := int32(LeaseDuration.Seconds())
 	l = l.DeepCopy()
 	l.Spec = coordinationv1.LeaseSpec{HolderIdentity: &identity, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now}
@@ -318,13 +334,14 @@ func takeOver(ctx context.Context, client kubernetes.Interface, identity string,
 	if _, err := client.CoordinationV1().Leases(cluster.ExistingNamespace).Update(ctx, l, metav1.UpdateOptions{}); err != nil {
 		return nil, err
 	}
-	return newHold(ctx, client, identity), nil
+	return newHold(ctx, client, identity, start, startBoot), nil
 }
 
-func newHold(ctx context.Context, client kubernetes.Interface, identity string) *Hold {
+// newHold holds the Lease taken by a write begun at start.
+func newHold(ctx context.Context, client kubernetes.Interface, identity string, start time.Time, startBoot time.Duration) *Hold {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &Hold{client: client, identity: identity, cancel: cancel, done: make(chan struct{}), stop: make(chan struct{}), lost: make(chan struct{}),
-		last: time.Now()}
+		last: start, lastBoot: startBoot}
 	go h.renew(rctx)
 	return h
 }
@@ -373,62 +390,66 @@ func Holder(l *coordinationv1.Lease) string {
 
 func (h *Hold) renew(ctx context.Context) {
 	defer close(h.done)
-	t := time.NewTicker(renewEvery)
-	defer t.Stop()
-	// Another gameday takes the Lease over once it has watched it
-	// unrenewed for its duration, from the last renewal it saw at the
-	// earliest: this one gives it up 2 renewals after the start of its
-	// last renewal the API server took, whatever request is in flight,
-	// which is before the other can take it.
-	deadline := time.NewTimer(2 * renewEvery)
-	defer deadline.Stop()
+	next := time.NewTimer(renewEvery)
+	defer next.Stop()
+	// Given up giveUp after the start of the last renewal taken, whatever
+	// request is in flight (checked every second, and by every write the
+	// fence lets through): before another gameday could take it over.
+	watchdog := time.NewTicker(min(time.Second, renewEvery))
+	defer watchdog.Stop()
 	type result struct {
-		start time.Time
-		taken bool
-		err   error
+		start     time.Time
+		startBoot time.Duration
+		taken     bool
+		err       error
 	}
 	results := make(chan result, 1)
-	inFlight := false
-	var lastErr error
+	cancelRenewal := func() {}
+	defer func() { cancelRenewal() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-deadline.C:
-			h.lose(fmt.Sprintf("the cluster's Lease could not be renewed for %s (%v): another gameday may take it over", 2*renewEvery, lastErr))
+		case <-h.lost: // given up by a Check
 			return
+		case <-watchdog.C:
+			if h.Check() != nil {
+				return
+			}
 		case r := <-results:
-			inFlight = false
 			switch {
 			case r.taken:
-				h.lose("another gameday holds the cluster's Lease now (it found this one silent for the Lease's duration, or it was deleted)")
+				h.lose("another gameday holds the cluster's Lease now (it found this one silent for the Lease's duration, or the Lease was deleted)")
 				return
 			case r.err != nil:
-				lastErr = r.err
+				h.mu.Lock()
+				h.lastErr = r.err
+				h.mu.Unlock()
+				next.Reset(min(time.Second, renewEvery))
 			default:
-				h.renewed(r.start)
-				if !deadline.Stop() {
-					select {
-					case <-deadline.C:
-					default:
-					}
-				}
-				deadline.Reset(2*renewEvery - time.Since(r.start))
+				h.mu.Lock()
+				h.last, h.lastBoot, h.lastErr = r.start, r.startBoot, nil
+				h.mu.Unlock()
+				next.Reset(renewEvery)
 			}
-		case <-t.C:
-			if inFlight {
-				continue
-			}
-			inFlight = true
-			start := time.Now()
+		case <-next.C:
+			// One renewal at a time: the next is set when its result comes.
+			start, startBoot := time.Now(), bootClock()
+			rctx, cancel := context.WithDeadline(ctx, h.deadline())
+			cancelRenewal = cancel
 			go func() {
-				rctx, cancel := context.WithTimeout(ctx, 2*renewEvery)
-				defer cancel()
 				taken, err := h.renewOnce(rctx)
-				results <- result{start: start, taken: taken, err: err}
+				results <- result{start: start, startBoot: startBoot, taken: taken, err: err}
 			}()
 		}
 	}
+}
+
+// deadline is when this process gives the Lease up unless renewed before.
+func (h *Hold) deadline() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last.Add(giveUp())
 }
 
 // renewOnce renews the Lease once: taken when another holds it, or it is gone.
@@ -465,19 +486,21 @@ func (h *Hold) renewed(start time.Time) {
 }
 
 func (h *Hold) lose(why string) {
-	h.mu.Lock()
-	h.why = why
-	h.mu.Unlock()
-	close(h.lost)
+	h.loseOnce.Do(func() {
+		h.mu.Lock()
+		h.why = why
+		h.mu.Unlock()
+		close(h.lost)
+	})
 }
 
 // ErrLeaseLost: this process may no longer count on the cluster's Lease.
 var ErrLeaseLost = errors.New("the cluster's Lease is lost")
 
 // Check says whether this process may still change the cluster: not once
-// its Lease is lost, nor once its last renewal is 2 renewals old, by the
-// wall clock as well as the monotonic one (which stops while a laptop
-// sleeps, while another gameday's clock runs on).
+// its Lease is lost, nor once the start of its last renewal taken is
+// giveUp old, by the monotonic clock and by one that runs on while the
+// machine sleeps (a laptop's lid closed); the latter loses the Lease.
 func (h *Hold) Check() error {
 	select {
 	case <-h.lost:
@@ -485,10 +508,19 @@ func (h *Hold) Check() error {
 	default:
 	}
 	h.mu.Lock()
-	last := h.last
+	since := max(time.Since(h.last), bootClock()-h.lastBoot)
+	lastErr, released := h.lastErr, h.released
 	h.mu.Unlock()
-	if since := max(time.Since(last), time.Now().Round(0).Sub(last.Round(0))); since >= 2*renewEvery {
-		return fmt.Errorf("%w: its last renewal was %s ago", ErrLeaseLost, since.Round(time.Second))
+	if released {
+		return fmt.Errorf("%w: released", ErrLeaseLost)
+	}
+	if since >= giveUp() {
+		why := fmt.Sprintf("the cluster's Lease was last renewed %s ago", since.Round(100*time.Millisecond))
+		if lastErr != nil {
+			why = fmt.Sprintf("the cluster's Lease could not be renewed for %s (%v)", since.Round(100*time.Millisecond), lastErr)
+		}
+		h.lose(why + ": another gameday may take it over")
+		return fmt.Errorf("%w: %s", ErrLeaseLost, h.Why())
 	}
 	return nil
 }
@@ -514,6 +546,9 @@ func (h *Hold) Stop() <-chan struct{} { return h.stop }
 func (h *Hold) Release(ctx context.Context) error {
 	h.cancel()
 	<-h.done
+	h.mu.Lock()
+	h.released = true
+	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, 2*renewEvery)
 	defer cancel()
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -595,3 +630,8 @@ func WaitReleased(ctx context.Context, client kubernetes.Interface, timeout time
 
 // ErrHolderDead: the Lease's holder stopped renewing it without releasing it.
 var ErrHolderDead = errors.New("the run holding the cluster's Lease stopped renewing it (killed?)")
+
+var processStart = time.Now()
+
+// fallbackClock is Go's monotonic clock since the process started.
+func fallbackClock() time.Duration { return time.Since(processStart) }

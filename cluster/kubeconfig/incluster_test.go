@@ -19,7 +19,7 @@ import (
 
 func TestLeaseHeldStoppedReleased(t *testing.T) {
 	renewEvery = 20 * time.Millisecond
-	defer func() { renewEvery = LeaseDuration / 3 }()
+	defer func() { renewEvery = LeaseDuration / 5 }()
 	ctx := context.Background()
 	client := fake.NewClientset()
 	h, err := TakeLease(ctx, client, "laptop pid 1: gameday run")
@@ -62,7 +62,7 @@ func TestLeaseHeldStoppedReleased(t *testing.T) {
 // this machine has watched it silent for the Lease's duration.
 func TestSilentHolder(t *testing.T) {
 	renewEvery = 100 * time.Millisecond
-	defer func() { renewEvery = LeaseDuration / 3 }()
+	defer func() { renewEvery = LeaseDuration / 5 }()
 	ctx := context.Background()
 	who := "dead pid 9"
 	secs := int32(1)
@@ -116,7 +116,7 @@ func TestSilentHolder(t *testing.T) {
 // asleep) gives it up before another could take it over.
 func TestHoldLostWhenRenewalsFail(t *testing.T) {
 	renewEvery = 50 * time.Millisecond
-	defer func() { renewEvery = LeaseDuration / 3 }()
+	defer func() { renewEvery = LeaseDuration / 5 }()
 	ctx := context.Background()
 	client := fake.NewClientset()
 	var down atomic.Bool // the API server gone, from now on
@@ -154,7 +154,7 @@ func TestHoldLostWhenRenewalsFail(t *testing.T) {
 // back: the Lease is given up 2 renewals after the last one taken.
 func TestHoldLostWhileARenewalHangs(t *testing.T) {
 	renewEvery = 50 * time.Millisecond
-	defer func() { renewEvery = LeaseDuration / 3 }()
+	defer func() { renewEvery = LeaseDuration / 5 }()
 	ctx := context.Background()
 	client := fake.NewClientset()
 	var stall atomic.Bool
@@ -221,7 +221,7 @@ func TestMirror(t *testing.T) {
 // that renews is refused.
 func TestTakeLeaseAfterDead(t *testing.T) {
 	renewEvery = 100 * time.Millisecond
-	defer func() { renewEvery = LeaseDuration / 3 }()
+	defer func() { renewEvery = LeaseDuration / 5 }()
 	for _, c := range []struct {
 		name    string
 		renewed time.Time
@@ -240,7 +240,7 @@ func TestTakeLeaseAfterDead(t *testing.T) {
 			if err != nil || took > 5*time.Second {
 				t.Fatalf("%v after %s, said %q", err, took, said)
 			}
-			if took < 2*time.Second || len(said) != 1 {
+			if took < 2*time.Second || len(said) != 2 || !strings.Contains(said[1], "is taken over") {
 				t.Errorf("taken after %s (want the Lease's 2s without a renewal), said %q", took, said)
 			}
 			l, _ := client.CoordinationV1().Leases(cluster.ExistingNamespace).Get(ctx, LeaseName, metav1.GetOptions{})
@@ -254,5 +254,35 @@ func TestTakeLeaseAfterDead(t *testing.T) {
 			}
 			_ = h.Release(ctx)
 		})
+	}
+}
+
+// One failed renewal (an API server's blip) is tried again at once, and
+// the Lease kept.
+func TestHoldSurvivesOneFailedRenewal(t *testing.T) {
+	renewEvery = 60 * time.Millisecond
+	defer func() { renewEvery = LeaseDuration / 5 }()
+	ctx := context.Background()
+	client := fake.NewClientset()
+	var fail atomic.Int32
+	client.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if fail.Add(-1) >= 0 {
+			return true, nil, errors.New("503 service unavailable")
+		}
+		return false, nil, nil
+	})
+	h, err := TakeLease(ctx, client, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release(ctx)
+	fail.Store(1)
+	select {
+	case <-h.Lost():
+		t.Fatalf("lost after one failed renewal: %s", h.Why())
+	case <-time.After(5 * giveUp()):
+	}
+	if err := h.Check(); err != nil {
+		t.Errorf("Check: %v", err)
 	}
 }

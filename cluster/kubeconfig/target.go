@@ -63,6 +63,8 @@ type Target struct {
 
 	Config *rest.Config
 	Client kubernetes.Interface
+	// fence guards Client's writes once armed with the cluster's Lease.
+	fence *fence
 }
 
 // Open resolves context in the kubeconfig file (empty: the default loading
@@ -92,12 +94,15 @@ func Open(file, context string) (*Target, error) {
 	}
 	cfg.UserAgent = "gameday"
 	cfg.QPS, cfg.Burst = 50, 100
-	client, err := kubernetes.NewForConfig(cfg)
+	f := &fence{}
+	fenced := rest.CopyConfig(cfg)
+	fenced.Wrap(func(rt http.RoundTripper) http.RoundTripper { f.next = rt; return f })
+	client, err := kubernetes.NewForConfig(fenced)
 	if err != nil {
 		return nil, fmt.Errorf("%w: context %q: %v", ErrKubeconfig, context, err)
 	}
 	return &Target{File: file, Files: files, Context: context, Cluster: kctx.Cluster, Server: cl.Server, Namespace: kctx.Namespace,
-		Config: cfg, Client: client}, nil
+		Config: cfg, Client: client, fence: f}, nil
 }
 
 // load reads the kubeconfig: file, or the default loading rules' files

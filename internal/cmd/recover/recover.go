@@ -148,6 +148,7 @@ func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, 
 		}
 	}()
 	x.Hold = hold
+	t.Arm(hold) // no write to the cluster once the Lease is lost
 	return engine.Recover(ctx, x, name, g.Logger())
 }
 
