@@ -84,13 +84,8 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	if err != nil {
 		return err
 	}
-	kind, err := cluster.DefaultStore()
+	x, name, err := ExistingOf(g, t.Target, t.Inventory.PoolKey)
 	if err != nil {
-		return err
-	}
-	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind)}
-	name := engine.ExistingName(t.Context, t.Server)
-	if err := clusterlock.Take(g, x.Store, name); err != nil {
 		return err
 	}
 	n, err := RecoverExisting(ctx, g, t.Target, x, name, nil)
@@ -103,6 +98,21 @@ func runExisting(ctx context.Context, g *cli.Globals, f *flagpole) error {
 	}
 	fmt.Fprintf(g.Streams.Out, "context %s: %d changes put back, and what gameday set up taken down\n", t.Context, n)
 	return nil
+}
+
+// ExistingOf is what gameday keeps of the context's cluster (its journal
+// here, under the name it keeps it by), locked for this process.
+func ExistingOf(g *cli.Globals, t *kubeconfig.Target, poolKey string) (*engine.Existing, string, error) {
+	kind, err := cluster.DefaultStore()
+	if err != nil {
+		return nil, "", err
+	}
+	x := &engine.Existing{Target: t, PoolKey: poolKey, Store: engine.ExistingStore(kind)}
+	name := engine.ExistingName(t.Context, t.Server)
+	if err := clusterlock.Take(g, x.Store, name); err != nil {
+		return nil, "", err
+	}
+	return x, name, nil
 }
 
 // RecoverExisting recovers a run's changes on a cluster gameday did not

@@ -9,10 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"gameday.dev/gameday/cluster"
 	"gameday.dev/gameday/cluster/kubeconfig"
 	"gameday.dev/gameday/internal/cli"
-	"gameday.dev/gameday/internal/cmd/clusterlock"
 	recovercmd "gameday.dev/gameday/internal/cmd/recover"
 	"gameday.dev/gameday/internal/cmd/targetarg"
 	"gameday.dev/gameday/scenarios/engine"
@@ -66,13 +64,8 @@ func run(ctx context.Context, g *cli.Globals, f *targetarg.Flags) error {
 	}
 	// Whatever is left (a run that died, one stopped halfway through its
 	// recovery) is recovered here, from the journal kept in the cluster.
-	kind, err := cluster.DefaultStore()
+	x, name, err := recovercmd.ExistingOf(g, t.Target, t.Inventory.PoolKey)
 	if err != nil {
-		return err
-	}
-	x := &engine.Existing{Target: t.Target, PoolKey: t.Inventory.PoolKey, Store: engine.ExistingStore(kind)}
-	name := engine.ExistingName(t.Context, t.Server)
-	if err := clusterlock.Take(g, x.Store, name); err != nil {
 		return err
 	}
 	n, err := recovercmd.RecoverExisting(ctx, g, t.Target, x, name, dead)
