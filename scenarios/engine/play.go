@@ -17,7 +17,10 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -234,6 +237,40 @@ func Play(ctx context.Context, b Backend, o Options, po PlayOptions) (res *Resul
 	return res, nil
 }
 
+// answerWait bounds untilAnswered's wait for an API server that is away.
+var answerWait = 2 * time.Minute
+
+// untilAnswered calls fn until it succeeds, fails for a reason other than
+// an API server that is away or warming up, or answerWait has passed. The
+// control plane's upgrade (and its undoing) restarts the API server: for
+// a while it refuses connections, answers 5xx or 429, and, until its
+// authorizer's caches are synced, 403 even to the cluster's admin.
+func untilAnswered(ctx context.Context, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, answerWait)
+	defer cancel()
+	var last error
+	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		if last = fn(ctx); last == nil {
+			return true, nil
+		}
+		if away(last) {
+			return false, nil
+		}
+		return false, last
+	})
+	if err != nil && last != nil {
+		return last
+	}
+	return err
+}
+
+// away reports whether err is an API server's that is away or warming up.
+func away(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err)
+}
+
 // recoverGame puts back what players may have changed: their rights go
 // first (they can change nothing more), then the app namespace and the
 // nodes as they were before the game. It does nothing on a cluster that had
@@ -249,14 +286,14 @@ func recoverGame(ctx context.Context, client kubernetes.Interface, dir string, t
 	}
 	ctx, cancel := context.WithTimeout(ctx, recoverTimeout)
 	defer cancel()
-	if err := play.Revoke(ctx, client, fixtures.Namespace); err != nil {
+	if err := untilAnswered(ctx, func(ctx context.Context) error { return play.Revoke(ctx, client, fixtures.Namespace) }); err != nil {
 		return fmt.Errorf("revoke the players' rights: %w", err)
 	}
 	var snap play.Snapshot
 	if err := json.Unmarshal(data, &snap); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := play.Restore(ctx, client, &snap); err != nil {
+	if err := untilAnswered(ctx, func(ctx context.Context) error { return play.Restore(ctx, client, &snap) }); err != nil {
 		return fmt.Errorf("put back what the players changed: %w", err)
 	}
 	tl.Write(timeline.Entry{Kind: timeline.KindRun, Phase: "players-recovered",

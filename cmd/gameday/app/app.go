@@ -58,9 +58,13 @@ func Main() {
 	os.Exit(ExitCode(err))
 }
 
-func printError(w *os.File, err error) {
+func printError(w io.Writer, err error) {
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(w, "ERROR: interrupted")
+		// What failed besides (a recovery that did not finish) is said.
+		for _, e := range besidesCanceled(err) {
+			fmt.Fprintf(w, "ERROR: %s\n", e)
+		}
 		return
 	}
 	var yerrs yamlfile.Errors
@@ -72,6 +76,25 @@ func printError(w *os.File, err error) {
 		return
 	}
 	fmt.Fprintf(w, "ERROR: %s\n", err)
+}
+
+// besidesCanceled lists the errors in err's tree that are not a
+// cancellation: the leaves of joined errors, as far down as they join.
+func besidesCanceled(err error) []error {
+	if !errors.Is(err, context.Canceled) {
+		return []error{err}
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		var out []error
+		for _, e := range u.Unwrap() {
+			out = append(out, besidesCanceled(e)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		return besidesCanceled(u.Unwrap())
+	}
+	return nil
 }
 
 // Run runs gameday with args and returns its error; ExitCode maps it.

@@ -272,3 +272,19 @@ func TestConsoleClient(t *testing.T) {
 		t.Errorf("%d actions reported, want 4 (the refused token's none): %+v", len(acts), acts)
 	}
 }
+
+// An interrupted run whose recovery failed says so, after "interrupted".
+func TestPrintErrorInterruptedRecoveryFailed(t *testing.T) {
+	var b strings.Builder
+	rerr := errors.New("recovery failed (finish it with `gameday recover --name lab-shared`): revoke the players' rights: forbidden")
+	printError(&b, fmt.Errorf("topology shared: %w", errors.Join(context.Canceled, rerr)))
+	want := "ERROR: interrupted\nERROR: " + rerr.Error() + "\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	printError(&b, fmt.Errorf("topology shared: %w", context.Canceled))
+	if b.String() != "ERROR: interrupted\n" {
+		t.Errorf("a plain interrupt: %q", b.String())
+	}
+}
