@@ -643,12 +643,7 @@ func (n *Nodes) ReleaseHold(ctx context.Context, node string, cordoned bool) err
 		if err != nil {
 			return err
 		}
-		var taints []corev1.Taint
-		for _, t := range obj.Spec.Taints {
-			if t.Key != OutOfServiceTaint {
-				taints = append(taints, t)
-			}
-		}
+		taints := withoutTaint(obj.Spec.Taints, OutOfServiceTaint)
 		if len(taints) == len(obj.Spec.Taints) && obj.Spec.Unschedulable == cordoned {
 			return nil
 		}
@@ -674,12 +669,7 @@ func (n *Nodes) setOutOfServiceTaint(ctx context.Context, node string, present b
 		if err != nil {
 			return err
 		}
-		var taints []corev1.Taint
-		for _, t := range obj.Spec.Taints {
-			if t.Key != OutOfServiceTaint {
-				taints = append(taints, t)
-			}
-		}
+		taints := withoutTaint(obj.Spec.Taints, OutOfServiceTaint)
 		if present {
 			taints = append(taints, corev1.Taint{Key: OutOfServiceTaint, Value: "true", Effect: corev1.TaintEffectNoExecute})
 		}
@@ -690,4 +680,15 @@ func (n *Nodes) setOutOfServiceTaint(ctx context.Context, node string, present b
 		_, err = n.Client.CoreV1().Nodes().Update(ctx, obj, metav1.UpdateOptions{})
 		return err
 	})
+}
+
+// withoutTaint is taints without those of key.
+func withoutTaint(taints []corev1.Taint, key string) []corev1.Taint {
+	var out []corev1.Taint
+	for _, t := range taints {
+		if t.Key != key {
+			out = append(out, t)
+		}
+	}
+	return out
 }

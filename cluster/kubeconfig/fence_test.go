@@ -4,9 +4,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -105,5 +110,41 @@ func TestReleasedHoldIsNotLost(t *testing.T) {
 	case <-h.Lost():
 		t.Error("a released Lease is lost")
 	default:
+	}
+}
+
+// The fence is on the Target's own client: armed with a lost Lease, a
+// write through it never reaches the API server; a read does.
+func TestTargetClientIsFenced(t *testing.T) {
+	var writes, reads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			reads.Add(1)
+		} else {
+			writes.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"gameday"}}`)
+	}))
+	defer srv.Close()
+	tg, err := Open(writeKubeconfig(t, srv.URL), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "gameday"}}
+	if _, err := tg.Client.CoreV1().ConfigMaps("gameday").Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("unarmed: %v", err)
+	}
+	h := &Hold{lost: make(chan struct{}), last: time.Now(), lastBoot: bootClock()}
+	tg.Arm(h)
+	h.lose("taken over")
+	if _, err := tg.Client.CoreV1().ConfigMaps("gameday").Create(t.Context(), cm, metav1.CreateOptions{}); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("armed and lost: %v", err)
+	}
+	if _, err := tg.Client.CoreV1().ConfigMaps("gameday").Get(t.Context(), "x", metav1.GetOptions{}); err != nil {
+		t.Errorf("a read: %v", err)
+	}
+	if writes.Load() != 1 || reads.Load() != 1 {
+		t.Errorf("the server saw %d writes and %d reads, want 1 and 1", writes.Load(), reads.Load())
 	}
 }

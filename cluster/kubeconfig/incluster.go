@@ -36,12 +36,11 @@ const (
 
 var managed = map[string]string{"app.kubernetes.io/managed-by": "gameday"}
 
-// Mirror keeps a copy of a run's journal in the cluster. With Hold, it
-// writes nothing once the cluster's Lease is lost (Hold.Check): each
-// record is written before its change, so no change is made then either.
+// Mirror keeps a copy of a run's journal in the cluster. (Through a
+// Target's client, armed with the Lease, it writes nothing once the Lease
+// is lost: see fence.)
 type Mirror struct {
 	Client kubernetes.Interface
-	Hold   *Hold
 }
 
 // PutRecord keeps what gameday knows of the cluster for the run (its
@@ -73,11 +72,6 @@ func (m Mirror) set(ctx context.Context, key, value string) error {
 
 // update changes the journal ConfigMap's data, making it where there is none.
 func (m Mirror) update(ctx context.Context, change func(map[string]string)) error {
-	if m.Hold != nil {
-		if err := m.Hold.Check(); err != nil {
-			return err
-		}
-	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cm, err := m.Client.CoreV1().ConfigMaps(cluster.ExistingNamespace).Get(ctx, JournalConfigMap, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -116,11 +110,6 @@ func (m Mirror) Read(ctx context.Context) (string, error) {
 
 // Remove deletes the journal's copy: everything in it was put back.
 func (m Mirror) Remove(ctx context.Context) error {
-	if m.Hold != nil {
-		if err := m.Hold.Check(); err != nil {
-			return err
-		}
-	}
 	err := m.Client.CoreV1().ConfigMaps(cluster.ExistingNamespace).Delete(ctx, JournalConfigMap, metav1.DeleteOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil

@@ -3,6 +3,7 @@ package kubeconfig
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,8 +145,11 @@ func TestHoldLostWhenRenewalsFail(t *testing.T) {
 	if !strings.Contains(h.Why(), "could not be renewed") || !strings.Contains(h.Why(), "connection refused") {
 		t.Errorf("why %q", h.Why())
 	}
-	// And writes no journal record from then on.
-	if err := (Mirror{Client: client, Hold: h}).Append(ctx, []byte(`{"kind":"x"}`)); !errors.Is(err, ErrLeaseLost) {
+	// And lets no write through from then on.
+	f := &fence{next: &countingRT{}}
+	f.hold.Store(h)
+	req, _ := http.NewRequest(http.MethodPut, "https://api.example/api/v1/namespaces/gameday/configmaps/gameday-journal", nil)
+	if _, err := f.RoundTrip(req); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("a journal record written with the Lease lost: %v", err)
 	}
 }
@@ -172,8 +176,8 @@ func TestHoldLostWhileARenewalHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.cancel()
-	if err := (Mirror{Client: client, Hold: h}).Append(ctx, []byte(`{}`)); err != nil {
-		t.Fatalf("a journal record with the Lease held: %v", err)
+	if err := h.Check(); err != nil {
+		t.Fatalf("the Lease just taken: %v", err)
 	}
 	stall.Store(true)
 	start := time.Now()

@@ -48,9 +48,6 @@ type Existing struct {
 	// ImageRepo is where the fixtures' image is pushed for the nodes to
 	// pull (--image-repo); "": the nodes have it already.
 	ImageRepo string
-	// Hold is the cluster's Lease, held for the session: no journal record
-	// (so no change) is written once it is lost.
-	Hold *kubeconfig.Hold
 }
 
 var _ adopter = (*Existing)(nil)
@@ -119,7 +116,7 @@ func (x *Existing) ClientFor(name string) (*cluster.Record, kubernetes.Interface
 }
 
 // Mirror keeps the journal's copy in the cluster, for recover from anywhere.
-func (x *Existing) Mirror() Mirror { return kubeconfig.Mirror{Client: x.Target.Client, Hold: x.Hold} }
+func (x *Existing) Mirror() Mirror { return kubeconfig.Mirror{Client: x.Target.Client} }
 
 // ServiceURLs are where the runner reaches the system's services (--service-url).
 func (x *Existing) ServiceURLs() map[string]string { return x.URLs }

@@ -114,6 +114,13 @@ func TestExitCodes(t *testing.T) {
 		{name: "play end of no game", args: []string{"play", "end", "--name", "no-game"}, code: 2, errHas: `no game is being played on cluster "no-game"`},
 		{name: "console without a kit", args: []string{"console", "nodegroups", "--kit", dir}, code: 2, errHas: "no console kit at"},
 		{name: "console create without a version", args: []string{"console", "nodegroup", "create", "x", "--kit", dir}, code: 2, errHas: "needs --version"},
+		// An existing cluster's flags, refused before any cluster is asked.
+		{name: "run --image-repo without --context", args: []string{"run", "cascading-outage", "--image-repo", "registry.example/gameday"}, code: 2, errHas: "--image-repo is for a run on an existing cluster"},
+		{name: "run --image-repo with a tag", args: []string{"run", "cascading-outage", "--context", "staging", "--kubeconfig", filepath.Join(dir, "nope"), "--image-repo", "registry.example/gameday:v1", "--yes"}, code: 2, errHas: "--image-repo"},
+		{name: "run --service-url not http", args: []string{"run", "cascading-outage", "--context", "staging", "--kubeconfig", filepath.Join(dir, "nope"), "--service-url", "frontend=ftp://x,api=http://y", "--yes"}, code: 2, errHas: "not an http(s) URL"},
+		{name: "run --service-url for one service of two", args: []string{"run", "cascading-outage", "--context", "staging", "--kubeconfig", filepath.Join(dir, "nope"), "--service-url", "frontend=http://x", "--yes"}, code: 2, errHas: "give --service-url api=URL too"},
+		{name: "run --context with a kubeconfig that is not there", args: []string{"run", "cascading-outage", "--context", "staging", "--kubeconfig", filepath.Join(dir, "nope"), "--yes"}, code: 2, errHas: "nope"},
+		{name: "stop without a context", args: []string{"stop"}, code: 2, errHas: "context"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

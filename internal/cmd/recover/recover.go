@@ -157,7 +157,6 @@ func RecoverExisting(ctx context.Context, g *cli.Globals, t *kubeconfig.Target, 
 		case <-done:
 		}
 	}()
-	x.Hold = hold
 	t.Arm(hold) // no write to the cluster once the Lease is lost
 	return engine.Recover(ctx, x, name, g.Logger())
 }

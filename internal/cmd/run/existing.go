@@ -141,8 +141,7 @@ func onExisting(ctx context.Context, g *cli.Globals, f *flagpole, s *scenarios.S
 		})
 	}
 	defer release()
-	x.Hold = hold      // no journal record, so no change, once the Lease is lost
-	t.Target.Arm(hold) // nor any other write to the cluster
+	t.Target.Arm(hold) // no write to the cluster, journal records included, once the Lease is lost
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	// Watched until this function returns, recovery included.
