@@ -104,8 +104,8 @@ var ErrOwnLabel = errors.New("gameday's own pool label")
 // touch of them. poolKey is the node label naming pools; empty, the first
 // of PoolKeys an opted-in node carries.
 func Discover(ctx context.Context, client kubernetes.Interface, poolKey string) (*Inventory, error) {
-	if poolKey == cluster.PoolLabel {
-		return nil, fmt.Errorf("%w: %s is what gameday labels nodes with for a run on a cluster it did not create; name your node groups' label", ErrOwnLabel, poolKey)
+	if strings.HasPrefix(poolKey, "gameday.dev/") {
+		return nil, fmt.Errorf("%w: %s is one of gameday's own labels (it sets or reads them for a run on a cluster it did not create); name your node groups' label", ErrOwnLabel, poolKey)
 	}
 	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {

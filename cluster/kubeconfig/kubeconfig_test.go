@@ -293,3 +293,13 @@ func TestRKEControlPlaneIsNever(t *testing.T) {
 		}
 	}
 }
+
+// None of gameday's own labels names the node groups: it sets or reads
+// them itself for the run (pool, replaces, allow).
+func TestOwnLabelsAreNoPoolLabel(t *testing.T) {
+	for _, key := range []string{"gameday.dev/pool", "gameday.dev/replaces", "gameday.dev/allow"} {
+		if _, err := Discover(context.Background(), fake.NewClientset(), key); !errors.Is(err, ErrOwnLabel) {
+			t.Errorf("--pool-label %s: %v", key, err)
+		}
+	}
+}

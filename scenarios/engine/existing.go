@@ -188,8 +188,11 @@ func (x *Existing) placement(ctx context.Context, o Options) (map[string][]strin
 		return nil, fmt.Errorf("%w: %w", cluster.ErrNotReusable, err)
 	}
 	if !slices.Contains(inv.AllowedNamespaces(), fixtures.Namespace) {
-		return nil, fmt.Errorf("%w: namespace %s, where gameday deploys its fixtures, is not opted in: `kubectl create namespace %s && kubectl annotate namespace %s %s=%s`",
-			cluster.ErrNotReusable, fixtures.Namespace, fixtures.Namespace, fixtures.Namespace, kubeconfig.AllowKey, kubeconfig.Allowed)
+		fix := fmt.Sprintf("kubectl annotate namespace %s %s=%s", fixtures.Namespace, kubeconfig.AllowKey, kubeconfig.Allowed)
+		if !slices.ContainsFunc(inv.Namespaces, func(ns kubeconfig.Namespace) bool { return ns.Name == fixtures.Namespace }) {
+			fix = fmt.Sprintf("kubectl create namespace %s && %s", fixtures.Namespace, fix)
+		}
+		return nil, fmt.Errorf("%w: namespace %s, where gameday deploys its fixtures, is not opted in: `%s`", cluster.ErrNotReusable, fixtures.Namespace, fix)
 	}
 	if err := fixtures.CheckExisting(o.Scenario.System); err != nil {
 		return nil, fmt.Errorf("%w: %w", cluster.ErrNotReusable, err)

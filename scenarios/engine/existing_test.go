@@ -140,7 +140,10 @@ func TestExistingRefusesWhatItCannotHold(t *testing.T) {
 		want    string
 	}{
 		{"namespace not opted in", []runtime.Object{existingNode("web-1", "web", true, nil), existingNode("api-1", "api", true, nil)},
-			"namespace gameday, where gameday deploys its fixtures, is not opted in"},
+			"is not opted in: `kubectl create namespace gameday && kubectl annotate namespace gameday gameday.dev/allow=true`"},
+		{"namespace there, not annotated", []runtime.Object{existingNode("web-1", "web", true, nil), existingNode("api-1", "api", true, nil),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fixtures.Namespace}}},
+			"is not opted in: `kubectl annotate namespace gameday gameday.dev/allow=true`"},
 		{"a pool short of opted-in nodes", []runtime.Object{existingNode("web-1", "web", true, nil), existingNode("api-1", "api", false, nil), optedInNamespace(fixtures.Namespace)},
 			"pool backend needs 1 opted-in node(s) of node group(s) api"},
 		{"a node not opted in in gameday's pool", []runtime.Object{existingNode("web-1", "web", true, nil), existingNode("api-1", "api", true, nil),

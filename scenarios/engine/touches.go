@@ -104,6 +104,8 @@ func (x *Existing) stepTouches(ctx context.Context, o Options, st scenarios.Step
 		switch {
 		case st.Target.Tier != "":
 			return fmt.Sprintf("delete %s the pods of deployment %s/%s", howMany(st.Target), ns, st.Target.Tier), nil
+		case len(st.Target.Labels) > 0:
+			return fmt.Sprintf("delete %s the fixtures' pods in namespace %s carrying %s", howMany(st.Target), ns, st.Target.Selector), nil
 		default:
 			nodes, err := x.stepNodes(ctx, o, st.Target.Selector, place)
 			if err != nil {

@@ -84,3 +84,33 @@ func TestEmulatedUpgradeAndProvision(t *testing.T) {
 		t.Errorf("the spare after teardown: %+v", n.Spec)
 	}
 }
+
+// On a cluster gameday did not create, the fixtures' namespace is the
+// team's: a pod-kill by pool or by labels picks only the fixtures' pods,
+// never a team's pod beside them.
+func TestSelectPodsOnlyTheFixturesOnAnExistingCluster(t *testing.T) {
+	ctx := context.Background()
+	n := node("web-1", "app", true)
+	n.Labels[cluster.AllowKey] = "true"
+	pod := func(name string, l map[string]string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cluster.ExistingNamespace, Labels: l}, Spec: corev1.PodSpec{NodeName: "web-1"}}
+	}
+	client := fake.NewClientset(n,
+		pod("api-1", map[string]string{"app": "db", "app.kubernetes.io/part-of": "gameday", "gameday.dev/tier": "api"}),
+		pod("teams-db-0", map[string]string{"app": "db"}))
+	topo, _ := cluster.Builtin("shared")
+	env := &Env{Client: client, Nodes: cluster.NewEmulatedNodes(client), Topology: topo}
+	for _, sel := range []scenarios.Selector{{Pool: "app"}, {Labels: map[string]string{"app": "db"}}} {
+		pods, err := SelectPods(ctx, env, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods) != 1 || pods[0].Name != "api-1" {
+			var names []string
+			for _, p := range pods {
+				names = append(names, p.Name)
+			}
+			t.Errorf("%v picks %v, want only the fixtures' api-1", sel, names)
+		}
+	}
+}

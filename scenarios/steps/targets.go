@@ -52,7 +52,8 @@ func SelectNodes(ctx context.Context, env *Env, sel scenarios.Selector) ([]corev
 
 // SelectPods lists the fixture pods a selector matches, by name: a tier's,
 // those on a pool's nodes, or those carrying the labels. Pods outside the
-// fixtures' namespace never match.
+// fixtures' namespace never match, nor, on a cluster gameday did not
+// create (whose namespace is the team's), pods that are not the fixtures'.
 func SelectPods(ctx context.Context, env *Env, sel scenarios.Selector) ([]corev1.Pod, error) {
 	opts := metav1.ListOptions{}
 	switch {
@@ -75,9 +76,13 @@ func SelectPods(ctx context.Context, env *Env, sel scenarios.Selector) ([]corev1
 			onPool[n.Name] = true
 		}
 	}
+	onlyOurs := env.Nodes != nil && env.Nodes.Emulated()
 	var out []corev1.Pod
 	for _, p := range list.Items {
 		if p.DeletionTimestamp != nil || (sel.Pool != "" && !onPool[p.Spec.NodeName]) {
+			continue
+		}
+		if onlyOurs && p.Labels["app.kubernetes.io/part-of"] != "gameday" {
 			continue
 		}
 		out = append(out, p)

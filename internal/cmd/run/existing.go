@@ -197,9 +197,17 @@ func serviceURLs(s *scenarios.Scenario, given map[string]string) (map[string]str
 		if !slices.Contains(names, n) {
 			return nil, cli.Usagef("--service-url %s: system %s has no service %q; it has %s", n, s.System.Name, n, strings.Join(names, ", "))
 		}
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return nil, cli.Usagef("--service-url %s=%s: not an http(s) URL", n, u)
 		}
+		if p.RawQuery != "" || p.Fragment != "" || p.User != nil {
+			return nil, cli.Usagef("--service-url %s=%s: a service's base URL takes no query, fragment or credentials", n, u)
+		}
+		// The probes' paths are appended ("/items"): a trailing slash would
+		// make "//items", which a server may redirect, and a redirect the
+		// probes do not follow counts as an answer.
+		given[n] = strings.TrimRight(u, "/")
 	}
 	if len(given) == 0 {
 		return nil, nil // through the API server
