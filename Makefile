@@ -3,15 +3,19 @@ SHELL := /usr/bin/env bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_LDFLAGS := -X gameday.dev/gameday/internal/cmd/version.Version=$(VERSION)
 E2E_TIMEOUT ?= 60m
-E2E_LABELS ?= kind
+# `make e2e` is the fast lane .ci/run runs on every change; the specs labelled
+# slow repeat on a second topology or backend what the fast lane shows on the
+# first, or run a scenario over again for one more claim
+# (test/e2e/e2e_suite_test.go): `make e2e-all` runs them too.
+E2E_LABELS ?= kind && !slow
 
-.PHONY: help build dist test e2e demo tour lint setup node-image clean clean-cache
+.PHONY: help build dist test e2e e2e-all demo tour lint setup node-image clean clean-cache
 
 # The platforms `make dist` builds gameday for; its nodes are linux on the same architecture.
 DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/gameday and bin/mockapp (static, for linux nodes of this machine's architecture: gameday images it without a registry)
 	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags '-s -w' -o bin/mockapp ./fixtures/cmd/mockapp
@@ -38,10 +42,13 @@ setup: build ## Docker ready for kind, and a node image (pulled, or built offlin
 	hack/setup-docker.sh
 	hack/ensure-node-image.sh
 
-e2e: setup ## end-to-end tests on real kind clusters (one at a time); installs chromium for the report checks
+e2e: setup ## the fast lane of the end-to-end tests on real kind clusters (one at a time), as .ci/run runs it; installs chromium for the report checks
 	hack/ensure-chromium.sh
 	go test -tags e2e ./test/e2e -count=1 -timeout $(E2E_TIMEOUT) -v -args \
 		-ginkgo.label-filter='$(E2E_LABELS)' -ginkgo.v -gameday.bin=$(CURDIR)/bin/gameday
+
+e2e-all: ## the whole e2e suite, the slow lane included (~42 min here): before a release, or after a change to what the slow specs cover
+	$(MAKE) e2e E2E_LABELS=kind
 
 demo: setup ## replay the seed incident on both topologies, score and compare them (~8 min)
 	hack/demo.sh

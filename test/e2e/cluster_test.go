@@ -34,6 +34,16 @@ type env struct {
 	status                 cluster.ClusterStatus
 }
 
+// again labels a spec that each topology runs, where it repeats on the
+// second (shared) what the first (separate) shows: it is in the slow lane
+// there (see e2e_suite_test.go), in the fast one on separate.
+func (e *env) again() Labels {
+	if e.topoName == "separate" {
+		return Label()
+	}
+	return Label("slow")
+}
+
 // spareOf is a node of a spare pool, which has no Node object until it joins.
 func (e *env) spareOf(ctx context.Context, pool string) string {
 	GinkgoHelper()
@@ -230,7 +240,7 @@ func nodeSpecs(e *env) {
 	ctx := context.Background()
 	firstPool := func() cluster.Pool { return e.topo.Pools[0] } // in service on both built-ins
 
-	It("drains a node, respecting PodDisruptionBudgets, down to its DaemonSet pods", func() {
+	It("drains a node, respecting PodDisruptionBudgets, down to its DaemonSet pods", e.again(), func() {
 		pool := firstPool()
 		target := e.workerOf(ctx, pool.Name)
 		pauseImage := imageOnNode(target, "pause")
@@ -274,17 +284,18 @@ func nodeSpecs(e *env) {
 	})
 
 	// A node lost two ways: its container stops (docker stop may itself take
-	// up to its 5 s timeout before the kubelet dies) or its kubelet stops
-	// while the container runs on.
+	// up to its 5 s timeout before the kubelet dies), as the scenarios lose
+	// one, or its kubelet stops while the container runs on (slow lane).
 	for _, loss := range []struct {
 		what        string
 		stop, start func(*cluster.Nodes, context.Context, string) error
 		slack       time.Duration
+		lane        Labels
 	}{
-		{"container", (*cluster.Nodes).StopContainer, (*cluster.Nodes).StartContainer, 8 * time.Second},
-		{"kubelet", (*cluster.Nodes).StopKubelet, (*cluster.Nodes).StartKubelet, 3 * time.Second},
+		{"container", (*cluster.Nodes).StopContainer, (*cluster.Nodes).StartContainer, 8 * time.Second, e.again()},
+		{"kubelet", (*cluster.Nodes).StopKubelet, (*cluster.Nodes).StartKubelet, 3 * time.Second, Label("slow")},
 	} {
-		It("loses a node whose "+loss.what+" stops, within the grace period, and gets it back when it starts", func() {
+		It("loses a node whose "+loss.what+" stops, within the grace period, and gets it back when it starts", loss.lane, func() {
 			target := e.workerOf(ctx, firstPool().Name)
 			start := time.Now()
 			Expect(loss.stop(e.nodes, ctx, target)).To(Succeed())

@@ -1,6 +1,18 @@
 //go:build e2e
 
 // Package e2e tests gameday on real kind clusters. Run it with `make e2e`.
+//
+// Two lanes. `make e2e` (and .ci/run) runs the fast one: every spec but those
+// labelled slow. A spec is slow when it shows again, on another topology or
+// backend or by a second way, a mechanism the fast lane already shows (on
+// shared: the bad release, the drain, a node's loss; the seed incident
+// scored through the kubeconfig backend; the game on shared; a kubelet
+// stopped; cluster up --retain interrupted; Ctrl-C during a run that made
+// its cluster; 60 s of host traffic), or runs a scenario over again for one
+// more claim (the gate on a System file, outside changes). The README lists
+// them. Some slow specs use what fast ones before them left (the game on
+// shared takes the replay on shared as par): `make e2e-all` runs both lanes,
+// together.
 package e2e
 
 import (

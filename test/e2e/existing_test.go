@@ -304,7 +304,7 @@ var _ = Describe("an existing cluster gameday did not create", Label("kind", "ex
 		Expect(x.adopted()).To(BeEmpty(), "nothing labelled")
 	})
 
-	Context("the seed incident run there through the kubeconfig backend, shared and separate made of its node groups", Ordered, func() {
+	Context("the seed incident run there through the kubeconfig backend, shared and separate made of its node groups", Label("slow"), Ordered, func() {
 		var run result
 		out := ""
 		setupAll(func() {

@@ -66,7 +66,7 @@ func fixtureSpecs(e *env) {
 		}
 	})
 
-	It("answers 60 s of host traffic at 20 requests a second or more, every one successful", func() {
+	It("answers 60 s of host traffic at 20 requests a second or more, every one successful", Label("slow"), func() {
 		var eps []traffic.Endpoint
 		for _, path := range []string{"/", "/app", "/static/app.js", "/items", "/items/3", "/jobs"} {
 			eps = append(eps, traffic.Endpoint{Name: "frontend " + path, URL: urls.Frontend + path, Rate: 4, UserFacing: true})
@@ -113,7 +113,7 @@ func fixtureSpecs(e *env) {
 		Expect(rate).To(BeNumerically(">=", 20))
 	})
 
-	It("crash-loops every worker within 2 minutes of release v2, while the API still serves reads", func() {
+	It("crash-loops every worker within 2 minutes of release v2, while the API still serves reads", e.again(), func() {
 		start := time.Now()
 		mustGameday("fixtures", "release", "workers", mockapp.ReleaseBad, "--name", e.name)
 		crashed := map[string]time.Duration{} // v2 worker pod -> when first seen in CrashLoopBackOff
@@ -151,7 +151,7 @@ func fixtureSpecs(e *env) {
 		Expect(apiFailures).To(BeZero(), "of %d API reads during the bad release", apiReads)
 	})
 
-	It("brings the workers back healthy on release v1", func() {
+	It("brings the workers back healthy on release v1", e.again(), func() {
 		var before mockapp.JobStats
 		getJSON(urls.API+"/api/jobs/stats", &before)
 		start := time.Now()

@@ -20,7 +20,7 @@ import (
 // it (passes), then the file changed as a pull request might (the frontend
 // moved onto the API's pool) gated against the same baseline (exit 3).
 func gateSpecs(e *env) {
-	Context("a resilience-config regression in a System file", Label("scenario"), Ordered, func() {
+	Context("a resilience-config regression in a System file", Label("scenario", "slow"), Ordered, func() {
 		var repo, base, weakOut string
 		var same, weak result
 

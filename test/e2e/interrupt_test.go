@@ -75,7 +75,7 @@ var _ = Describe("interrupting cluster up", Label("kind"), Ordered, func() {
 		}).WithTimeout(2 * time.Minute).WithPolling(2 * time.Second).Should(BeEmpty())
 	})
 
-	It("keeps it with --retain, for cluster down to remove", func() {
+	It("keeps it with --retain, for cluster down to remove", Label("slow"), func() {
 		code, _ := interruptedUp("--retain")
 		Expect(code).To(Equal(130))
 		Expect(leftovers(name)).NotTo(BeEmpty(), "--retain keeps the half-created cluster")

@@ -138,7 +138,7 @@ func (v *visitor) outage(from, to time.Time) time.Duration {
 // run by kubectl's field managers, name the first as the cause, and measure
 // the second as the test's own probe of new connections saw it, within 1 s.
 func outsideSpecs(e *env) {
-	Context("changes made outside the run", Label("scenario"), Ordered, func() {
+	Context("changes made outside the run", Label("scenario", "slow"), Ordered, func() {
 		prefix, name := e.prefix, e.name
 		var rep *reports.Report
 		var es []timeline.Entry

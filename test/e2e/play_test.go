@@ -212,146 +212,169 @@ func actAt(r *reports.Report, player, what string) time.Time {
 	return time.Time{}
 }
 
+// gameRecord is what a finished game of cascading-outage left behind, for
+// the specs every game runs on it (recordSpecs).
+type gameRecord struct {
+	topo, out, stdout string
+	rep               *reports.Report
+	es                []timeline.Entry
+	// player is the on-call bot (with dev=developer in the game too), who
+	// replaced pool; badToken, its console with a forged token.
+	player   *bot
+	pool     string
+	badToken result
+}
+
+// forged calls the console with b's kit, its token altered.
+func forged(b *bot) result {
+	GinkgoHelper()
+	data, err := os.ReadFile(filepath.Join(b.kit, "console.json"))
+	Expect(err).NotTo(HaveOccurred())
+	dir := GinkgoT().TempDir()
+	Expect(os.WriteFile(filepath.Join(dir, "console.json"), []byte(strings.Replace(string(data), `"token": "`, `"token": "x`, 1)), 0o600)).To(Succeed())
+	return gameday("console", "--kit", dir, "nodegroups")
+}
+
+// recordSpecs: what every game's record shows of its on-call bot, the
+// players' console and the team's score.
+func recordSpecs(g *gameRecord) {
+	It("lists each of the bot's actions under its name, at the times it logged them", func() {
+		for what, logged := range map[string]string{
+			"patch deployments workers":                   "kubectl rollout undo deployment/workers",
+			"console create-nodegroup " + g.pool + "-new": "console nodegroup create " + g.pool + "-new --version",
+		} {
+			var at time.Time
+			for k, t := range g.player.log {
+				if strings.HasPrefix(k, logged) {
+					at = t
+				}
+			}
+			Expect(at).NotTo(BeZero(), "the bot logged %q", logged)
+			got := actAt(g.rep, g.player.name, what)
+			Expect(got).NotTo(BeZero(), "the debrief lists %s's %q", g.player.name, what)
+			Expect(got.Sub(at)).To(BeNumerically("~", 0, 2*time.Second), "%q: the debrief says %s, the bot logged %s", what, got, at)
+		}
+	})
+
+	It("shows the team's score, each component, and par: the replay's scripted operator", func() {
+		Expect(g.rep.Team.Components).To(HaveLen(4))
+		Expect(g.rep.Team.Par).NotTo(BeNil())
+		Expect(g.rep.Team.Par.Game).To(BeFalse())
+		Expect(g.stdout).To(MatchRegexp(`team score [\d.]+/100 \(par [\d.]+/100`))
+		AddReportEntry("team score vs par "+g.topo, fmt.Sprintf("%s vs %s; recovered %v vs %v s after the page", reports.ScoreText(g.rep.Team.Score),
+			reports.ScoreText(g.rep.Team.Par.Score), deref(g.rep.Team.TimeToRecoverSeconds), deref(g.rep.Team.Par.TimeToRecoverSeconds)))
+	})
+
+	It("says when the upgrade first became known beyond the developer's card: the bot's console read", func() {
+		var fact *reports.Fact
+		for i, f := range g.rep.Team.Facts {
+			if f.Name == "control-plane-upgrade" {
+				fact = &g.rep.Team.Facts[i]
+			}
+		}
+		Expect(fact).NotTo(BeNil(), "facts: %+v", g.rep.Team.Facts)
+		Expect(fact.Player).To(Equal(g.player.name))
+		Expect(fact.HeldBy).To(Equal("developer"))
+		at := g.rep.Start.Add(time.Duration(fact.AtSeconds * float64(time.Second)))
+		Expect(at.Sub(g.player.log["console cluster -o json"])).To(BeNumerically("~", 0, 2*time.Second))
+	})
+
+	It("renders the debrief in headless Chromium, with a lane per player", func() {
+		shot := filepath.Join(artifacts(), "debrief-game-"+g.topo+".png")
+		checkRendered(filepath.Join(g.out, g.topo, "report.html"), shot, "people")
+		AddReportEntry("screenshot of a game's debrief", shot)
+		md, err := os.ReadFile(filepath.Join(g.out, g.topo, "report.md"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(md)).To(ContainSubstring("### What each person did"))
+	})
+
+	It("refuses a console call with a token that is not a player's: exit 2, one line", func() {
+		Expect(g.badToken.Code).To(Equal(2))
+		Expect(strings.TrimSpace(g.badToken.Stderr)).To(HavePrefix("ERROR: UnauthorizedException (401 Unauthorized)"))
+		Expect(strings.Count(strings.TrimSpace(g.badToken.Stderr), "\n")).To(BeZero())
+	})
+
+	It("writes every console action and each player's changes into the timeline", func() {
+		var console, writes int
+		for _, e := range g.es {
+			if e.Kind == timeline.KindAct && e.Via == "console" && e.Player == g.player.name {
+				console++
+			}
+			if e.Kind == timeline.KindAct && e.Via == "kubectl" && e.Count == 0 && e.Player == g.player.name {
+				writes++
+			}
+		}
+		Expect(console).To(BeNumerically(">=", 4))
+		Expect(writes).To(BeNumerically(">=", 1))
+		var start, end time.Time
+		for _, e := range g.es {
+			switch {
+			case e.Kind == timeline.KindRun && e.Phase == "timeline-start":
+				start = e.Time
+			case e.Kind == timeline.KindRun && e.Phase == "audit-read":
+				end = e.Time
+				AddReportEntry("audit log of a game", fmt.Sprintf("%s; %.0f lines a minute over %s", e.Message,
+					float64(e.Count)/end.Sub(start).Minutes(), end.Sub(start).Round(time.Second)))
+			}
+		}
+		Expect(end).NotTo(BeZero(), "the audit log's reading is reported")
+	})
+}
+
 // sharedGameSpecs play cascading-outage on shared's cluster (--reuse) with
-// an on-call bot who fixes it, the replay on shared as par.
+// an on-call bot who fixes it, the replay on shared as par. The game ends by
+// itself; its record is checked as every game's (recordSpecs).
 func sharedGameSpecs(e *env, rs *replays) {
-	Context("gameday play cascading-outage, played on shared by a bot", Label("play"), Ordered, func() {
+	Context("gameday play cascading-outage, played on shared by a bot", Label("play", "slow"), Ordered, func() {
 		name := e.prefix
-		var rep *reports.Report
-		var es []timeline.Entry
-		var sam *bot
+		g := &gameRecord{topo: "shared", pool: "app"}
 		var code int
-		var stdout, out string
-		var badToken result
 
 		setupAll(func() {
-			out = GinkgoT().TempDir()
+			g.out = GinkgoT().TempDir()
 			start := time.Now()
 			cmd, so, se := startGame("cascading-outage", "--topology", "shared", "--players", "dev=developer,sam", "--name", name,
-				"--out", out, "--par", rs.dir["shared"], "--reuse")
+				"--out", g.out, "--par", rs.dir["shared"], "--reuse")
 			AddReportEntry("gameday play -> the players' kits ready", time.Since(start).Round(100*time.Millisecond).String())
-			sam = newBot("sam", out, "shared")
-			// The console refuses a token that is not a player's.
-			data, rerr := os.ReadFile(filepath.Join(sam.kit, "console.json"))
-			Expect(rerr).NotTo(HaveOccurred())
-			forged := GinkgoT().TempDir()
-			Expect(os.WriteFile(filepath.Join(forged, "console.json"), []byte(strings.Replace(string(data), `"token": "`, `"token": "x`, 1)), 0o600)).To(Succeed())
-			badToken = gameday("console", "--kit", forged, "nodegroups")
-			sam.fix("app")
+			g.player = newBot("sam", g.out, "shared")
+			g.badToken = forged(g.player)
+			g.player.fix("app")
 			code = waitGame(cmd, so, se)
-			stdout = so.String()
+			g.stdout = so.String()
 			var err error
-			rep, err = reports.Load(filepath.Join(out, "shared", "report.json"))
+			g.rep, err = reports.Load(filepath.Join(g.out, "shared", "report.json"))
 			Expect(err).NotTo(HaveOccurred())
-			es = readTimeline(filepath.Join(out, "shared", "timeline.jsonl"))
+			g.es = readTimeline(filepath.Join(g.out, "shared", "timeline.jsonl"))
 		})
 
 		It("shows the player one story: kubectl and the console agree on the upgrade, and capacity is a Node only once it joins", func() {
-			sam.sawOneStory()
+			g.player.sawOneStory()
 		})
 
 		It("ends by itself once both goals are reached and the services held, and exits 0", func() {
 			Expect(code).To(Equal(0))
-			Expect(rep.Team).NotTo(BeNil())
-			Expect(rep.Team.EndedBy).To(ContainSubstring("every goal reached"))
-			for _, g := range rep.Team.Goals {
-				Expect(g.AtSeconds).NotTo(BeNil(), "goal %s reached", g.Step)
+			Expect(g.rep.Team).NotTo(BeNil())
+			Expect(g.rep.Team.EndedBy).To(ContainSubstring("every goal reached"))
+			for _, goal := range g.rep.Team.Goals {
+				Expect(goal.AtSeconds).NotTo(BeNil(), "goal %s reached", goal.Step)
 			}
-			Expect(rep.Team.Goals).To(HaveLen(2))
-			Expect(rep.Team.TimeToRecoverSeconds).NotTo(BeNil(), "a won game recovered")
-			Expect(rep.HorizonReached).To(BeTrue(), "a won game is scored to its end")
+			Expect(g.rep.Team.Goals).To(HaveLen(2))
+			Expect(g.rep.Team.TimeToRecoverSeconds).NotTo(BeNil(), "a won game recovered")
+			Expect(g.rep.HorizonReached).To(BeTrue(), "a won game is scored to its end")
 		})
 
-		It("lists each of the bot's actions under its name, at the times it logged them", func() {
-			for what, logged := range map[string]string{
-				"patch deployments workers":        "kubectl rollout undo deployment/workers",
-				"console create-nodegroup app-new": "console nodegroup create app-new --version",
-			} {
-				var at time.Time
-				for k, t := range sam.log {
-					if strings.HasPrefix(k, logged) {
-						at = t
-					}
-				}
-				Expect(at).NotTo(BeZero(), "the bot logged %q", logged)
-				got := actAt(rep, "sam", what)
-				Expect(got).NotTo(BeZero(), "the debrief lists sam's %q", what)
-				Expect(got.Sub(at)).To(BeNumerically("~", 0, 2*time.Second), "%q: the debrief says %s, the bot logged %s", what, got, at)
-			}
-		})
-
-		It("shows the team's score, each component, and par: the replay's scripted operator", func() {
-			Expect(rep.Team.Components).To(HaveLen(4))
-			Expect(rep.Team.Par).NotTo(BeNil())
-			Expect(rep.Team.Par.Game).To(BeFalse())
-			Expect(stdout).To(MatchRegexp(`team score [\d.]+/100 \(par [\d.]+/100`))
-			AddReportEntry("team score vs par", fmt.Sprintf("%s vs %s; recovered %v vs %v s after the page", reports.ScoreText(rep.Team.Score),
-				reports.ScoreText(rep.Team.Par.Score), deref(rep.Team.TimeToRecoverSeconds), deref(rep.Team.Par.TimeToRecoverSeconds)))
-		})
-
-		It("says when the upgrade first became known beyond the developer's card: the bot's console read", func() {
-			var fact *reports.Fact
-			for i, f := range rep.Team.Facts {
-				if f.Name == "control-plane-upgrade" {
-					fact = &rep.Team.Facts[i]
-				}
-			}
-			Expect(fact).NotTo(BeNil(), "facts: %+v", rep.Team.Facts)
-			Expect(fact.Player).To(Equal("sam"))
-			Expect(fact.HeldBy).To(Equal("developer"))
-			at := rep.Start.Add(time.Duration(fact.AtSeconds * float64(time.Second)))
-			Expect(at.Sub(sam.log["console cluster -o json"])).To(BeNumerically("~", 0, 2*time.Second))
-		})
-
-		It("renders the debrief in headless Chromium, with a lane per player", func() {
-			shot := filepath.Join(artifacts(), "debrief-game-shared.png")
-			checkRendered(filepath.Join(out, "shared", "report.html"), shot, "people")
-			AddReportEntry("screenshot of a game's debrief", shot)
-			md, err := os.ReadFile(filepath.Join(out, "shared", "report.md"))
-			Expect(err).NotTo(HaveOccurred())
-			Expect(string(md)).To(ContainSubstring("### What each person did"))
-		})
-
-		It("refuses a console call with a token that is not a player's: exit 2, one line", func() {
-			Expect(badToken.Code).To(Equal(2))
-			Expect(strings.TrimSpace(badToken.Stderr)).To(HavePrefix("ERROR: UnauthorizedException (401 Unauthorized)"))
-			Expect(strings.Count(strings.TrimSpace(badToken.Stderr), "\n")).To(BeZero())
-		})
-
-		It("writes every console action and each player's changes into the timeline", func() {
-			var console, writes int
-			for _, e := range es {
-				if e.Kind == timeline.KindAct && e.Via == "console" && e.Player == "sam" {
-					console++
-				}
-				if e.Kind == timeline.KindAct && e.Via == "kubectl" && e.Count == 0 && e.Player == "sam" {
-					writes++
-				}
-			}
-			Expect(console).To(BeNumerically(">=", 4))
-			Expect(writes).To(BeNumerically(">=", 1))
-			var start, end time.Time
-			for _, e := range es {
-				switch {
-				case e.Kind == timeline.KindRun && e.Phase == "timeline-start":
-					start = e.Time
-				case e.Kind == timeline.KindRun && e.Phase == "audit-read":
-					end = e.Time
-					AddReportEntry("audit log of a game", fmt.Sprintf("%s; %.0f lines a minute over %s", e.Message,
-						float64(e.Count)/end.Sub(start).Minutes(), end.Sub(start).Round(time.Second)))
-				}
-			}
-			Expect(end).NotTo(BeZero(), "the audit log's reading is reported")
-		})
+		recordSpecs(g)
 	})
 }
 
 // harmGameSpecs play cascading-outage on separate's cluster (--reuse) with a
-// bot who first drains the frontend's pool (harm), then fixes it, the replay
-// on separate as par.
+// bot who first drains the frontend's pool (harm), then fixes it, and a
+// developer who does nothing; the replay on separate as par. The room
+// watches the live page. Its record is checked as every game's (recordSpecs).
 func harmGameSpecs(e *env, rs *replays) {
 	Context("gameday play cascading-outage, played on separate by a bot that first drains the frontend's pool", Label("play"), Ordered, func() {
 		name, cluster := e.prefix, e.name
+		g := &gameRecord{topo: "separate", pool: "backend"}
 		var rep *reports.Report
 		var riley *bot
 		var drained time.Time
@@ -368,7 +391,7 @@ func harmGameSpecs(e *env, rs *replays) {
 
 		setupAll(func() {
 			out = GinkgoT().TempDir()
-			cmd, so, se := launchGame("cascading-outage", "--topology", "separate", "--players", "riley", "--name", name,
+			cmd, so, se := launchGame("cascading-outage", "--topology", "separate", "--players", "riley,dev=developer", "--name", name,
 				"--out", out, "--par", rs.dir["separate"], "--reuse", "--ui")
 			links = liveLinks(so.String)
 			page = newBrowser()
@@ -390,6 +413,7 @@ func harmGameSpecs(e *env, rs *replays) {
 				return true; })()`)).To(BeTrue())
 			waitClock(so, se)
 			riley = newBot("riley", out, "separate")
+			g.badToken = forged(riley)
 			// The scenario's upgrade restarts the API server as the clock
 			// starts: a player who finds it away tries again.
 			until(time.Minute, "the API server answers riley after the upgrade", func() bool {
@@ -462,6 +486,7 @@ func harmGameSpecs(e *env, rs *replays) {
 			Expect(so.String()).To(ContainSubstring("team score"))
 			Expect(cmd.Process.Signal(syscall.SIGINT)).To(Succeed())
 			Expect(waitGame(cmd, so, se)).To(Equal(0))
+			g.out, g.stdout, g.player = out, so.String(), riley
 			// The game's record, for the live page's load test (make load-live LIVE_RUN=_artifacts/live-game).
 			keep := filepath.Join(artifacts(), "live-game")
 			Expect(os.MkdirAll(keep, 0o755)).To(Succeed())
@@ -473,7 +498,10 @@ func harmGameSpecs(e *env, rs *replays) {
 			var err2 error
 			rep, err2 = reports.Load(filepath.Join(out, "separate", "report.json"))
 			Expect(err2).NotTo(HaveOccurred())
+			g.rep, g.es = rep, readTimeline(filepath.Join(out, "separate", "timeline.jsonl"))
 		})
+
+		recordSpecs(g)
 
 		It("shows the room the game live: a service turns from ok to down on the page within 3 s of the probes seeing it", func() {
 			es := readTimeline(filepath.Join(out, "separate", "timeline.jsonl"))

@@ -323,7 +323,7 @@ func killSpecs(e *env) {
 	})
 }
 
-var _ = Describe("Ctrl-C during a run", Label("kind", "scenario"), Ordered, func() {
+var _ = Describe("Ctrl-C during a run", Label("kind", "scenario", "slow"), Ordered, func() {
 	const prefix = "e2e-sigint"
 	const name = prefix + "-separate"
 
