@@ -267,7 +267,7 @@ func replaySpecs(e *env, rs *replays) {
 // killSpecs kill a run on separate's cluster with -9 in the middle of its
 // fault, and recover it.
 func killSpecs(e *env) {
-	It("kill -9 during a run, then gameday recover, leaves a cluster that recover puts back", Label("scenario"), func() {
+	It("kill -9 during a run, then gameday recover, leaves a cluster that recover puts back", Label("scenario", "slow"), func() {
 		prefix, name := e.prefix, e.name
 		out := GinkgoT().TempDir()
 		// In the middle of the fault: the pool is lost.
