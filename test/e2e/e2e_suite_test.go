@@ -8,7 +8,7 @@
 // shared: the bad release, the drain, a node's loss; the seed incident
 // scored through the kubeconfig backend; the game on shared; a kubelet
 // stopped; cluster up --retain interrupted; Ctrl-C during a run that made
-// its cluster; kill -9 during a run on kind; 60 s of host traffic), or runs a scenario over again for one
+// its cluster; kill -9 in the middle of a run's fault on kind; 60 s of host traffic), or runs a scenario over again for one
 // more claim (the gate on a System file, outside changes). The README lists
 // them. Some slow specs use what fast ones before them left (the game on
 // shared takes the replay on shared as par): `make e2e-all` runs both lanes,

@@ -264,63 +264,79 @@ func replaySpecs(e *env, rs *replays) {
 	})
 }
 
-// killSpecs kill a run on separate's cluster with -9 in the middle of its
-// fault, and recover it.
+// killSpecs kill a run on separate's cluster with -9 and recover it: in the
+// fast lane once the upgrade and the bad release are in (the lock free at
+// once, the API server and the release put back), in the slow lane in the
+// middle of the fault, its pool lost (the node brought back, the spare out).
 func killSpecs(e *env) {
-	It("kill -9 during a run, then gameday recover, leaves a cluster that recover puts back", Label("scenario", "slow"), func() {
-		prefix, name := e.prefix, e.name
-		out := GinkgoT().TempDir()
-		// In the middle of the fault: the pool is lost.
-		_, _ = runUntil(prefix, out, "pool-outage [node-group-health-check]", syscall.SIGKILL, "--reuse")
+	for _, at := range []struct {
+		when, after string
+		lane        Labels
+	}{
+		{"once the upgrade and the bad release are in", "bad-release: workers v1 -> v2", Label("scenario")},
+		{"in the middle of its fault, its pool lost", "pool-outage [node-group-health-check]", Label("scenario", "slow")},
+	} {
+		It("kill -9 during a run "+at.when+", then gameday recover, leaves a cluster that recover puts back", at.lane, func() {
+			killAndRecover(e, at.after)
+		})
+	}
+}
 
-		// Running again on the cluster says how to finish the killed run.
-		again := gameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--reuse", "--out", GinkgoT().TempDir())
-		Expect(again.Code).To(Equal(2))
-		Expect(again.Stderr).To(ContainSubstring("`gameday recover --name " + name + "`"))
+func killAndRecover(e *env, after string) {
+	GinkgoHelper()
+	prefix, name := e.prefix, e.name
+	out := GinkgoT().TempDir()
+	_, _ = runUntil(prefix, out, after, syscall.SIGKILL, "--reuse")
 
-		// What the killed run saw is still scored, from its timeline.
-		shown := mustGameday("report", "show", filepath.Join(out, "separate"))
-		Expect(shown.Stdout).To(MatchRegexp(`cascading-outage on separate: score [\d.]+/100`))
+	// The lock died with the run: running again on the cluster gets past
+	// it at once, and says how to finish the killed run.
+	again := gameday("run", "cascading-outage", "--topology", "separate", "--name", prefix, "--reuse", "--out", GinkgoT().TempDir())
+	Expect(again.Code).To(Equal(2))
+	Expect(again.Stderr).NotTo(ContainSubstring("is in use by"))
+	Expect(again.Stderr).To(ContainSubstring("`gameday recover --name " + name + "`"))
 
-		r := mustGameday("recover", "--name", name)
-		Expect(r.Stdout).To(MatchRegexp(`\d+ changes put back; every tier is healthy`))
+	// What the killed run saw is still scored, from its timeline.
+	shown := mustGameday("report", "show", filepath.Join(out, "separate"))
+	Expect(shown.Stdout).To(MatchRegexp(`cascading-outage on separate: score [\d.]+/100`))
 
-		var st struct {
-			Nodes []struct {
-				Name        string `json:"name"`
-				Pool        string `json:"pool"`
-				Ready       bool   `json:"ready"`
-				Schedulable bool   `json:"schedulable"`
-				InService   bool   `json:"inService"`
-				Spare       bool   `json:"spare"`
-				Joined      bool   `json:"joined"`
-			} `json:"nodes"`
+	r := mustGameday("recover", "--name", name)
+	Expect(r.Stdout).To(MatchRegexp(`\d+ changes put back; every tier is healthy`))
+
+	var st struct {
+		Nodes []struct {
+			Name        string `json:"name"`
+			Pool        string `json:"pool"`
+			Ready       bool   `json:"ready"`
+			Schedulable bool   `json:"schedulable"`
+			InService   bool   `json:"inService"`
+			Spare       bool   `json:"spare"`
+			Joined      bool   `json:"joined"`
+		} `json:"nodes"`
+	}
+	Expect(jsonOf(mustGameday("cluster", "status", "--name", name, "-o", "json").Stdout, &st)).To(Succeed())
+	Expect(st.Nodes).To(HaveLen(4))
+	for _, n := range st.Nodes {
+		if n.Spare {
+			Expect(n.Joined).To(BeFalse(), "spare %s is back out of the cluster (no Node)", n.Name)
+			Expect(n.Pool).NotTo(BeEmpty(), "spare %s is named by the marker", n.Name)
+		} else {
+			Expect(n.Ready).To(BeTrue(), "%s Ready", n.Name)
+			Expect(n.Schedulable).To(BeTrue(), "%s uncordoned", n.Name)
 		}
-		Expect(jsonOf(mustGameday("cluster", "status", "--name", name, "-o", "json").Stdout, &st)).To(Succeed())
-		Expect(st.Nodes).To(HaveLen(4))
-		for _, n := range st.Nodes {
-			if n.Spare {
-				Expect(n.Joined).To(BeFalse(), "spare %s is back out of the cluster (no Node)", n.Name)
-				Expect(n.Pool).NotTo(BeEmpty(), "spare %s is named by the marker", n.Name)
-			} else {
-				Expect(n.Ready).To(BeTrue(), "%s Ready", n.Name)
-				Expect(n.Schedulable).To(BeTrue(), "%s uncordoned", n.Name)
-			}
-		}
-		var tiers []struct {
-			Tier    string `json:"tier"`
-			Release string `json:"release"`
-			Healthy bool   `json:"healthy"`
-		}
-		Expect(jsonOf(mustGameday("fixtures", "status", "--name", name, "-o", "json").Stdout, &tiers)).To(Succeed())
-		Expect(tiers).To(HaveLen(3))
-		for _, t := range tiers {
-			Expect(t.Release).To(Equal("v1"), t.Tier)
-			Expect(t.Healthy).To(BeTrue(), t.Tier)
-		}
-		// A second recover finds nothing to do.
-		Expect(mustGameday("recover", "--name", name).Stdout).To(ContainSubstring("nothing to recover"))
-	})
+	}
+	var tiers []struct {
+		Tier    string `json:"tier"`
+		Release string `json:"release"`
+		Healthy bool   `json:"healthy"`
+	}
+	Expect(jsonOf(mustGameday("fixtures", "status", "--name", name, "-o", "json").Stdout, &tiers)).To(Succeed())
+	Expect(tiers).To(HaveLen(3))
+	for _, t := range tiers {
+		Expect(t.Release).To(Equal("v1"), t.Tier)
+		Expect(t.Healthy).To(BeTrue(), t.Tier)
+	}
+	// A second recover finds nothing to do.
+	Expect(mustGameday("recover", "--name", name).Stdout).To(ContainSubstring("nothing to recover"))
 }
 
 var _ = Describe("Ctrl-C during a run", Label("kind", "scenario", "slow"), Ordered, func() {
