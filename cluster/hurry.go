@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
@@ -39,10 +38,11 @@ func (e *early) stop() {
 	<-e.done
 }
 
-// takeOver is finish's turn: if hurry has rolled CoreDNS, nothing is left to
-// do; otherwise hurry is stopped (it will not get further in this cluster
+// takeOver is finish's turn: if hurry has released CoreDNS, nothing is left
+// to do; otherwise hurry is stopped (it will not get further in this cluster
 // than finish) and roll does the same work, with finish's own client and
-// deadline. (Patching twice changes nothing.)
+// deadline: it releases CoreDNS if hurry held it, else rolls it. (Patching
+// twice changes nothing.)
 func (e *early) takeOver(roll func() error) error {
 	select {
 	case rolled := <-e.rolled:
@@ -64,17 +64,18 @@ func (e *early) takeOver(roll func() error) error {
 //     cluster through that signature; kubeadm join looks for it every 5 s, and
 //     on a busy machine the controller manager signs only after the joins'
 //     first look, which costs each join 5 s or more.
-//   - once the API server's Service address works on the control-plane
-//     node (see apiServiceServes), it applies CoreDNS's
-//     patch (see rollDNS), so that CoreDNS rolls as early as it can, with
-//     one poller of the address.
+//   - as soon as kubeadm has made CoreDNS's Deployment, it holds it at no
+//     replica (see holdDNS), and once the API server's Service address
+//     works on the control-plane node (see apiServiceServes) it releases it
+//     (see releaseDNS and rollDNS), so that CoreDNS's first pods start as early as they
+//     can work, with one poller of the address.
 //
-// It reports whether it rolled CoreDNS; when finish comes to CoreDNS and
-// hurry has not rolled it, finish stops hurry and rolls it itself. Every
-// error is logged at debug level; hurry returns when it has rolled CoreDNS or
-// when ctx ends.
+// It reports whether it released CoreDNS; when finish comes to CoreDNS and
+// hurry has not, finish stops hurry and releases (or rolls) it itself. Every
+// error is logged at debug level; hurry returns when it has released CoreDNS
+// or when ctx ends.
 func hurry(ctx context.Context, logger log.Logger, connect func() (kubernetes.Interface, error),
-	reach func(context.Context, kubernetes.Interface) error, dnsPatch []byte) (rolled bool) {
+	reach func(context.Context, kubernetes.Interface) error, pin bool) (rolled bool) {
 	debug := logger.V(1)
 	var client kubernetes.Interface
 	// The control plane's kubeconfig exists from kubeadm init's start; the API
@@ -105,6 +106,17 @@ func hurry(ctx context.Context, logger log.Logger, connect func() (kubernetes.In
 		return false
 	}
 	debug.Infof("cluster-info is signed for the workers' discovery")
+	err = wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		err := holdDNS(ctx, client, pin)
+		if err != nil && !apierrors.IsNotFound(err) {
+			debug.Infof("hold CoreDNS: %v", err)
+		}
+		return err == nil, nil
+	})
+	if err != nil {
+		return false
+	}
+	debug.Infof("CoreDNS held at no replica until kube-proxy serves on the control plane")
 	// Each look at the address is a command in the node: not too often.
 	err = wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		return apiServiceServes(ctx, client, func(ctx context.Context) error { return reach(ctx, client) }) == "", nil
@@ -112,11 +124,11 @@ func hurry(ctx context.Context, logger log.Logger, connect func() (kubernetes.In
 	if err != nil {
 		return false
 	}
-	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, dnsPatch, metav1.PatchOptions{}); err != nil {
-		debug.Infof("roll CoreDNS early: %v", err)
+	if err := releaseDNS(ctx, client, pin); err != nil {
+		debug.Infof("release CoreDNS early: %v", err)
 		return false
 	}
-	debug.Infof("CoreDNS rolled")
+	debug.Infof("CoreDNS released")
 	return true
 }
 

@@ -99,17 +99,15 @@ func TestSignClusterInfoWithoutATokenIsNotSigned(t *testing.T) {
 	}
 }
 
-// hurry waits for the API server, signs cluster-info, and rolls CoreDNS only
-// once kube-proxy is ready on the control-plane node.
-func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
+// hurry waits for the API server, signs cluster-info, holds CoreDNS at no
+// replica at once, and releases it (its replicas back, the patch applied)
+// only once kube-proxy is ready on the control-plane node.
+func TestHurrySignsHoldsThenReleasesCoreDNSOnceKubeProxyServes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	proxy := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kube-proxy-x", Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-proxy"}},
 		Spec: corev1.PodSpec{NodeName: "gd-control-plane"}}
-	coredns := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system"},
-		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
-			{Name: "coredns", ReadinessProbe: &corev1.Probe{PeriodSeconds: 10}}}}}}}
-	client := fake.NewClientset(clusterInfo("kc"), bootstrapToken("abcdef", "0123456789abcdef", true, ""), proxy, coredns,
+	client := fake.NewClientset(clusterInfo("kc"), bootstrapToken("abcdef", "0123456789abcdef", true, ""), proxy,
 		dnsNode("gd-control-plane", true, false, true))
 	attempts := 0
 	connect := func() (kubernetes.Interface, error) {
@@ -121,13 +119,13 @@ func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
 	done := make(chan struct{})
 	reach := func(context.Context, kubernetes.Interface) error { return nil }
 	var rolled bool
-	go func() { rolled = hurry(ctx, log.NoopLogger{}, connect, reach, coreDNSPatch(true)); close(done) }()
+	go func() { rolled = hurry(ctx, log.NoopLogger{}, connect, reach, true); close(done) }()
 
 	notYet := time.After(2500 * time.Millisecond) // the second look at the API server is 1 s after the first
 	for waiting := true; waiting; {
 		select {
 		case <-done:
-			t.Fatal("hurry returned before kube-proxy was ready")
+			t.Fatal("hurry returned before CoreDNS existed and kube-proxy was ready")
 		case <-notYet:
 			waiting = false
 		}
@@ -136,9 +134,24 @@ func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
 	if _, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+"abcdef"]; !ok {
 		t.Error("cluster-info not signed while waiting for kube-proxy")
 	}
-	d, _ := client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
-	if p := d.Spec.Template.Spec.Containers[0].ReadinessProbe; p.PeriodSeconds != 10 {
-		t.Fatal("CoreDNS rolled before kube-proxy was ready on the control plane")
+	// kubeadm makes CoreDNS after cluster-info: hurry holds it as soon as it is there.
+	client.AppsV1().Deployments("kube-system").Create(ctx, coreDNS(1, appsv1.DeploymentStatus{}), metav1.CreateOptions{})
+	deadline := time.Now().Add(3 * time.Second)
+	var d *appsv1.Deployment
+	for {
+		d, _ = client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+		if d.Annotations[heldReplicas] != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d.Annotations[heldReplicas] != "2" || d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
+		t.Fatalf("CoreDNS replicas %v, annotation %q: want held at 0 with 2 kept", d.Spec.Replicas, d.Annotations[heldReplicas])
+	}
+	select {
+	case <-done:
+		t.Fatal("hurry returned before kube-proxy was ready")
+	default:
 	}
 	proxy.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
 	client.CoreV1().Pods("kube-system").UpdateStatus(ctx, proxy, metav1.UpdateOptions{})
@@ -148,9 +161,15 @@ func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
 		t.Fatal("hurry did not return once kube-proxy was ready")
 	}
 	if !rolled {
-		t.Error("hurry rolled CoreDNS and says it did not")
+		t.Error("hurry released CoreDNS and says it did not")
 	}
 	d, _ = client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+		t.Errorf("CoreDNS replicas %v after the release, want its 2 back", d.Spec.Replicas)
+	}
+	if _, ok := d.Annotations[heldReplicas]; ok {
+		t.Errorf("annotation %s left on CoreDNS after the release", heldReplicas)
+	}
 	if p := d.Spec.Template.Spec.Containers[0].ReadinessProbe; p.PeriodSeconds != 1 {
 		t.Errorf("CoreDNS readiness period %d, want 1", p.PeriodSeconds)
 	}
@@ -159,20 +178,25 @@ func TestHurrySignsThenRollsCoreDNSOnceKubeProxyServes(t *testing.T) {
 	}
 }
 
-// With no CoreDNS to patch, hurry says it did not roll it.
+// With no CoreDNS yet, hurry keeps looking for it (kubeadm makes it late)
+// until it is stopped, and then says it did not release it.
 func TestHurryWithoutCoreDNSSaysItDidNotRoll(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	proxy := kubeProxy("kube-proxy-x", "gd-control-plane", true)
 	client := fake.NewClientset(clusterInfo("kc"), bootstrapToken("abcdef", "0123456789abcdef", true, ""), proxy,
 		dnsNode("gd-control-plane", true, false, true))
 	connect := func() (kubernetes.Interface, error) { return client, nil }
 	reach := func(context.Context, kubernetes.Interface) error { return nil }
-	if hurry(ctx, log.NoopLogger{}, connect, reach, coreDNSPatch(false)) {
-		t.Fatal("hurry says it rolled a CoreDNS that does not exist")
+	if hurry(ctx, log.NoopLogger{}, connect, reach, false) {
+		t.Fatal("hurry says it released a CoreDNS that does not exist")
 	}
-	if ctx.Err() != nil {
-		t.Fatal("hurry waited until its context ended instead of returning")
+	if ctx.Err() == nil {
+		t.Fatal("hurry gave up on CoreDNS before it was stopped")
+	}
+	cm, _ := client.CoreV1().ConfigMaps("kube-public").Get(context.Background(), bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	if _, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+"abcdef"]; !ok {
+		t.Error("hurry never got as far as CoreDNS: cluster-info is not signed")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -188,6 +189,15 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	}
 	cleanup := func() {
 		if o.Retain {
+			// CoreDNS may be held at no replica (see holdDNS): a cluster kept to
+			// be looked at gets it back, slow DNS rather than none.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if client, err := k.earlyClient(o.Name); err == nil {
+				if err := releaseDNS(rctx, client, needsAddonPinning(o.Topology)); err != nil {
+					k.Logger.V(1).Infof("release CoreDNS in the kept cluster: %v", err)
+				}
+			}
+			cancel()
 			k.Logger.Warnf("Keeping the half-created cluster %q (--retain); delete it with `gameday cluster down --name %s`", o.Name, o.Name)
 			return
 		}
@@ -222,7 +232,7 @@ func (k *Kind) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 			func(ctx context.Context, client kubernetes.Interface) error {
 				return k.reachAPIService(ctx, o.Name, client)
 			},
-			coreDNSPatch(needsAddonPinning(o.Topology)))
+			needsAddonPinning(o.Topology))
 	})
 	defer h.stop() // on every path, before the cluster is deleted: nothing may work on it after
 	fail := func(err error) (*Record, error) {
@@ -395,7 +405,7 @@ func (k *Kind) finish(ctx context.Context, rec *Record, o CreateOptions, h *earl
 			return err
 		}
 	}
-	status.Start("Rolling cluster DNS once kube-proxy serves on the control plane")
+	status.Start("Starting cluster DNS once kube-proxy serves on the control plane")
 	reach := func(ctx context.Context) error { return k.reachAPIService(ctx, rec.Name, client) }
 	if err := h.takeOver(func() error { return rollDNS(ctx, client, deadline, reach, pin) }); err != nil {
 		return err
@@ -466,6 +476,81 @@ func coreDNSPatch(pin bool) []byte {
 	return []byte(`{"spec":{"template":{"spec":{` + spec + `}}}}`)
 }
 
+// heldReplicas, on CoreDNS's Deployment while holdDNS keeps it at no
+// replica, is the count releaseDNS gives back.
+const heldReplicas = "gameday.dev/held-replicas"
+
+// holdDNS scales CoreDNS to no replica, its count kept in an annotation, and
+// applies coreDNSPatch: no CoreDNS pod starts before releaseDNS, so none
+// sends its first request to the API server's Service address before that
+// address works (see rollDNS), and none is rolled later (while the first
+// pods of the system look their services up). Held already, it changes
+// nothing.
+func holdDNS(ctx context.Context, client kubernetes.Interface, pin bool) error {
+	d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, "coredns", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if _, held := d.Annotations[heldReplicas]; held {
+		return nil
+	}
+	n := int32(1)
+	if d.Spec.Replicas != nil {
+		n = *d.Spec.Replicas
+	}
+	return patchDNS(ctx, client, fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}},"spec":{"replicas":0}}`, heldReplicas, n), pin)
+}
+
+// releaseDNS applies coreDNSPatch and gives a held CoreDNS its replicas
+// back; one that was not held rolls with the patch.
+func releaseDNS(ctx context.Context, client kubernetes.Interface, pin bool) error {
+	d, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, "coredns", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	held, ok := d.Annotations[heldReplicas]
+	if !ok {
+		return patchDNS(ctx, client, `{}`, pin)
+	}
+	n, err := strconv.ParseInt(held, 10, 32)
+	if err != nil || n < 0 {
+		return fmt.Errorf("CoreDNS's annotation %s=%q is not a replica count", heldReplicas, held)
+	}
+	return patchDNS(ctx, client, fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"replicas":%d}}`, heldReplicas, n), pin)
+}
+
+// patchDNS applies extra (a strategic merge patch) and coreDNSPatch to
+// CoreDNS's Deployment, in one patch.
+func patchDNS(ctx context.Context, client kubernetes.Interface, extra string, pin bool) error {
+	var a, b map[string]any
+	if err := json.Unmarshal([]byte(extra), &a); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(coreDNSPatch(pin), &b); err != nil {
+		return err
+	}
+	merged, err := json.Marshal(mergeMaps(a, b))
+	if err != nil {
+		return err
+	}
+	_, err = client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, merged, metav1.PatchOptions{})
+	return err
+}
+
+// mergeMaps merges b into a, recursively where both hold a map.
+func mergeMaps(a, b map[string]any) map[string]any {
+	for k, v := range b {
+		am, aok := a[k].(map[string]any)
+		bm, bok := v.(map[string]any)
+		if aok && bok {
+			a[k] = mergeMaps(am, bm)
+		} else {
+			a[k] = v
+		}
+	}
+	return a
+}
+
 func pinAddons(ctx context.Context, client kubernetes.Interface) error {
 	patch := []byte(`{"spec":{"template":{"spec":{` + pinToControlPlane + `}}}}`)
 	for _, ns := range []string{"kube-system", "local-path-storage"} {
@@ -488,9 +573,11 @@ func pinAddons(ctx context.Context, client kubernetes.Interface) error {
 // waits out client-go's growing backoff, then up to 10 s more for its next
 // readiness probe. Once kube-proxy serves on the control-plane node (where
 // CoreDNS runs: pinned there with pin, or every other pool is tainted),
-// CoreDNS is rolled once and probed every second: new pods sync at once. WaitDNS waits
-// for the roll. (hurry applies the same patch earlier, while workers join;
-// then this one changes nothing.)
+// CoreDNS is released (see holdDNS: hurry holds it at no replica from the
+// moment it exists, so that its first pods start now) or, if it was not
+// held, rolled once; probed every second, new pods sync at once. WaitDNS
+// waits for them. (hurry does the same earlier, while workers join; then
+// this changes nothing.)
 func rollDNS(ctx context.Context, client kubernetes.Interface, deadline time.Time, reach func(context.Context) error, pin bool) error {
 	var why string
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
@@ -500,7 +587,7 @@ func rollDNS(ctx context.Context, client kubernetes.Interface, deadline time.Tim
 	if err != nil {
 		return fmt.Errorf("cluster DNS: %s: %w", why, err)
 	}
-	if _, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, coreDNSPatch(pin), metav1.PatchOptions{}); err != nil {
+	if err := releaseDNS(ctx, client, pin); err != nil {
 		return fmt.Errorf("cluster DNS: roll CoreDNS: %w", err)
 	}
 	return nil
@@ -581,6 +668,55 @@ func kubeProxyServes(ctx context.Context, client kubernetes.Interface, controlPl
 	return ""
 }
 
+// WaitKubeProxy waits until kube-proxy is ready on every node of a new
+// cluster of topology t that is to serve (the control plane and every pool
+// but the spares), whether the node is Ready yet or not. A pod that starts on
+// a node before kube-proxy there has programmed the Services' addresses sends
+// its first requests, DNS lookups included, nowhere and waits out its
+// clients' timeouts: seconds before a new system serves.
+func WaitKubeProxy(ctx context.Context, client kubernetes.Interface, t Topology, timeout time.Duration) error {
+	var why string
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		why = kubeProxyOnEveryServingNode(ctx, client, t)
+		return why == "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("kube-proxy: %s: %w", why, err)
+	}
+	return nil
+}
+
+func kubeProxyOnEveryServingNode(ctx context.Context, client kubernetes.Interface, t Topology) string {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	// A spare's Node object goes once it is taken out of service.
+	want := 1
+	for _, p := range t.Pools {
+		if !p.Spare {
+			want += p.Size
+		}
+	}
+	serving := slices.DeleteFunc(nodes.Items, func(n corev1.Node) bool {
+		p, ok := t.Pool(n.Labels[PoolLabel])
+		return ok && p.Spare
+	})
+	if len(serving) < want {
+		return fmt.Sprintf("%d of the topology's %d nodes in service registered", len(serving), want)
+	}
+	pods, err := client.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
+	if err != nil {
+		return err.Error()
+	}
+	for _, n := range serving {
+		if !slices.ContainsFunc(pods.Items, func(p corev1.Pod) bool { return p.Spec.NodeName == n.Name && podReady(&p) }) {
+			return "kube-proxy is not ready on node " + n.Name
+		}
+	}
+	return ""
+}
+
 // WaitDNS waits until cluster DNS serves pods on every in-service node:
 // kube-proxy ready on each, and every CoreDNS replica of its Deployment's
 // latest spec and available.
@@ -598,6 +734,10 @@ func WaitDNS(ctx context.Context, client kubernetes.Interface, timeout time.Dura
 		s, want := d.Status, int32(1)
 		if d.Spec.Replicas != nil {
 			want = *d.Spec.Replicas
+		}
+		if _, held := d.Annotations[heldReplicas]; held {
+			why = fmt.Sprintf("CoreDNS is held at no replica until kube-proxy serves on the control plane (by hand: `kubectl -n kube-system scale deployment coredns --replicas=%s`)", d.Annotations[heldReplicas])
+			return false, nil
 		}
 		why = fmt.Sprintf("CoreDNS %d of %d replicas updated and ready", s.UpdatedReplicas, want)
 		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.AvailableReplicas == want && s.Replicas == want, nil

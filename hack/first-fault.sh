@@ -62,7 +62,7 @@ $1 == "STEPSTART" { start[$3 " " $4] = $2; next }
 $1 == "OBSERVED" { observed[$3 " " $4] = $2; next }
 /Replaying first-fault on topology/ { t0 = $1; topo = $6; sub(/,$/, "", topo); run[topo]++ }
 /✓ Joining worker nodes/ { kind = $1 - t0 }
-/✓ Rolling cluster DNS/ { ready = $1 - t0 }
+/✓ (Rolling|Starting) cluster DNS/ { ready = $1 - t0 }
 /✓ Waiting for the system to serve/ { serving = $1 - t0 }
 /Replaying first-fault on topology/ && ENVIRON["REUSE"] != "" { kind = 0; ready = 0 }
 /✓ control-plane-upgrade/ && t0 {
