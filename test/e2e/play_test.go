@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -56,14 +57,23 @@ func (b *bot) note(what string, at time.Time) {
 	GinkgoWriter.Printf("bot %s %s: %s\n", b.name, at.Format("15:04:05.000"), what)
 }
 
-// kubectl runs kubectl as the player.
+// kubectl runs kubectl as the player. What it prints on success is its
+// standard output: kubectl logs retries and warnings on stderr even when it
+// succeeds (an "E1204 ... couldn't get current server API group list" while
+// the upgrade restarts the API server), which is no part of an answer. A
+// failure returns both, as a player reads it.
 func (b *bot) kubectl(args ...string) (string, error) {
 	cmd := exec.Command(kubectlBin(), args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(b.kit, "kubeconfig"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
+	out, err := cmd.Output()
 	b.note("kubectl "+strings.Join(args, " "), start)
-	return string(out), err
+	if err != nil {
+		return string(out) + stderr.String(), err
+	}
+	return string(out), nil
 }
 
 // console runs `gameday console` with the player's kit.
