@@ -67,8 +67,8 @@ func (e *early) takeOver(roll func() error) error {
 //   - as soon as kubeadm has made CoreDNS's Deployment, it holds it at no
 //     replica (see holdDNS), and once the API server's Service address
 //     works on the control-plane node (see apiServiceServes) it releases it
-//     (see releaseDNS and rollDNS), so that CoreDNS's first pods start as early as they
-//     can work, with one poller of the address.
+//     (see releaseDNS and rollDNS), so that CoreDNS's first pods start as
+//     early as they can work, with one poller of the address.
 //
 // It reports whether it released CoreDNS; when finish comes to CoreDNS and
 // hurry has not, finish stops hurry and releases (or rolls) it itself. Every

@@ -468,12 +468,22 @@ const (
 
 // coreDNSPatch probes CoreDNS's readiness every second (see rollDNS) and,
 // with pin, pins it as pinAddons does: one roll for both when applied early.
-func coreDNSPatch(pin bool) []byte {
+// replicas ("": unchanged) sets its replica count, annotations ("": none)
+// the Deployment's annotations (a JSON object; null deletes one).
+func coreDNSPatch(pin bool, replicas, annotations string) []byte {
 	spec := `"containers":[{"name":"coredns","readinessProbe":{"periodSeconds":1}}]`
 	if pin {
 		spec = pinToControlPlane + "," + spec
 	}
-	return []byte(`{"spec":{"template":{"spec":{` + spec + `}}}}`)
+	patch := `{"spec":{`
+	if replicas != "" {
+		patch += `"replicas":` + replicas + `,`
+	}
+	patch += `"template":{"spec":{` + spec + `}}}`
+	if annotations != "" {
+		patch += `,"metadata":{"annotations":` + annotations + `}`
+	}
+	return []byte(patch + `}`)
 }
 
 // heldReplicas, on CoreDNS's Deployment while holdDNS keeps it at no
@@ -498,7 +508,7 @@ func holdDNS(ctx context.Context, client kubernetes.Interface, pin bool) error {
 	if d.Spec.Replicas != nil {
 		n = *d.Spec.Replicas
 	}
-	return patchDNS(ctx, client, fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}},"spec":{"replicas":0}}`, heldReplicas, n), pin)
+	return patchDNS(ctx, client, coreDNSPatch(pin, "0", fmt.Sprintf(`{%q:"%d"}`, heldReplicas, n)))
 }
 
 // releaseDNS applies coreDNSPatch and gives a held CoreDNS its replicas
@@ -510,45 +520,18 @@ func releaseDNS(ctx context.Context, client kubernetes.Interface, pin bool) erro
 	}
 	held, ok := d.Annotations[heldReplicas]
 	if !ok {
-		return patchDNS(ctx, client, `{}`, pin)
+		return patchDNS(ctx, client, coreDNSPatch(pin, "", ""))
 	}
 	n, err := strconv.ParseInt(held, 10, 32)
 	if err != nil || n < 0 {
 		return fmt.Errorf("CoreDNS's annotation %s=%q is not a replica count", heldReplicas, held)
 	}
-	return patchDNS(ctx, client, fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"replicas":%d}}`, heldReplicas, n), pin)
+	return patchDNS(ctx, client, coreDNSPatch(pin, strconv.FormatInt(n, 10), fmt.Sprintf(`{%q:null}`, heldReplicas)))
 }
 
-// patchDNS applies extra (a strategic merge patch) and coreDNSPatch to
-// CoreDNS's Deployment, in one patch.
-func patchDNS(ctx context.Context, client kubernetes.Interface, extra string, pin bool) error {
-	var a, b map[string]any
-	if err := json.Unmarshal([]byte(extra), &a); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(coreDNSPatch(pin), &b); err != nil {
-		return err
-	}
-	merged, err := json.Marshal(mergeMaps(a, b))
-	if err != nil {
-		return err
-	}
-	_, err = client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, merged, metav1.PatchOptions{})
+func patchDNS(ctx context.Context, client kubernetes.Interface, patch []byte) error {
+	_, err := client.AppsV1().Deployments(metav1.NamespaceSystem).Patch(ctx, "coredns", types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 	return err
-}
-
-// mergeMaps merges b into a, recursively where both hold a map.
-func mergeMaps(a, b map[string]any) map[string]any {
-	for k, v := range b {
-		am, aok := a[k].(map[string]any)
-		bm, bok := v.(map[string]any)
-		if aok && bok {
-			a[k] = mergeMaps(am, bm)
-		} else {
-			a[k] = v
-		}
-	}
-	return a
 }
 
 func pinAddons(ctx context.Context, client kubernetes.Interface) error {
@@ -588,7 +571,7 @@ func rollDNS(ctx context.Context, client kubernetes.Interface, deadline time.Tim
 		return fmt.Errorf("cluster DNS: %s: %w", why, err)
 	}
 	if err := releaseDNS(ctx, client, pin); err != nil {
-		return fmt.Errorf("cluster DNS: roll CoreDNS: %w", err)
+		return fmt.Errorf("cluster DNS: start CoreDNS: %w", err)
 	}
 	return nil
 }
