@@ -387,7 +387,9 @@ func harmGameSpecs(e *env, rs *replays) {
 		g := &gameRecord{topo: "separate", pool: "backend"}
 		var rep *reports.Report
 		var riley *bot
-		var drained time.Time
+		// The first and the last drain riley tried (the last when the
+		// scheduler put the frontend back after the first).
+		var firstDrain, drained time.Time
 		var hinted, ended result
 		// The live page, watched by the room: one tab per role.
 		var page *browser
@@ -447,6 +449,9 @@ func harmGameSpecs(e *env, rs *replays) {
 			// up drains again; so does riley.
 			Eventually(func() string {
 				drained = time.Now()
+				if firstDrain.IsZero() {
+					firstDrain = drained
+				}
 				out2, err := riley.kubectl("drain", "-l", "gameday.dev/pool=frontend", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s")
 				Expect(err).NotTo(HaveOccurred(), out2)
 				// The evicted pods' replacements, created as they went: none placed.
@@ -586,8 +591,12 @@ func harmGameSpecs(e *env, rs *replays) {
 			Expect(h.Player).To(Equal("riley"))
 			Expect(h.Service).To(Equal("frontend"))
 			Expect(h.Act).To(SatisfyAny(ContainSubstring("nodes"), ContainSubstring("pods")))
+			// One of riley's drains: the first, or a later one when the
+			// scheduler put the frontend back and the service held until then.
 			at := rep.Start.Add(time.Duration(h.AtSeconds * float64(time.Second)))
-			Expect(at.Sub(drained)).To(BeNumerically("~", 0, 5*time.Second))
+			AddReportEntry("harm: riley's act after the first drain began", at.Sub(firstDrain).Round(10*time.Millisecond).String())
+			Expect(at).To(BeTemporally(">=", firstDrain.Add(-2*time.Second)), "before riley's first drain")
+			Expect(at).To(BeTemporally("<=", drained.Add(5*time.Second)), "after riley's last drain")
 			Expect(rep.Team.Components[3].Penalty).To(BeNumerically(">", 0))
 		})
 
