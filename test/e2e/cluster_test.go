@@ -86,6 +86,12 @@ func (e *env) workerOf(ctx context.Context, pool string) string {
 var _ = Describe("gameday on each built-in topology", Label("kind"), Ordered, ContinueOnFailure, func() {
 	rs := newReplays()
 	BeforeAll(func() { rs.root = GinkgoT().TempDir() })
+	// What the cluster looked like when a spec failed (the first few).
+	AfterEach(func() {
+		if r := CurrentSpecReport(); r.Failed() && snapshots.Load() < 4 {
+			snapshotClusters(r.FullText() + ": " + r.Failure.Message)
+		}
+	})
 	topology := func(topoName string, scenarioSpecs func(e *env)) {
 		Context(topoName, Ordered, func() {
 			e := &env{topoName: topoName, name: "e2e-" + topoName, prefix: "e2e"}

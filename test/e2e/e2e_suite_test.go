@@ -148,6 +148,7 @@ func setupAll(body func()) {
 		}()
 		if failed != nil {
 			GinkgoWriter.Printf("the setup failed: %v\n", failed)
+			snapshotClusters("the setup failed: " + failed.Error())
 		}
 	})
 	BeforeEach(func() {
