@@ -135,6 +135,9 @@ func listed(name string) bool {
 // why) instead of skipping every spec left in the suite's ordered
 // container: the suite goes on to the next container (ContinueOnFailure
 // carries on after a failed spec, never after a failed BeforeAll).
+// setupFailed begins the failure of a spec whose setup failed.
+const setupFailed = "the setup of these specs failed: "
+
 func setupAll(body func()) {
 	var failed error
 	BeforeAll(func() {
@@ -153,7 +156,7 @@ func setupAll(body func()) {
 	})
 	BeforeEach(func() {
 		if failed != nil {
-			Fail("the setup of these specs failed: " + failed.Error())
+			Fail(setupFailed + failed.Error())
 		}
 	})
 }

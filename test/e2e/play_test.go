@@ -71,6 +71,8 @@ func (b *bot) kubectl(args ...string) (string, error) {
 	out, err := cmd.Output()
 	b.note("kubectl "+strings.Join(args, " "), start)
 	if err != nil {
+		said := strings.TrimSpace(string(out) + stderr.String())
+		GinkgoWriter.Printf("bot %s: kubectl %s failed (%v): %s\n", b.name, args[0], err, said[strings.LastIndex(said, "\n")+1:])
 		return string(out) + stderr.String(), err
 	}
 	return string(out), nil
@@ -665,6 +667,13 @@ func ctrlCGameSpecs(e *env) {
 			worker := ""
 			// The upgrade restarts the API server at the start: kubectl may find
 			// it away for a few seconds.
+			// kim's changes come once it is back: a change sent as the API
+			// server is killed may be made with its answer lost (a create
+			// retried then finds itself made; the warm .ci/run of 2c93c88).
+			until(time.Minute, "the API server answers kim after the upgrade", func() bool {
+				v, err := kim.kubectl("get", "--raw", "/version")
+				return err == nil && strings.Contains(v, `"v1.38.0"`)
+			})
 			until(time.Minute, "kim reads the app pool's nodes", func() bool {
 				o, err := kim.kubectl("get", "nodes", "-l", "gameday.dev/pool=app", "-o", "name")
 				worker = strings.TrimPrefix(strings.Fields(o + " x")[0], "node/")
