@@ -89,7 +89,7 @@ var _ = Describe("gameday on each built-in topology", Label("kind"), Ordered, Co
 	// What the cluster looked like when a spec failed (the first few).
 	AfterEach(func() {
 		// (A failed setup took its own, once for the specs it fails.)
-		if r := CurrentSpecReport(); r.Failed() && snapshots.Load() < 4 && !strings.HasPrefix(r.Failure.Message, setupFailed) {
+		if r := CurrentSpecReport(); r.Failed() && !strings.HasPrefix(r.Failure.Message, setupFailed) {
 			snapshotClusters(r.FullText() + ": " + r.Failure.Message)
 		}
 	})

@@ -685,8 +685,9 @@ func ctrlCGameSpecs(e *env) {
 				{"cordon", worker},
 			} {
 				until(time.Minute, "kim: kubectl "+strings.Join(change, " "), func() bool {
-					_, err := kim.kubectl(change...)
-					return err == nil
+					// A create retried after its answer was lost finds it made.
+					o, err := kim.kubectl(change...)
+					return err == nil || change[0] == "create" && strings.Contains(o, "AlreadyExists")
 				})
 			}
 			// Seen by the game (the audit log is read each second), then interrupted.
