@@ -20,17 +20,27 @@ import (
 )
 
 // artifacts is where the suite leaves what a person may want to look at
-// (screenshots): $E2E_ARTIFACTS, else _artifacts/ at the repository's root.
+// (screenshots, cluster snapshots): $E2E_ARTIFACTS, else _artifacts/ at the
+// repository's root.
 func artifacts() string {
 	GinkgoHelper()
+	dir, err := artifactsDir()
+	Expect(err).NotTo(HaveOccurred())
+	return dir
+}
+
+// artifactsDir makes artifacts' directory, for callers that must not fail
+// their spec over it.
+func artifactsDir() (string, error) {
 	dir := os.Getenv("E2E_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "_artifacts")
 	}
 	abs, err := filepath.Abs(dir)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(os.MkdirAll(abs, 0o755)).To(Succeed())
-	return abs
+	if err != nil {
+		return "", err
+	}
+	return abs, os.MkdirAll(abs, 0o755)
 }
 
 // chromium runs headless Chromium (Debian's, installed by make e2e) with a

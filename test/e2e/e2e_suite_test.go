@@ -130,14 +130,14 @@ func listed(name string) bool {
 	return false
 }
 
+// setupFailed begins the failure of a spec whose setup failed.
+const setupFailed = "the setup of these specs failed: "
+
 // setupAll runs body before the first spec of its container, as BeforeAll
 // does, but a failure in it fails each of the container's specs (saying
 // why) instead of skipping every spec left in the suite's ordered
 // container: the suite goes on to the next container (ContinueOnFailure
 // carries on after a failed spec, never after a failed BeforeAll).
-// setupFailed begins the failure of a spec whose setup failed.
-const setupFailed = "the setup of these specs failed: "
-
 func setupAll(body func()) {
 	var failed error
 	BeforeAll(func() {

@@ -26,8 +26,9 @@ const maxSnapshots = 4
 // each of the suite's own kind clusters (named e2e-*), the nodes and their
 // pod CIDRs, the pods, Services and EndpointSlices, the containers on the
 // control plane with their restarts, its routes and NodePort rules, and the
-// tail of its kube-proxy's log. Best effort and bounded: a command that fails or takes
-// over 20 s says so in the file, and the whole snapshot stops after 2 min.
+// tail of its kube-proxy's log. Best effort and bounded: a command that
+// fails or takes over 20 s says so in the file, and the whole snapshot
+// stops after 2 min.
 func snapshotClusters(why string) {
 	if snapshots.Load() >= maxSnapshots {
 		return
@@ -80,15 +81,18 @@ func snapshotClusters(why string) {
 		run(cp, "sh", "-c", "crictl logs --tail 60 $(crictl ps --name kube-proxy -q | head -1) 2>&1")
 	}
 	n := snapshots.Add(1)
-	dir := os.Getenv("E2E_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "_artifacts")
-	}
-	file, _ := filepath.Abs(filepath.Join(dir, fmt.Sprintf("snapshot-%d.txt", n)))
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+	dir, err := artifactsDir()
+	if err != nil {
 		GinkgoWriter.Printf("cluster snapshot not written: %v\n", err)
 		return
 	}
+	if n == 1 { // an earlier run's snapshots are not this run's
+		old, _ := filepath.Glob(filepath.Join(dir, "snapshot-*.txt"))
+		for _, f := range old {
+			_ = os.Remove(f)
+		}
+	}
+	file := filepath.Join(dir, fmt.Sprintf("snapshot-%d.txt", n))
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		GinkgoWriter.Printf("cluster snapshot not written: %v\n", err)
 		return
